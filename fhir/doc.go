@@ -1,0 +1,15 @@
+// Package fhir is fhirbell's FHIR R4 wire format: resource JSON, the
+// Bundle, Parameters and OperationOutcome shapes, the Subscriptions Backport
+// IG notification shapes, and the search-parameter registry and matcher.
+//
+// Invariants:
+//   - No I/O. Every function is a pure function of its arguments (the
+//     registry tables are embedded at build time), so the matcher that
+//     answers REST searches is the same one that decides which writes
+//     trigger which Subscription.
+//   - Raw JSON is the source of truth. Typed views (the samply R4 structs)
+//     are used only where they help, because they silently drop primitive
+//     extensions such as _criteria and _payload and the contained array.
+//   - Errors a client caused are *ValidationError values; everything else
+//     is an internal error.
+package fhir

@@ -1,0 +1,45 @@
+package fhir
+
+import "encoding/json"
+
+// OperationOutcome is the R4 OperationOutcome, reduced to what fhirbell
+// emits.
+type OperationOutcome struct {
+	ResourceType string  `json:"resourceType"`
+	Issue        []Issue `json:"issue"`
+}
+
+// Issue is one OperationOutcome.issue.
+type Issue struct {
+	Severity    string   `json:"severity"`
+	Code        string   `json:"code"`
+	Diagnostics string   `json:"diagnostics,omitempty"`
+	Expression  []string `json:"expression,omitempty"`
+}
+
+// NewOutcome returns an OperationOutcome with one issue. Severity is "error"
+// unless code is "informational".
+func NewOutcome(code, diagnostics string, expression ...string) *OperationOutcome {
+	sev := "error"
+	if code == "informational" {
+		sev = "information"
+	}
+	return &OperationOutcome{
+		ResourceType: "OperationOutcome",
+		Issue:        []Issue{{Severity: sev, Code: code, Diagnostics: diagnostics, Expression: expression}},
+	}
+}
+
+// OutcomeFor returns the OperationOutcome describing a validation error.
+func OutcomeFor(e *ValidationError) *OperationOutcome {
+	if e.Path == "" {
+		return NewOutcome(e.IssueCode(), e.Msg)
+	}
+	return NewOutcome(e.IssueCode(), e.Error(), e.Path)
+}
+
+// MarshalOutcome encodes an OperationOutcome; it cannot fail.
+func MarshalOutcome(o *OperationOutcome) []byte {
+	b, _ := json.Marshal(o)
+	return b
+}

@@ -1,0 +1,76 @@
+package subscription
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
+)
+
+// Resource is one stored version of a FHIR resource.
+type Resource struct {
+	Type        string
+	ID          string
+	VersionID   int64 // 1 for the first version, +1 per write, deletions included
+	LastUpdated time.Time
+	Deleted     bool            // this version records a deletion; Body is nil
+	Body        json.RawMessage // the resource JSON, meta.versionId and meta.lastUpdated set
+}
+
+// Store keeps every version of every resource.
+//
+// Implementations are safe for concurrent use. Reads outside a transaction
+// see only committed data. Errors are the sentinels of errors.go (wrapped
+// with context) or internal errors; driver errors never leak unwrapped.
+type Store interface {
+	// Tx runs fn in one transaction. When fn returns nil every write it made
+	// commits together; when fn returns an error or panics, or the commit
+	// fails, none does, and Tx returns that error. Concurrent transactions
+	// writing the same resource are serialised: one waits for the other, or
+	// fails with ErrConflict.
+	Tx(ctx context.Context, fn func(tx Tx) error) error
+
+	// Read returns the current version of type/id. ErrNotFound when it never
+	// existed; when the current version is a deletion it returns that version
+	// together with ErrGone.
+	Read(ctx context.Context, typ, id string) (Resource, error)
+	// VRead returns version vid of type/id: ErrNotFound when there is no such
+	// version, the deletion version with ErrGone when vid is one.
+	VRead(ctx context.Context, typ, id string, vid int64) (Resource, error)
+	// History returns every version of type/id, newest first; ErrNotFound
+	// when it never existed.
+	History(ctx context.Context, typ, id string) ([]Resource, error)
+	// Search returns the current, non-deleted versions of type typ for which
+	// match returns true, ordered by LastUpdated then ID. An error from match
+	// ends the search and is returned.
+	Search(ctx context.Context, typ string, match func(body []byte) (bool, error)) ([]Resource, error)
+
+	// Ping reports whether the store is reachable (ErrUnavailable if not).
+	Ping(ctx context.Context) error
+	// Close releases the store's resources; the store is unusable after.
+	Close() error
+}
+
+// Tx is the write side of a Store, valid only inside the function passed to
+// Store.Tx. It is not safe for concurrent use. Writes assign the version's
+// number and LastUpdated (the current time, UTC, truncated to milliseconds)
+// and stamp both into the body with fhir.Resource.Stamp.
+type Tx interface {
+	// Read is Store.Read as seen by this transaction, including its own
+	// writes. Implementations lock what they read so that a following write
+	// cannot race another transaction.
+	Read(ctx context.Context, typ, id string) (Resource, error)
+	// Create stores version 1 of r, whose ID the caller assigned. ErrConflict
+	// when type/id has any version already.
+	Create(ctx context.Context, r *fhir.Resource) (Resource, error)
+	// Put stores the next version of r (create-on-update when type/id has no
+	// version, or its current one is a deletion). If ifMatch > 0 and the
+	// current version is not ifMatch, it fails with ErrPreconditionFailed.
+	// created reports whether no live version existed before.
+	Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (res Resource, created bool, err error)
+	// Delete stores a deletion version of type/id and returns it. ErrNotFound
+	// when it never existed; deleting a deleted resource stores nothing and
+	// returns the existing deletion version. ifMatch as in Put.
+	Delete(ctx context.Context, typ, id string, ifMatch int64) (Resource, error)
+}
