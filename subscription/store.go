@@ -28,7 +28,10 @@ type Store interface {
 	// commits together; when fn returns an error or panics, or the commit
 	// fails, none does, and Tx returns that error. Concurrent transactions
 	// writing the same resource are serialised: one waits for the other, or
-	// fails with ErrConflict.
+	// fails with ErrConflict. fn may be called more than once (a store may
+	// retry a transaction that lost a deadlock or serialisation race), so
+	// its effects must stay inside the transaction: reset anything it
+	// accumulates outside at the start of each call.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
 
 	// Read returns the current version of type/id. ErrNotFound when it never

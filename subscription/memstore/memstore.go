@@ -154,8 +154,12 @@ func (s *Store) Search(ctx context.Context, typ string, match func([]byte) (bool
 	return out, nil
 }
 
-// Ping reports whether the store is open.
+// Ping reports whether the store is open, and fails when ctx is done, as a
+// store behind a network would.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {

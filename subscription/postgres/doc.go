@@ -1,0 +1,47 @@
+// Package postgres is the Postgres subscription.Store (pgx/v5, pgxpool),
+// the store of production and multi-node deployments, and Migrate, which
+// applies the schema embedded in package migrations.
+//
+// Schema (migrations/0001_resources.sql): resource_versions holds every
+// version of every resource, append-only, bodies as jsonb; resource_heads
+// holds one row per type/id naming its current version. Every write locks
+// the head row (SELECT ... FOR NO KEY UPDATE, or INSERT ... ON CONFLICT DO
+// NOTHING for an id that has none yet), so writes to one resource are
+// serialised in READ COMMITTED isolation: version numbers are gap-free and
+// concurrent Puts of a new id queue up instead of failing on a unique
+// violation. Writes to different resources do not block each other.
+//
+// Invariants and choices:
+//   - Transactions run at READ COMMITTED whatever the server default, which
+//     the locking scheme relies on. Tx rolls back when fn returns an error
+//     or panics (the panic continues after the rollback).
+//   - Tx may call fn more than once: when a statement fails with a
+//     serialization failure or a deadlock (SQLSTATE 40001, 40P01; possible
+//     when one transaction writes several resources in an order another
+//     transaction reverses), the transaction is rolled back and fn runs
+//     again, up to four attempts in all, after which Tx returns
+//     ErrConflict. fn must therefore keep its effects inside the
+//     transaction (or reset them when it starts).
+//   - Bodies are stored as jsonb: what Read, VRead, History, Search and the
+//     writes of Tx return is Postgres's rendering (members in jsonb order,
+//     ", " and ": " separators), the same bytes on every path, so a write's
+//     answer and a later read agree. The client's member order is not kept.
+//     Strings holding \u0000, which jsonb cannot store, are rejected with a
+//     *fhir.ValidationError.
+//   - Timestamps come from the writer's clock (UTC, milliseconds) and are
+//     stamped into the body before the insert, so the body and the row
+//     agree; a version is never given an earlier lastUpdated than the one
+//     it follows, even when nodes' clocks disagree.
+//   - Search reads one consistent snapshot (a read-only REPEATABLE READ
+//     transaction) in pages of live heads in (last_updated, id) order, calls
+//     match on each body in Go and keeps the matches: its cost is one index
+//     walk and one body fetch per live resource of the type, with memory
+//     bounded by one page plus the matches.
+//   - Driver errors are translated at this boundary (errors.go): no rows →
+//     subscription.ErrNotFound; unique violation, serialization failure,
+//     deadlock → ErrConflict; lost or refused connections and a closed pool
+//     → ErrUnavailable; context errors are returned as they are. Error
+//     messages never contain the database URL.
+//
+// The Store owns its pool: Close closes it.
+package postgres

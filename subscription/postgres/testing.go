@@ -1,0 +1,91 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestDatabaseEnv names the environment variable that points the tests at a
+// Postgres database they may create and drop schemas in. Tests that need
+// Postgres skip when it is unset.
+const TestDatabaseEnv = "FHIRBELL_TEST_DATABASE_URL"
+
+// NewTestSchema creates a fresh, empty schema in the database that
+// FHIRBELL_TEST_DATABASE_URL names and returns a connection string whose
+// connections use it (search_path), for tests that open the store
+// themselves (`fhirbell serve` and `migrate` end to end). The schema is
+// dropped, with everything in it, in tb.Cleanup; close what uses it in a
+// Cleanup registered later, which runs first. It calls tb.Skip when the
+// variable is unset.
+func NewTestSchema(tb testing.TB) (dsn string) {
+	tb.Helper()
+	base := os.Getenv(TestDatabaseEnv)
+	if base == "" {
+		tb.Skip(TestDatabaseEnv + " is not set")
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	schema := "test_" + hex.EncodeToString(b[:])
+	ident := pgx.Identifier{schema}.Sanitize()
+
+	ctx := context.WithoutCancel(tb.Context())
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		tb.Fatalf("connect to %s: %v", TestDatabaseEnv, translate(err))
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+ident); err != nil {
+		tb.Fatalf("create schema %s: %v", schema, err)
+	}
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		admin, err := pgx.Connect(ctx, base)
+		if err != nil {
+			tb.Errorf("connect to drop schema %s: %v", schema, translate(err))
+			return
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+ident+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(base, schema)
+}
+
+// withSearchPath adds a search_path run-time parameter to dsn, which pgx
+// sends to the server for each connection it opens.
+func withSearchPath(dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		return dsn + sep + "search_path=" + url.QueryEscape(schema)
+	}
+	return dsn + " search_path=" + schema
+}
+
+// OpenTestStore returns a Store on a fresh, migrated schema of the database
+// that FHIRBELL_TEST_DATABASE_URL names (see NewTestSchema), closed and
+// dropped in tb.Cleanup. It calls tb.Skip when the variable is unset.
+func OpenTestStore(tb testing.TB, opts ...Option) *Store {
+	tb.Helper()
+	dsn := NewTestSchema(tb)
+	ctx := tb.Context()
+	s, err := Open(ctx, dsn, opts...)
+	if err != nil {
+		tb.Fatalf("open test store: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate test store: %v", err)
+	}
+	return s
+}
