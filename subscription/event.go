@@ -1,0 +1,70 @@
+package subscription
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Event is one entry in a Subscription's event log: a write that matched
+// the Subscription. Events are appended in the transaction of that write, so
+// an event exists exactly when its write committed.
+type Event struct {
+	SubscriptionID    string
+	Number            int64     // 1, 2, 3, … per subscription; assigned by AppendEvents
+	Time              time.Time // the focus version's LastUpdated
+	Interaction       string    // create | update | delete
+	FocusType         string
+	FocusID           string
+	FocusVersion      int64
+	AdditionalContext []string        // relative references ("Patient/123") of related resources
+	Resource          json.RawMessage // the focus version's body for full-resource subscriptions; nil otherwise
+}
+
+// EventRef names one event: enough for a wake-up.
+type EventRef struct {
+	SubscriptionID string
+	Number         int64
+}
+
+// EventHead describes a subscription's log: Last is the highest number
+// assigned (0 when none), FirstRetained the lowest number still stored
+// (Last+1 when nothing is retained).
+type EventHead struct {
+	Last          int64
+	FirstRetained int64
+}
+
+// EventTx is the event side of a Tx.
+type EventTx interface {
+	// AppendEvents appends evs to their subscriptions' logs, giving each the
+	// next number of its subscription in slice order, and returns them with
+	// Number set. Numbers start at 1 and have no gaps and no duplicates under
+	// any concurrency: the counter moves inside the write's transaction, so a
+	// transaction that rolls back consumes no number. Callers append in
+	// ascending SubscriptionID order so concurrent transactions lock counters
+	// in one order.
+	AppendEvents(ctx context.Context, evs []Event) ([]Event, error)
+}
+
+// EventLog is the read and maintenance side of the event logs.
+type EventLog interface {
+	// Events returns the retained events of subscription subID numbered
+	// after `after` and at most `until` (until <= 0: no upper bound), in
+	// ascending order, at most limit of them (limit <= 0: no limit).
+	Events(ctx context.Context, subID string, after, until int64, limit int) ([]Event, error)
+	// EventHeads returns the head of each named subscription's log;
+	// subscriptions with no log get EventHead{Last: 0, FirstRetained: 1}.
+	EventHeads(ctx context.Context, subIDs []string) (map[string]EventHead, error)
+	// PruneEvents deletes the events older than before (their numbers are
+	// never reused) and returns how many it deleted.
+	PruneEvents(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Publisher learns of events after their transaction committed. The
+// WebSocket hub implements it to wake the bindings that care; it must not
+// block (the events themselves are in the log, so a wake-up that is lost is
+// recovered by polling).
+type Publisher interface {
+	Publish(refs []EventRef)
+}
