@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -47,10 +46,20 @@ func IsResourceType(name string) bool {
 	return ok
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
 // ValidID reports whether id matches the R4 id rule [A-Za-z0-9\-\.]{1,64}.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+// (A loop, not a regexp: it runs for every reference in every notification.)
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
 
 // Object is a JSON object that remembers the order of its members, so that
 // rewriting a resource (assigning id and meta) keeps the client's layout.
@@ -150,6 +159,13 @@ func (o *Object) SetRaw(key string, b json.RawMessage) {
 	o.vals[key] = b
 }
 
+// moveFirst moves member key, if present, to the front.
+func (o *Object) moveFirst(key string) {
+	if i := slices.Index(o.keys, key); i > 0 {
+		o.keys = slices.Insert(slices.Delete(o.keys, i, i+1), 0, key)
+	}
+}
+
 // Delete removes member key.
 func (o *Object) Delete(key string) {
 	if _, ok := o.vals[key]; !ok {
@@ -232,6 +248,7 @@ func ParseResource(b []byte) (*Resource, error) {
 // keeping any other meta members, and returns the encoded body.
 func (r *Resource) Stamp(id string, versionID int64, lastUpdated time.Time) []byte {
 	r.ID = id
+	r.Obj.moveFirst("resourceType")
 	r.Obj.Set("id", id)
 	meta := &Object{vals: map[string]json.RawMessage{}}
 	if raw, ok := r.Obj.Get("meta"); ok {

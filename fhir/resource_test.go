@@ -1,0 +1,135 @@
+package fhir
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseResource(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		wantType string
+		wantID   string
+		wantPath string // "" with wantErr means the error has no path
+		wantErr  string // substring of the error; empty means success
+	}{
+		{name: "patient", body: `{"resourceType":"Patient","id":"p1"}`, wantType: "Patient", wantID: "p1"},
+		{name: "no id", body: `{"resourceType":"Observation","status":"final"}`, wantType: "Observation"},
+		{name: "subscription topic", body: `{"resourceType":"SubscriptionTopic","url":"x"}`, wantType: "SubscriptionTopic"},
+		{name: "whitespace", body: " \n{\"resourceType\" : \"Patient\"}\n ", wantType: "Patient"},
+		{name: "empty", body: ``, wantErr: "not valid JSON"},
+		{name: "truncated", body: `{"resourceType":"Patient"`, wantErr: "not valid JSON"},
+		{name: "array", body: `[{"resourceType":"Patient"}]`, wantErr: "must be a JSON object"},
+		{name: "string", body: `"Patient"`, wantErr: "must be a JSON object"},
+		{name: "trailing data", body: `{"resourceType":"Patient"}{}`, wantErr: "data after"},
+		{name: "duplicate key", body: `{"resourceType":"Patient","id":"a","id":"b"}`, wantPath: "id", wantErr: "duplicate"},
+		{name: "no resourceType", body: `{"id":"a"}`, wantPath: "resourceType", wantErr: "missing"},
+		{name: "resourceType number", body: `{"resourceType":7}`, wantPath: "resourceType", wantErr: "missing or not a string"},
+		{name: "unknown type", body: `{"resourceType":"Patients"}`, wantPath: "resourceType", wantErr: `unknown resource type "Patients"`},
+		{name: "abstract type", body: `{"resourceType":"DomainResource"}`, wantPath: "resourceType", wantErr: "unknown resource type"},
+		{name: "bad id chars", body: `{"resourceType":"Patient","id":"a b"}`, wantPath: "id", wantErr: "not a valid id"},
+		{name: "id too long", body: `{"resourceType":"Patient","id":"` + strings.Repeat("a", 65) + `"}`, wantPath: "id", wantErr: "not a valid id"},
+		{name: "id number", body: `{"resourceType":"Patient","id":5}`, wantPath: "id", wantErr: "not a valid id"},
+		{name: "meta not object", body: `{"resourceType":"Patient","meta":[]}`, wantPath: "meta", wantErr: "JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseResource([]byte(tt.body))
+			if tt.wantErr != "" {
+				var ve *ValidationError
+				if !errors.As(err, &ve) {
+					t.Fatalf("ParseResource(%q) error = %v, want a *ValidationError", tt.body, err)
+				}
+				if !strings.Contains(ve.Msg, tt.wantErr) || ve.Path != tt.wantPath {
+					t.Fatalf("ParseResource(%q) = %q at %q, want %q at %q", tt.body, ve.Msg, ve.Path, tt.wantErr, tt.wantPath)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseResource(%q) error = %v", tt.body, err)
+			}
+			if r.Type != tt.wantType || r.ID != tt.wantID {
+				t.Fatalf("ParseResource(%q) = %s/%s, want %s/%s", tt.body, r.Type, r.ID, tt.wantType, tt.wantID)
+			}
+		})
+	}
+}
+
+func TestStampKeepsOrderAndMeta(t *testing.T) {
+	r, err := ParseResource([]byte(`{"status":"final","resourceType":"Observation","meta":{"tag":[{"code":"x"}],"versionId":"9"},"code":{"text":"t"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 9, 16, 29, 123456789, time.FixedZone("x", 3600))
+	got := string(r.Stamp("o1", 3, at))
+	want := `{"resourceType":"Observation","id":"o1","status":"final","meta":{"tag":[{"code":"x"}],"versionId":"3","lastUpdated":"2026-03-02T08:16:29.123Z"},"code":{"text":"t"}}`
+	if got != want {
+		t.Fatalf("Stamp =\n%s\nwant\n%s", got, want)
+	}
+	if r.ID != "o1" {
+		t.Fatalf("ID = %q, want o1", r.ID)
+	}
+}
+
+func TestStampAddsMetaAfterID(t *testing.T) {
+	r, err := ParseResource([]byte(`{"resourceType":"Patient","id":"old","active":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(r.Stamp("new", 1, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	want := `{"resourceType":"Patient","id":"new","meta":{"versionId":"1","lastUpdated":"2026-01-01T00:00:00.000Z"},"active":true}`
+	if got != want {
+		t.Fatalf("Stamp = %s, want %s", got, want)
+	}
+}
+
+func TestResourceTypes(t *testing.T) {
+	types := ResourceTypes()
+	// The R4 4.0.1 resource-types value set has 148 codes; the abstract
+	// Resource and DomainResource are excluded and fhirbell adds
+	// SubscriptionTopic.
+	if len(types) != 147 {
+		t.Fatalf("len(ResourceTypes()) = %d, want 147", len(types))
+	}
+	for _, name := range []string{"Patient", "Observation", "Subscription", "SubscriptionTopic", "Bundle", "Parameters"} {
+		if !IsResourceType(name) {
+			t.Errorf("IsResourceType(%q) = false, want true", name)
+		}
+	}
+	for _, name := range []string{"", "Resource", "DomainResource", "patient", "Bot"} {
+		if IsResourceType(name) {
+			t.Errorf("IsResourceType(%q) = true, want false", name)
+		}
+	}
+}
+
+func FuzzParseResource(f *testing.F) {
+	for _, s := range []string{
+		`{"resourceType":"Patient","id":"p1","name":[{"family":"X"}]}`,
+		`{"resourceType":"Observation","meta":{"versionId":"1"}}`,
+		`[]`, `{`, `{"resourceType":"Foo"}`, `{"a":1,"a":2}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseResource(b)
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("ParseResource error %T %v, want *ValidationError", err, err)
+			}
+			return
+		}
+		out := r.Stamp("x", 1, time.Unix(0, 0))
+		if !json.Valid(out) {
+			t.Fatalf("Stamp produced invalid JSON %q from %q", out, b)
+		}
+		if _, err := ParseResource(out); err != nil {
+			t.Fatalf("re-parse of stamped %q: %v", out, err)
+		}
+	})
+}
