@@ -1,0 +1,123 @@
+package fhir
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gofhir/fhirpath/types"
+)
+
+// Pin is an equality a query requires of every resource it matches: the
+// resource's index keys for search parameter Param (see IndexKeys) must
+// include Value. An index of subscriptions by pin lets a write look up only
+// the subscriptions that can match it.
+type Pin struct{ Param, Value string }
+
+// Pins returns the pins of q: one for each term that is a single value,
+// without modifier, of a token or reference parameter. The canonical
+// values are:
+//
+//	token      code=C      "C"
+//	           code=S|C    "S|C"
+//	           code=|C     "|C"       (the value has no system)
+//	           code=S|     "S|"       (any code of system S)
+//	reference  subject=Patient/1, subject:Patient=1, subject=http://h/fhir/Patient/1
+//	                       "Patient/1"
+//	           subject=1   "1"        (a plain id: any target type)
+//	           other (canonical URLs)  the value as given
+//
+// A query without such a term has no pins and must be tried on every write
+// of its type.
+func (q *Query) Pins() []Pin {
+	var out []Pin
+	for _, t := range q.terms {
+		if len(t.values) != 1 || (t.modifier != "" && t.modifier != "type") {
+			continue
+		}
+		v := t.values[0]
+		switch t.param.Type {
+		case "token":
+			if t.modifier != "" {
+				continue
+			}
+			switch {
+			case !v.hasSystem:
+				out = append(out, Pin{t.param.Code, v.code})
+			default:
+				out = append(out, Pin{t.param.Code, v.system + "|" + v.code})
+			}
+		case "reference":
+			switch {
+			case v.refID != "" && v.refType != "":
+				out = append(out, Pin{t.param.Code, v.refType + "/" + v.refID})
+			case v.refID != "":
+				out = append(out, Pin{t.param.Code, v.refID})
+			default:
+				out = append(out, Pin{t.param.Code, v.raw})
+			}
+		}
+	}
+	return out
+}
+
+// IndexKeys returns the canonical keys resource (JSON of resourceType)
+// produces for search parameter param, a token or reference parameter, in
+// the forms Pins uses. The invariant, which the tests check on many
+// queries and resources, is:
+//
+//	if q.Match(resource) and Pin{param, value} is in q.Pins(),
+//	then value is in IndexKeys(q.Type, param, resource).
+//
+// For each token S|C (C with system S) the keys are "S|C", "C" and "S|";
+// for a token C without system, "|C" and "C". For each reference ending in
+// Type/id (relative or absolute, /_history ignored) the keys are
+// "Type/id" and "id"; every reference also gives itself, and a versioned
+// canonical "url|v" gives "url". Keys may repeat.
+func IndexKeys(resourceType, param string, resource []byte) ([]string, error) {
+	p := searchRegistry().lookup(resourceType, param)
+	if p == nil || p.Unsupported != "" {
+		return nil, notSupported(param, "unknown search parameter %q for %s", param, resourceType)
+	}
+	if p.Type != "token" && p.Type != "reference" {
+		return nil, notSupported(param, "%s parameters have no index keys", p.Type)
+	}
+	mr, err := newMatchResource(resource)
+	if err != nil {
+		return nil, err
+	}
+	if mr.typ != resourceType {
+		return nil, nil
+	}
+	col, err := mr.evaluate(p)
+	if err != nil {
+		return nil, err
+	}
+	return indexKeys(p, col), nil
+}
+
+func indexKeys(p *paramDef, col types.Collection) []string {
+	var keys []string
+	if p.Type == "token" {
+		for _, tk := range tokens(col) {
+			if tk.system == "" {
+				keys = append(keys, "|"+tk.code, tk.code)
+			} else {
+				keys = append(keys, tk.system+"|"+tk.code, tk.code, tk.system+"|")
+			}
+		}
+		return keys
+	}
+	for _, ref := range references(col) {
+		keys = append(keys, ref)
+		if typ, id, ok := splitTypeID(ref); ok {
+			keys = append(keys, typ+"/"+id, id)
+		}
+		if base, _, ok := strings.Cut(ref, "|"); ok {
+			keys = append(keys, base) // matchReference ignores the version
+		}
+	}
+	return keys
+}
+
+// String returns the pin as param=value, for logs and test messages.
+func (p Pin) String() string { return fmt.Sprintf("%s=%s", p.Param, p.Value) }
