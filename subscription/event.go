@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 type Event struct {
 	SubscriptionID    string
 	Number            int64     // 1, 2, 3, … per subscription; assigned by AppendEvents
-	Time              time.Time // the focus version's LastUpdated
+	Time              time.Time // when the write happened (the Service's clock, ms precision)
 	Interaction       string    // create | update | delete
 	FocusType         string
 	FocusID           string
@@ -67,4 +68,31 @@ type EventLog interface {
 // recovered by polling).
 type Publisher interface {
 	Publish(refs []EventRef)
+}
+
+func (s *Service) eventLog() (EventLog, error) {
+	l, ok := s.store.(EventLog)
+	if !ok {
+		return nil, errors.New("store keeps no event logs")
+	}
+	return l, nil
+}
+
+// Events returns the retained events of subscription subID numbered in
+// (after, until], ascending, at most limit (see EventLog.Events).
+func (s *Service) Events(ctx context.Context, subID string, after, until int64, limit int) ([]Event, error) {
+	l, err := s.eventLog()
+	if err != nil {
+		return nil, err
+	}
+	return l.Events(ctx, subID, after, until, limit)
+}
+
+// EventHeads returns the head of each named subscription's log.
+func (s *Service) EventHeads(ctx context.Context, subIDs []string) (map[string]EventHead, error) {
+	l, err := s.eventLog()
+	if err != nil {
+		return nil, err
+	}
+	return l.EventHeads(ctx, subIDs)
 }

@@ -3,6 +3,7 @@ package memstore
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"slices"
 	"sync"
@@ -21,13 +22,19 @@ type key struct{ typ, id string }
 type Store struct {
 	mu       sync.RWMutex
 	versions map[string]map[string][]subscription.Resource // type → id → versions, oldest first; guarded by mu
+	logs     map[string]eventLog                           // subscription ID → event log; guarded by mu
 	closed   bool                                          // guarded by mu
 	now      func() time.Time                              // set at construction
+
+	// Tokens live outside the transactional maps: they are written and
+	// consumed on their own, never inside a resource transaction.
+	tokMu  sync.Mutex
+	tokens map[[sha256.Size]byte]subscription.Grant // guarded by tokMu
 }
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{versions: map[string]map[string][]subscription.Resource{}, now: time.Now}
+	return &Store{versions: map[string]map[string][]subscription.Resource{}, logs: map[string]eventLog{}, now: time.Now}
 }
 
 var errClosed = errors.New("memstore: closed")
@@ -57,6 +64,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx subscription.Tx) error) error
 		}
 		byID[k.id] = append(byID[k.id], vs...)
 	}
+	tx.commitEvents()
 	return nil
 }
 
@@ -180,6 +188,7 @@ func (s *Store) Close() error {
 type tx struct {
 	s       *Store
 	overlay map[key][]subscription.Resource // new versions, oldest first
+	events  map[string]eventLog             // subscription ID → the log's new head and new events only; nil until the first AppendEvents
 }
 
 func (t *tx) versions(typ, id string) []subscription.Resource {

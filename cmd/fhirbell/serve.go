@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/fhirbell/fhirbell/subscription/memstore"
+	"github.com/fhirbell/fhirbell/subscription/postgres"
+	"github.com/fhirbell/fhirbell/subscription/subhttp"
+	"github.com/go-chi/chi/v5"
+)
+
+// openStore opens the configured store: Postgres (migrated first when
+// migrate is set) or, with no database URL, the in-memory store.
+func openStore(ctx context.Context, cfg Config, logger *slog.Logger, migrate bool) (subscription.Store, error) {
+	if cfg.DatabaseURL == "" {
+		logger.Warn("no database configured: using the in-memory store, nothing persists across restarts")
+		return memstore.New(), nil
+	}
+	st, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if migrate {
+		if err := postgres.Migrate(ctx, st.Pool()); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	logger.Info("store ready", "store", "postgres")
+	return st, nil
+}
+
+func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	if cfg.DatabaseURL == "" {
+		return errors.New("migrate: no database URL (set --database-url or FHIRBELL_DATABASE_URL)")
+	}
+	st, err := openStore(ctx, cfg, logger, true)
+	if err != nil {
+		return err
+	}
+	logger.Info("migrations applied")
+	return st.Close()
+}
+
+// serve runs the HTTP server until ctx is cancelled, then shuts down
+// gracefully within cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(addr string)) error {
+	store, err := openStore(ctx, cfg, logger, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := subscription.NewService(store,
+		subscription.WithLogger(logger),
+		subscription.WithRetention(cfg.EventRetention),
+	)
+	if err := svc.Load(ctx); err != nil {
+		return fmt.Errorf("load subscriptions: %w", err)
+	}
+	mctx, stopMaintenance := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { svc.RunMaintenance(mctx, time.Minute) })
+	defer func() { // before the deferred store.Close
+		stopMaintenance()
+		background.Wait()
+	}()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           newRouter(cfg, svc, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "fhir_base", baseFor(cfg, ln.Addr())+"/fhir")
+	if onListen != nil {
+		onListen(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-errc // http.ErrServerClosed
+	logger.Info("stopped")
+	return nil
+}
+
+func baseFor(cfg Config, addr net.Addr) string {
+	if cfg.BaseURL != "" {
+		return cfg.BaseURL
+	}
+	return "http://" + addr.String()
+}
+
+// newRouter assembles the HTTP surface: /fhir, health checks.
+func newRouter(cfg Config, svc *subscription.Service, logger *slog.Logger) http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := svc.Ping(ctx); err != nil {
+			logger.Warn("not ready", "err", err)
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(fhir.MarshalOutcome(fhir.NewOutcome(fhir.IssueTransient, "store unreachable")))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Mount("/fhir", subhttp.NewHandler(svc, subhttp.Config{
+		BaseURL:      cfg.BaseURL,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       logger,
+	}))
+	return r
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

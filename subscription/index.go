@@ -1,0 +1,159 @@
+package subscription
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/fhirbell/fhirbell/fhir"
+)
+
+// index holds the active subscriptions, arranged so that a write looks at
+// only those that can match it: by resource type, then, for subscriptions
+// that pin an equality (code, subject, identifier, status, …), by the
+// pinned value. A write of type T costs one lookup per distinct pinned
+// parameter of T plus the unpinned subscriptions of T, whatever the number
+// of subscriptions pinned to other values.
+type index struct {
+	mu    sync.RWMutex
+	subs  map[string]*Subscription // by ID; guarded by mu
+	types map[string]*typeIndex    // by resource type; guarded by mu
+}
+
+type typeIndex struct {
+	unpinned map[string]*Subscription                       // by ID
+	pinned   map[string]map[string]map[string]*Subscription // param → value → ID → sub
+}
+
+func newIndex() *index {
+	return &index{subs: map[string]*Subscription{}, types: map[string]*typeIndex{}}
+}
+
+// choosePin picks the pin to file a subscription under: any pin will do for
+// correctness (each must hold for a match), so prefer one that is likely to
+// be selective, avoiding low-cardinality parameters such as status.
+func choosePin(pins []fhir.Pin) fhir.Pin {
+	for _, p := range pins {
+		switch p.Param {
+		case "status", "gender", "active", "intent", "priority", "class":
+			continue
+		}
+		return p
+	}
+	return pins[0]
+}
+
+// put files sub under every type its writes can come from, replacing any
+// earlier entry with the same ID.
+func (ix *index) put(sub *Subscription, topics TopicSet) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.removeLocked(sub.ID)
+	ix.subs[sub.ID] = sub
+	for _, typ := range sub.ResourceTypes(topics) {
+		ti := ix.types[typ]
+		if ti == nil {
+			ti = &typeIndex{unpinned: map[string]*Subscription{}, pinned: map[string]map[string]map[string]*Subscription{}}
+			ix.types[typ] = ti
+		}
+		pins := sub.Pins(typ)
+		if len(pins) == 0 {
+			ti.unpinned[sub.ID] = sub
+			continue
+		}
+		p := choosePin(pins)
+		byValue := ti.pinned[p.Param]
+		if byValue == nil {
+			byValue = map[string]map[string]*Subscription{}
+			ti.pinned[p.Param] = byValue
+		}
+		if byValue[p.Value] == nil {
+			byValue[p.Value] = map[string]*Subscription{}
+		}
+		byValue[p.Value][sub.ID] = sub
+	}
+}
+
+func (ix *index) remove(id string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.removeLocked(id)
+}
+
+func (ix *index) removeLocked(id string) {
+	if _, ok := ix.subs[id]; !ok {
+		return
+	}
+	delete(ix.subs, id)
+	for typ, ti := range ix.types {
+		delete(ti.unpinned, id)
+		for param, byValue := range ti.pinned {
+			for v, m := range byValue {
+				delete(m, id)
+				if len(m) == 0 {
+					delete(byValue, v)
+				}
+			}
+			if len(byValue) == 0 {
+				delete(ti.pinned, param)
+			}
+		}
+		if len(ti.unpinned) == 0 && len(ti.pinned) == 0 {
+			delete(ix.types, typ)
+		}
+	}
+}
+
+// all returns every indexed subscription, sorted by ID.
+func (ix *index) all() []*Subscription {
+	ix.mu.RLock()
+	out := make([]*Subscription, 0, len(ix.subs))
+	for _, s := range ix.subs {
+		out = append(out, s)
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Subscription) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (ix *index) get(id string) (*Subscription, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s, ok := ix.subs[id]
+	return s, ok
+}
+
+// candidates returns, sorted by ID, the subscriptions that may match a
+// write of type typ whose focus version is focus: the unpinned ones and
+// those whose pinned value is among the focus's index keys.
+func (ix *index) candidates(typ string, focus []byte) ([]*Subscription, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	ti := ix.types[typ]
+	if ti == nil {
+		return nil, nil
+	}
+	out := make([]*Subscription, 0, len(ti.unpinned))
+	for _, s := range ti.unpinned {
+		out = append(out, s)
+	}
+	if len(ti.pinned) > 0 && focus != nil {
+		seen := map[string]bool{}
+		for param, byValue := range ti.pinned {
+			keys, err := fhir.IndexKeys(typ, param, focus)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range keys {
+				for id, s := range byValue[k] {
+					if !seen[id] {
+						seen[id] = true
+						out = append(out, s)
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *Subscription) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}

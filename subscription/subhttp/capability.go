@@ -1,0 +1,227 @@
+package subhttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
+)
+
+// CapabilityStatement is the R4 CapabilityStatement, reduced to what
+// fhirbell declares. Config.Capability receives it to add what later stages
+// serve (operations, topic canonicals, the websocket extension, security).
+type CapabilityStatement struct {
+	ResourceType        string           `json:"resourceType"`
+	Extension           []Extension      `json:"extension,omitempty"`
+	URL                 string           `json:"url,omitempty"`
+	Name                string           `json:"name,omitempty"`
+	Title               string           `json:"title,omitempty"`
+	Status              string           `json:"status"`
+	Date                string           `json:"date"`
+	Publisher           string           `json:"publisher,omitempty"`
+	Description         string           `json:"description,omitempty"`
+	Kind                string           `json:"kind"`
+	Instantiates        []string         `json:"instantiates,omitempty"`
+	Software            *Software        `json:"software,omitempty"`
+	Implementation      *Implementation  `json:"implementation,omitempty"`
+	FHIRVersion         string           `json:"fhirVersion"`
+	Format              []string         `json:"format"`
+	ImplementationGuide []string         `json:"implementationGuide,omitempty"`
+	Rest                []CapabilityRest `json:"rest,omitempty"`
+}
+
+// Extension is a FHIR extension with the value types a CapabilityStatement
+// needs; set exactly one value, or nested Extension.
+type Extension struct {
+	URL            string      `json:"url"`
+	Extension      []Extension `json:"extension,omitempty"`
+	ValueString    string      `json:"valueString,omitempty"`
+	ValueURI       string      `json:"valueUri,omitempty"`
+	ValueURL       string      `json:"valueUrl,omitempty"`
+	ValueCanonical string      `json:"valueCanonical,omitempty"`
+	ValueCode      string      `json:"valueCode,omitempty"`
+	ValueBoolean   *bool       `json:"valueBoolean,omitempty"`
+	ValueInteger   *int        `json:"valueInteger,omitempty"`
+}
+
+// Software is CapabilityStatement.software.
+type Software struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// Implementation is CapabilityStatement.implementation.
+type Implementation struct {
+	Description string `json:"description"`
+	URL         string `json:"url,omitempty"`
+}
+
+// CapabilityRest is CapabilityStatement.rest.
+type CapabilityRest struct {
+	Extension     []Extension          `json:"extension,omitempty"`
+	Mode          string               `json:"mode"`
+	Documentation string               `json:"documentation,omitempty"`
+	Security      json.RawMessage      `json:"security,omitempty"`
+	Resource      []CapabilityResource `json:"resource,omitempty"`
+	Interaction   []Interaction        `json:"interaction,omitempty"`
+	SearchParam   []SearchParam        `json:"searchParam,omitempty"`
+	Operation     []Operation          `json:"operation,omitempty"`
+}
+
+// CapabilityResource is CapabilityStatement.rest.resource.
+type CapabilityResource struct {
+	Extension         []Extension   `json:"extension,omitempty"`
+	Type              string        `json:"type"`
+	Profile           string        `json:"profile,omitempty"`
+	SupportedProfile  []string      `json:"supportedProfile,omitempty"`
+	Documentation     string        `json:"documentation,omitempty"`
+	Interaction       []Interaction `json:"interaction"`
+	Versioning        string        `json:"versioning"`
+	ReadHistory       bool          `json:"readHistory"`
+	UpdateCreate      bool          `json:"updateCreate"`
+	ConditionalCreate bool          `json:"conditionalCreate"`
+	ConditionalRead   string        `json:"conditionalRead"`
+	ConditionalUpdate bool          `json:"conditionalUpdate"`
+	ConditionalDelete string        `json:"conditionalDelete"`
+	SearchParam       []SearchParam `json:"searchParam,omitempty"`
+	Operation         []Operation   `json:"operation,omitempty"`
+}
+
+// Interaction is a rest or rest.resource interaction.
+type Interaction struct {
+	Code          string `json:"code"`
+	Documentation string `json:"documentation,omitempty"`
+}
+
+// SearchParam is a rest.resource.searchParam.
+type SearchParam struct {
+	Name          string `json:"name"`
+	Definition    string `json:"definition,omitempty"`
+	Type          string `json:"type"`
+	Documentation string `json:"documentation,omitempty"`
+}
+
+// Operation is a rest or rest.resource operation.
+type Operation struct {
+	Extension     []Extension `json:"extension,omitempty"`
+	Name          string      `json:"name"`
+	Definition    string      `json:"definition"`
+	Documentation string      `json:"documentation,omitempty"`
+}
+
+// Resource returns the rest[0].resource entry of typ, or nil.
+func (cs *CapabilityStatement) Resource(typ string) *CapabilityResource {
+	if len(cs.Rest) == 0 {
+		return nil
+	}
+	for i := range cs.Rest[0].Resource {
+		if cs.Rest[0].Resource[i].Type == typ {
+			return &cs.Rest[0].Resource[i]
+		}
+	}
+	return nil
+}
+
+// resourceInteractions are the instance and type interactions served for
+// every resource type.
+var resourceInteractions = []Interaction{
+	{Code: "read"}, {Code: "vread"}, {Code: "update"}, {Code: "delete"},
+	{Code: "history-instance"}, {Code: "create"}, {Code: "search-type"},
+}
+
+// BuildCapabilityStatement returns the statement of what this package
+// serves, for a server whose base (without FHIRPath) is serverBase. It does
+// not apply Config.Capability.
+func BuildCapabilityStatement(serverBase, softwareVersion string, built time.Time) *CapabilityStatement {
+	cs := &CapabilityStatement{
+		ResourceType:   "CapabilityStatement",
+		Name:           "FhirbellCapabilityStatement",
+		Title:          "fhirbell capability statement",
+		Status:         "active",
+		Date:           fhir.FormatInstant(built),
+		Kind:           "instance",
+		Software:       &Software{Name: "fhirbell", Version: softwareVersion},
+		Implementation: &Implementation{Description: "fhirbell FHIR R4 server", URL: serverBase + FHIRPath},
+		FHIRVersion:    "4.0.1",
+		Format:         []string{"json", "application/fhir+json"},
+	}
+	rest := CapabilityRest{
+		Mode: "server",
+		Documentation: "JSON only. Searches page statelessly with _count (default and maximum set by the server) " +
+			"and _offset, and sort with _sort=_lastUpdated or _id. Not supported: conditional create, read, update " +
+			"and delete, _include, _revinclude, PATCH, system- and type-level history, searches inside a transaction.",
+		Interaction: []Interaction{{Code: "transaction"}, {Code: "batch"}},
+	}
+	for _, typ := range fhir.ResourceTypes() {
+		r := CapabilityResource{
+			Type:              typ,
+			Interaction:       resourceInteractions,
+			Versioning:        "versioned",
+			ReadHistory:       true,
+			UpdateCreate:      true,
+			ConditionalRead:   "not-supported",
+			ConditionalDelete: "not-supported",
+		}
+		for _, p := range fhir.SearchParams(typ) {
+			r.SearchParam = append(r.SearchParam, SearchParam{Name: p.Code, Type: p.Type, Documentation: p.Description})
+		}
+		rest.Resource = append(rest.Resource, r)
+	}
+	cs.Rest = []CapabilityRest{rest}
+	return cs
+}
+
+// capCache holds the encoded statement per server base, since building and
+// encoding it (every type, every search parameter) is far from free.
+type capCache struct {
+	mu      sync.Mutex
+	entries map[string]capEntry // guarded by mu
+}
+
+type capEntry struct {
+	generation uint64
+	body       []byte
+}
+
+// maxCapEntries bounds the cache: with a derived base, the Host header picks
+// the key, and a client must not grow the map without end.
+const maxCapEntries = 16
+
+func (a *api) capabilityJSON(serverBase string) ([]byte, error) {
+	var gen uint64
+	if a.cfg.CapabilityGeneration != nil {
+		gen = a.cfg.CapabilityGeneration()
+	}
+	a.caps.mu.Lock()
+	e, ok := a.caps.entries[serverBase]
+	a.caps.mu.Unlock()
+	if ok && e.generation == gen {
+		return e.body, nil
+	}
+	cs := BuildCapabilityStatement(serverBase, a.cfg.SoftwareVersion, time.Now())
+	if a.cfg.Capability != nil {
+		a.cfg.Capability(cs, serverBase)
+	}
+	body, err := json.Marshal(cs)
+	if err != nil {
+		return nil, err
+	}
+	a.caps.mu.Lock()
+	defer a.caps.mu.Unlock()
+	if a.caps.entries == nil || len(a.caps.entries) >= maxCapEntries {
+		a.caps.entries = map[string]capEntry{}
+	}
+	a.caps.entries[serverBase] = capEntry{generation: gen, body: body}
+	return body, nil
+}
+
+func (a *api) metadata(w http.ResponseWriter, r *http.Request) {
+	body, err := a.capabilityJSON(ServerBase(r))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	writeBody(w, r, http.StatusOK, body)
+}

@@ -1,0 +1,60 @@
+// Package subhttp is fhirbell's FHIR REST API: the chi routes that serve
+// create, read, update, delete, vread, instance history and search for every
+// resource type, transaction and batch Bundles, and the CapabilityStatement.
+//
+// NewHandler returns a router meant to be mounted at /fhir:
+//
+//	r := chi.NewRouter()
+//	r.Mount("/fhir", subhttp.NewHandler(svc, subhttp.Config{BaseURL: "https://fhir.example.org"}))
+//
+// Operations on Subscription ($status, $events, …) are added through
+// Config.Routes, which registers extra routes on the same router (they get
+// the same middleware, so WriteError, WriteJSON, ReadBody, FHIRBase and
+// RequestLogger work in them), and advertised through Config.Capability.
+//
+// Wire rules (the choices a client can rely on):
+//   - Responses are application/fhir+json; charset=utf-8. Request bodies must
+//     be application/fhir+json, application/json or application/json+fhir
+//     (parameters such as charset or fhirVersion are allowed); a request
+//     without Content-Type is read as JSON, because curl without -H is the
+//     common case; any other Content-Type is 415. POST /{type}/_search takes
+//     application/x-www-form-urlencoded.
+//   - Bodies above Config.MaxBodyBytes (Config.MaxBundleBytes for POST /fhir)
+//     are 413 too-long.
+//   - Create answers 201 with Location <base>/fhir/{type}/{id}/_history/{vid},
+//     ETag W/"vid" and Last-Modified; Prefer: return=minimal gives an empty
+//     body and return=OperationOutcome an informational outcome.
+//   - Update needs a body id equal to the URL id; If-Match takes W/"n" or
+//     "n". It answers 200, or 201 with Location when it created the resource.
+//   - Delete answers 200 with an informational OperationOutcome and the ETag
+//     of the deletion version; deleting a deleted resource answers the same
+//     again; deleting one that never existed is 404. A read of a deleted
+//     resource is 410 with the deletion version's ETag.
+//   - Conditional create, update, delete and read, _include, _revinclude,
+//     PATCH and system- or type-level history are not supported, and the
+//     CapabilityStatement says so.
+//   - Search pages are stateless: the next/previous links carry the filter
+//     parameters with _offset and _count, so any node can serve any page.
+//   - Transaction Bundles run in one store transaction (DELETE, then POST,
+//     then PUT, then GET, each group in entry order). POST ids are assigned
+//     first and every "reference" to an entry's urn:uuid: fullUrl is
+//     rewritten to Type/id; a urn:uuid: reference that names no entry is 400.
+//     The first failing entry fails the whole Bundle with its own status and
+//     an OperationOutcome naming Bundle.entry[i]. Only "reference" members
+//     are rewritten (an identifier whose value is a urn:uuid: stays), and
+//     only urn:uuid: and urn:oid: fullUrls are resolved. GET entries in a
+//     transaction may only read (Type/id); searches, vreads and history go in
+//     a batch. Batch entries run one by one, each in its own transaction; a
+//     failure becomes that entry's response.status and response.outcome.
+//     Neither kind may have more than Config.MaxBundleEntries entries
+//     (413 too-long). Response entries carry status, location, etag and
+//     lastModified; the resources too only with Prefer:
+//     return=representation (GET entries always carry theirs).
+//   - Every failure is an OperationOutcome built by Outcome, the one function
+//     that maps errors to statuses. Only unexpected (500) errors and panics
+//     are logged at Error; a request whose client went away gets no answer.
+//
+// Invariants: the handlers hold no state between requests except the cached
+// CapabilityStatement, so any number of nodes can serve the same API. All
+// writes go through subscription.Service, never to a Store directly.
+package subhttp

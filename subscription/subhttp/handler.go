@@ -1,0 +1,298 @@
+package subhttp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/subscription"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBodyBytes     = 1 << 20  // 1 MiB
+	DefaultMaxBundleBytes   = 16 << 20 // 16 MiB: a test bench loads its data in one Bundle
+	DefaultCount            = 20
+	DefaultMaxCount         = 1000
+	DefaultMaxBundleEntries = 1000
+)
+
+// FHIRPath is the path under the server base where the FHIR API is mounted;
+// the FHIR base URL is the server base followed by FHIRPath.
+const FHIRPath = "/fhir"
+
+// Config configures NewHandler. The zero value works: it derives URLs from
+// each request and uses the Default* limits.
+type Config struct {
+	// BaseURL is the absolute base of the server, such as
+	// "http://127.0.0.1:8080", without FHIRPath and without a trailing slash.
+	// Empty means derived from each request (scheme from r.TLS, host from
+	// r.Host) unless ExternalURL is set.
+	BaseURL string
+	// ExternalURL, when set and BaseURL is empty, returns the server base for
+	// a request (for example from trusted X-Forwarded-Proto/Host headers).
+	ExternalURL func(r *http.Request) string
+	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxBundleBytes limits the body of POST /fhir (transaction and batch);
+	// 0 means DefaultMaxBundleBytes.
+	MaxBundleBytes int64
+	// MaxBundleEntries limits the entries of a transaction or batch; 0 means
+	// DefaultMaxBundleEntries.
+	MaxBundleEntries int
+	// DefaultCount is the page size of a search without _count; 0 means
+	// DefaultCount. MaxCount caps _count; 0 means DefaultMaxCount.
+	DefaultCount, MaxCount int
+	// Logger receives request lines (Debug) and internal errors (Error). Nil
+	// discards.
+	Logger *slog.Logger
+	// SoftwareVersion is CapabilityStatement.software.version; empty means
+	// "dev".
+	SoftwareVersion string
+
+	// Routes, when set, registers extra routes (the Subscription
+	// operations) on the router before the generic ones. Paths are relative
+	// to the mount point, e.g. "/Subscription/{id}/$status". chi prefers
+	// static segments, so these win over /{type}/{id}. The routes run behind
+	// the same middleware, so the package's helpers work in them.
+	Routes func(r chi.Router)
+	// Capability, when set, amends the CapabilityStatement after it is built
+	// and before it is cached (operations, topic canonicals, the websocket
+	// extension). serverBase is the server base the statement is built for,
+	// without FHIRPath.
+	Capability func(cs *CapabilityStatement, serverBase string)
+	// CapabilityGeneration, when set, is consulted on every GET /metadata;
+	// a cached statement built under another generation is rebuilt. Bump it
+	// when what Capability adds changes (a topic was created).
+	CapabilityGeneration func() uint64
+	// DecorateResponse, when set, is called before a single resource is
+	// written by create, update or read, to add headers (such as the
+	// websocket-ticket Link of a Subscription create).
+	DecorateResponse func(r *http.Request, h http.Header, res subscription.Resource)
+}
+
+func (c *Config) setDefaults() {
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxBundleBytes <= 0 {
+		c.MaxBundleBytes = DefaultMaxBundleBytes
+	}
+	if c.MaxBundleEntries <= 0 {
+		c.MaxBundleEntries = DefaultMaxBundleEntries
+	}
+	if c.MaxCount <= 0 {
+		c.MaxCount = DefaultMaxCount
+	}
+	if c.DefaultCount <= 0 {
+		c.DefaultCount = DefaultCount
+	}
+	c.DefaultCount = min(c.DefaultCount, c.MaxCount)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.SoftwareVersion == "" {
+		c.SoftwareVersion = "dev"
+	}
+}
+
+// api holds the handlers' dependencies; it is immutable after NewHandler.
+type api struct {
+	svc  *subscription.Service
+	cfg  Config
+	caps capCache
+}
+
+// NewHandler returns the FHIR REST API as a chi router to be mounted at
+// FHIRPath ("/fhir"): r.Mount("/fhir", NewHandler(svc, cfg)). Its own routes
+// are GET /metadata; POST / (transaction or batch); GET /{type} and POST
+// /{type}/_search (search); POST /{type} (create); GET, PUT and DELETE
+// /{type}/{id}; GET /{type}/{id}/_history; GET /{type}/{id}/_history/{vid};
+// plus whatever cfg.Routes adds.
+func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
+	cfg.setDefaults()
+	a := &api{svc: svc, cfg: cfg}
+	r := chi.NewRouter()
+	r.Use(requestID, a.requestContext, logRequests, recoverPanics, checkAccept, middleware.GetHead)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, &Error{Status: http.StatusNotFound, Code: fhir.IssueNotFound,
+			Msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		path := req.URL.Path
+		if rctx := chi.RouteContext(req.Context()); rctx != nil && rctx.RoutePath != "" {
+			path = rctx.RoutePath
+		}
+		var allowed []string
+		for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodPost, http.MethodPut} {
+			if r.Match(chi.NewRouteContext(), m, path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		WriteError(w, req, &Error{Status: http.StatusMethodNotAllowed, Code: fhir.IssueNotSupported,
+			Msg: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))})
+	})
+	if cfg.Routes != nil {
+		cfg.Routes(r)
+	}
+	r.Get("/metadata", a.metadata)
+	r.Post("/", a.bundle)
+	r.Get("/{type}", a.search)
+	r.Post("/{type}", a.create)
+	r.Post("/{type}/_search", a.search)
+	r.Get("/{type}/{id}", a.read)
+	r.Put("/{type}/{id}", a.update)
+	r.Delete("/{type}/{id}", a.delete)
+	r.Get("/{type}/{id}/_history", a.history)
+	r.Get("/{type}/{id}/_history/{vid}", a.vread)
+	return r
+}
+
+// requestInfo is what the middleware learns about a request and the
+// helpers need; it is stored once in the request context.
+type requestInfo struct {
+	log          *slog.Logger
+	serverBase   string // without FHIRPath
+	maxBodyBytes int64
+	pretty       bool
+}
+
+type infoKey struct{}
+
+func info(r *http.Request) *requestInfo {
+	if ri, ok := r.Context().Value(infoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	// Outside NewHandler's router (a handler used alone in a test): derive
+	// what can be derived, with a discarding logger.
+	return &requestInfo{log: slog.New(slog.DiscardHandler), serverBase: deriveBase(r), maxBodyBytes: DefaultMaxBodyBytes}
+}
+
+func deriveBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// requestID reuses a request id set by an outer router, so that the lead's
+// access log and ours agree, and otherwise sets one.
+func requestID(next http.Handler) http.Handler {
+	withID := middleware.RequestID(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if middleware.GetReqID(r.Context()) != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		withID.ServeHTTP(w, r)
+	})
+}
+
+func (a *api) requestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base := a.cfg.BaseURL
+		if base == "" && a.cfg.ExternalURL != nil {
+			base = strings.TrimRight(a.cfg.ExternalURL(r), "/")
+		}
+		if base == "" {
+			base = deriveBase(r)
+		}
+		ri := &requestInfo{
+			// The path only: a query string may carry identifiers a log
+			// must not keep.
+			log: a.cfg.Logger.With("method", r.Method, "path", r.URL.Path,
+				"request_id", middleware.GetReqID(r.Context())),
+			serverBase:   base,
+			maxBodyBytes: a.cfg.MaxBodyBytes,
+			pretty:       r.URL.Query().Get("_pretty") == "true",
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, ri)))
+	})
+}
+
+func logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		// Debug: a line per request would swamp the log at thousands of
+		// writes per second; failures that need an operator log at Error
+		// where they happen.
+		info(r).log.Debug("request", "status", ww.Status(), "bytes", ww.BytesWritten(),
+			"duration", time.Since(start))
+	})
+}
+
+func recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v) // net/http's way to abort a response; not a bug
+			}
+			info(r).log.Error("panic", "err", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if ww, ok := w.(middleware.WrapResponseWriter); ok && ww.Status() != 0 {
+				return // headers are out; nothing sane can be added
+			}
+			writeOutcome(w, r, http.StatusInternalServerError,
+				fhir.NewOutcome(fhir.IssueException, "internal server error"))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonTypes are the media types accepted for FHIR JSON; application/json+fhir
+// is the DSTU2 name that some clients still send.
+var jsonTypes = []string{"application/fhir+json", "application/json", "application/json+fhir"}
+
+// checkAccept answers 406 when the client names only formats other than
+// JSON, in Accept or _format.
+func checkAccept(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f := r.URL.Query().Get("_format"); f != "" && f != "json" && !isJSONType(f) {
+			WriteError(w, r, &Error{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
+				Msg: fmt.Sprintf("_format %q is not supported; only JSON is served", f), Expression: []string{"_format"}})
+			return
+		}
+		if accept := r.Header.Get("Accept"); accept != "" && !acceptsJSON(accept) {
+			WriteError(w, r, &Error{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
+				Msg: fmt.Sprintf("Accept %q names no JSON type; only application/fhir+json is served", accept)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isJSONType(v string) bool {
+	mt, _, err := mime.ParseMediaType(v)
+	return err == nil && slices.Contains(jsonTypes, mt)
+}
+
+func acceptsJSON(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			return true // an unreadable Accept is no reason to refuse
+		}
+		if mt == "*/*" || mt == "application/*" || slices.Contains(jsonTypes, mt) {
+			return true
+		}
+	}
+	return false
+}

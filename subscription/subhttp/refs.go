@@ -1,0 +1,115 @@
+package subhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// rewriteRefs copies the JSON document doc, replacing the value of every
+// string member named "reference" (at any depth, in any array) by what
+// resolve returns for it. resolve gets the member's path (such as
+// "subject.reference" or "performer[0].reference") and value, and returns
+// the value to write. Member order and every other value are kept; strings
+// and numbers are re-encoded equivalently. changed reports whether any
+// reference changed.
+func rewriteRefs(doc []byte, resolve func(path, ref string) (string, error)) (out []byte, changed bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var buf bytes.Buffer
+	rw := &refWriter{dec: dec, buf: &buf, resolve: resolve}
+	if err := rw.value("", ""); err != nil {
+		return nil, false, err
+	}
+	return buf.Bytes(), rw.changed, nil
+}
+
+type refWriter struct {
+	dec     *json.Decoder
+	buf     *bytes.Buffer
+	resolve func(path, ref string) (string, error)
+	changed bool
+}
+
+var errBadJSON = errors.New("malformed JSON")
+
+// value copies one JSON value; key is the member name it is the value of
+// (inherited by array elements), path its FHIRPath-like location.
+func (rw *refWriter) value(path, key string) error {
+	tok, err := rw.dec.Token()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		switch v {
+		case '{':
+			rw.buf.WriteByte('{')
+			for first := true; rw.dec.More(); first = false {
+				kt, err := rw.dec.Token()
+				if err != nil {
+					return fmt.Errorf("%w: %v", errBadJSON, err)
+				}
+				k, _ := kt.(string) // object keys are always strings
+				if !first {
+					rw.buf.WriteByte(',')
+				}
+				rw.writeString(k)
+				rw.buf.WriteByte(':')
+				sub := k
+				if path != "" {
+					sub = path + "." + k
+				}
+				if err := rw.value(sub, k); err != nil {
+					return err
+				}
+			}
+			rw.buf.WriteByte('}')
+		case '[':
+			rw.buf.WriteByte('[')
+			for i := 0; rw.dec.More(); i++ {
+				if i > 0 {
+					rw.buf.WriteByte(',')
+				}
+				if err := rw.value(path+"["+strconv.Itoa(i)+"]", key); err != nil {
+					return err
+				}
+			}
+			rw.buf.WriteByte(']')
+		}
+		if v == '{' || v == '[' {
+			// the closing delimiter
+			if _, err := rw.dec.Token(); err != nil {
+				return fmt.Errorf("%w: %v", errBadJSON, err)
+			}
+		}
+	case string:
+		if key == "reference" {
+			nv, err := rw.resolve(path, v)
+			if err != nil {
+				return err
+			}
+			if nv != v {
+				rw.changed = true
+				v = nv
+			}
+		}
+		rw.writeString(v)
+	case json.Number:
+		rw.buf.WriteString(v.String())
+	case bool:
+		rw.buf.WriteString(strconv.FormatBool(v))
+	case nil:
+		rw.buf.WriteString("null")
+	}
+	return nil
+}
+
+func (rw *refWriter) writeString(s string) {
+	enc := json.NewEncoder(rw.buf)
+	enc.SetEscapeHTML(false)          // keep "<div>" narrative readable
+	enc.Encode(s)                     // a string always encodes
+	rw.buf.Truncate(rw.buf.Len() - 1) // Encode appends a newline
+}

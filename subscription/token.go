@@ -1,0 +1,149 @@
+package subscription
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Token errors.
+var (
+	// ErrTokenInvalid: no such token or ticket (never issued, already used
+	// ticket, or pruned). Deliberately indistinguishable from one another.
+	ErrTokenInvalid = errors.New("invalid token")
+	// ErrTokenExpired: the token was issued but its time is up.
+	ErrTokenExpired = errors.New("token expired")
+)
+
+// Token kinds.
+const (
+	// KindBindingToken is a $get-ws-binding-token token: presented in a
+	// bind-with-token message, reusable until it expires.
+	KindBindingToken = "binding-token"
+	// KindTicket is a $websocket-ticket: part of the socket URL, valid for
+	// one connection only.
+	KindTicket = "ticket"
+)
+
+// Grant is what a token or ticket entitles its bearer to: binding the
+// listed subscriptions, for a principal, until the principal's
+// authorization ends.
+type Grant struct {
+	Kind            string
+	SubscriptionIDs []string  // sorted
+	Expires         time.Time // when the token itself stops being accepted
+	AuthExpires     time.Time // when the authorization behind it ends (zero: never, auth mode none)
+	Subject         string    // the principal the token was issued to ("" in auth mode none)
+}
+
+// StoredToken is a token as a TokenStore keeps it: only the SHA-256 of the
+// secret, so a leaked database does not leak usable tokens.
+type StoredToken struct {
+	Hash [sha256.Size]byte
+	Grant
+}
+
+// TokenStore keeps binding tokens and tickets where every node can redeem
+// them. Implementations are safe for concurrent use.
+type TokenStore interface {
+	// PutToken stores a new token.
+	PutToken(ctx context.Context, t StoredToken) error
+	// LookupToken returns the token with hash h; when consume is set it also
+	// deletes it, atomically, so that of concurrent consumers exactly one
+	// succeeds. ErrTokenInvalid when there is none; ErrTokenExpired (and, for
+	// consume, the token is deleted anyway) when now is past its Expires.
+	LookupToken(ctx context.Context, h [sha256.Size]byte, consume bool, now time.Time) (Grant, error)
+	// PruneTokens deletes the tokens that expired before before.
+	PruneTokens(ctx context.Context, before time.Time) (int64, error)
+}
+
+// HashToken returns the hash under which a token secret is stored.
+func HashToken(secret string) [sha256.Size]byte { return sha256.Sum256([]byte(secret)) }
+
+// newSecret returns 32 random bytes, base64url-encoded: 256 bits, so
+// guessing is hopeless and the secret is safe in a URL path.
+func newSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand panics on a broken source)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Token lifetimes (DESIGN §5).
+const (
+	BindingTokenTTL = 10 * time.Minute
+	TicketTTL       = 60 * time.Second
+)
+
+func (s *Service) tokens() (TokenStore, error) {
+	ts, ok := s.store.(TokenStore)
+	if !ok {
+		return nil, errors.New("store keeps no tokens")
+	}
+	return ts, nil
+}
+
+// IssueToken creates a token of kind KindBindingToken or KindTicket for
+// the given active websocket subscriptions and returns its secret, which is
+// never stored and must never be logged. The grant's Expires is the kind's
+// lifetime, capped by authExpires when that is set.
+func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, subject string, authExpires time.Time) (string, Grant, error) {
+	if len(subIDs) == 0 {
+		return "", Grant{}, &ValidationError{Path: "id", Msg: "no subscription to issue a token for"}
+	}
+	ids := slices.Clone(subIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for _, id := range ids {
+		sub, ok := s.index.get(id)
+		if !ok {
+			if _, err := s.store.Read(ctx, "Subscription", id); err != nil {
+				return "", Grant{}, fmt.Errorf("subscription %s: %w", id, err)
+			}
+			return "", Grant{}, &ValidationError{Path: "Subscription.status", Code: "business-rule", Msg: fmt.Sprintf("Subscription/%s is not active", id)}
+		}
+		if sub.ChannelType != ChannelWebsocket {
+			return "", Grant{}, &ValidationError{Path: "Subscription.channel.type", Msg: fmt.Sprintf("Subscription/%s is not a websocket subscription", id)}
+		}
+	}
+	ttl := BindingTokenTTL
+	if kind == KindTicket {
+		ttl = TicketTTL
+	}
+	now := s.now()
+	g := Grant{Kind: kind, SubscriptionIDs: ids, Expires: now.Add(ttl).UTC().Truncate(time.Millisecond), AuthExpires: authExpires, Subject: subject}
+	if !authExpires.IsZero() && authExpires.Before(g.Expires) {
+		g.Expires = authExpires
+	}
+	ts, err := s.tokens()
+	if err != nil {
+		return "", Grant{}, err
+	}
+	secret := newSecret()
+	if err := ts.PutToken(ctx, StoredToken{Hash: HashToken(secret), Grant: g}); err != nil {
+		return "", Grant{}, fmt.Errorf("store token: %w", err)
+	}
+	return secret, g, nil
+}
+
+// RedeemToken returns the grant of a binding token (reusable) or consumes a
+// ticket (single use), by kind. ErrTokenInvalid or ErrTokenExpired when it
+// cannot be used; a token of the other kind is ErrTokenInvalid.
+func (s *Service) RedeemToken(ctx context.Context, kind, secret string) (Grant, error) {
+	ts, err := s.tokens()
+	if err != nil {
+		return Grant{}, err
+	}
+	g, err := ts.LookupToken(ctx, HashToken(secret), kind == KindTicket, s.now())
+	if err != nil {
+		return Grant{}, err
+	}
+	if g.Kind != kind {
+		return Grant{}, ErrTokenInvalid
+	}
+	return g, nil
+}
