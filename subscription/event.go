@@ -2,8 +2,8 @@ package subscription
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -58,7 +58,11 @@ type EventLog interface {
 	// subscriptions with no log get EventHead{Last: 0, FirstRetained: 1}.
 	EventHeads(ctx context.Context, subIDs []string) (map[string]EventHead, error)
 	// PruneEvents deletes the events older than before (their numbers are
-	// never reused) and returns how many it deleted.
+	// never reused) and returns how many it deleted. It always deletes a
+	// prefix of each log, so the retained events are exactly
+	// FirstRetained..Last; an event is judged by the latest time seen in its
+	// log up to it, so with disagreeing clocks an older event may be kept
+	// until the newer ones before it go.
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 }
 

@@ -24,6 +24,8 @@ type Resource struct {
 // see only committed data. Errors are the sentinels of errors.go (wrapped
 // with context) or internal errors; driver errors never leak unwrapped.
 type Store interface {
+	EventLog
+
 	// Tx runs fn in one transaction. When fn returns nil every write it made
 	// commits together; when fn returns an error or panics, or the commit
 	// fails, none does, and Tx returns that error. Concurrent transactions
@@ -60,6 +62,8 @@ type Store interface {
 // number and LastUpdated (the current time, UTC, truncated to milliseconds)
 // and stamp both into the body with fhir.Resource.Stamp.
 type Tx interface {
+	EventTx
+
 	// Read is Store.Read as seen by this transaction, including its own
 	// writes. Implementations lock what they read so that a following write
 	// cannot race another transaction.

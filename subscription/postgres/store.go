@@ -29,9 +29,10 @@ const (
 // Store is the Postgres subscription.Store. It is safe for concurrent use;
 // see the package documentation for its locking scheme.
 type Store struct {
-	pool     *pgxpool.Pool    // set at construction; owned, closed by Close
-	now      func() time.Time // set at construction
-	pageSize int              // set at construction; rows per Search query
+	pool      *pgxpool.Pool    // set at construction; owned, closed by Close
+	now       func() time.Time // set at construction
+	pageSize  int              // set at construction; rows per Search query
+	pruneRows int              // set at construction; events per PruneEvents DELETE
 }
 
 // Option configures Open.
@@ -79,7 +80,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // New returns a Store over pool, which it takes ownership of: Store.Close
 // closes it. It neither checks the connection nor migrates.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, now: time.Now, pageSize: defaultPageSize}
+	return &Store{pool: pool, now: time.Now, pageSize: defaultPageSize, pruneRows: defaultPruneRows}
 }
 
 // Pool returns the store's pool, for packages that keep their own tables in

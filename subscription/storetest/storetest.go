@@ -52,10 +52,21 @@ func Run(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		{"ConcurrentCreatesSameID", testConcurrentCreatesSameID},
 		{"ConcurrentIfMatch", testConcurrentIfMatch},
 		{"Ping", testPing},
+		{"EventsRoundTrip", testEventsRoundTrip},
+		{"EventsContinueAcrossTx", testEventsContinueAcrossTx},
+		{"EventsRollback", testEventsRollback},
+		{"EventsSeveralSubscriptions", testEventsSeveralSubscriptions},
+		{"EventsBounds", testEventsBounds},
+		{"EventHeads", testEventHeads},
+		{"PruneEvents", testPruneEvents},
+		{"PruneEventsKeepsRangeContiguous", testPruneEventsKeepsRangeContiguous},
+		{"EventsConcurrent", testEventsConcurrent},
+		{"EventsConcurrentRollbacks", testEventsConcurrentRollbacks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
+	t.Run("Tokens", func(t *testing.T) { runTokens(t, newStore) })
 }
 
 // errTest is what test transactions return to force a rollback.
