@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
 )
 
 // Event is one entry in a Subscription's event log: a write that matched
@@ -99,4 +101,28 @@ func (s *Service) EventHeads(ctx context.Context, subIDs []string) (map[string]E
 		return nil, err
 	}
 	return l.EventHeads(ctx, subIDs)
+}
+
+// NotificationEvent is ev in the shape of the notification builders: the
+// focus as a relative reference (resolved against the FHIR base when
+// written), the interaction as the HTTP method that caused it.
+func NotificationEvent(ev Event) fhir.NotificationEvent {
+	ne := fhir.NotificationEvent{
+		Number:    ev.Number,
+		Timestamp: ev.Time,
+		Focus:     &fhir.Reference{Reference: ev.FocusType + "/" + ev.FocusID},
+		Resource:  ev.Resource,
+	}
+	switch ev.Interaction {
+	case InteractionCreate:
+		ne.Method = "POST"
+	case InteractionUpdate:
+		ne.Method = "PUT"
+	case InteractionDelete:
+		ne.Method = "DELETE"
+	}
+	for _, ref := range ev.AdditionalContext {
+		ne.AdditionalContext = append(ne.AdditionalContext, fhir.Reference{Reference: ref})
+	}
+	return ne
 }

@@ -599,8 +599,17 @@ type TopicSet interface {
 // Topics is a TopicSet in memory: the built-in topics plus the ones users
 // define. It is safe for concurrent use; the zero value is empty and ready.
 type Topics struct {
-	mu sync.RWMutex
-	m  map[string]*Topic // by URL, guarded by mu
+	mu  sync.RWMutex
+	m   map[string]*Topic // by URL, guarded by mu
+	gen uint64            // bumped by every change, guarded by mu
+}
+
+// Generation returns a number that changes whenever the set changes, so
+// that what is derived from it (the CapabilityStatement) can be cached.
+func (s *Topics) Generation() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.gen
 }
 
 var _ TopicSet = (*Topics)(nil)
@@ -631,6 +640,7 @@ func (s *Topics) Add(t *Topic) {
 		s.m = map[string]*Topic{}
 	}
 	s.m[t.URL] = t
+	s.gen++
 }
 
 // Remove removes the topic with canonical URL url and reports whether
@@ -641,6 +651,7 @@ func (s *Topics) Remove(url string) bool {
 	defer s.mu.Unlock()
 	_, ok := s.m[u]
 	delete(s.m, u)
+	s.gen++
 	return ok
 }
 

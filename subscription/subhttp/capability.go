@@ -3,6 +3,7 @@ package subhttp
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -190,9 +191,11 @@ type capEntry struct {
 const maxCapEntries = 16
 
 func (a *api) capabilityJSON(serverBase string) ([]byte, error) {
-	var gen uint64
+	// The topics are part of the statement: a topic created or deleted
+	// makes a new generation.
+	gen := a.svc.Topics().Generation() << 32
 	if a.cfg.CapabilityGeneration != nil {
-		gen = a.cfg.CapabilityGeneration()
+		gen += a.cfg.CapabilityGeneration()
 	}
 	a.caps.mu.Lock()
 	e, ok := a.caps.entries[serverBase]
@@ -201,6 +204,7 @@ func (a *api) capabilityJSON(serverBase string) ([]byte, error) {
 		return e.body, nil
 	}
 	cs := BuildCapabilityStatement(serverBase, a.cfg.SoftwareVersion, time.Now())
+	a.subscriptionCapability(cs, serverBase)
 	if a.cfg.Capability != nil {
 		a.cfg.Capability(cs, serverBase)
 	}
@@ -224,4 +228,41 @@ func (a *api) metadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeBody(w, r, http.StatusOK, body)
+}
+
+// Canonicals of what fhirbell implements from the Subscriptions Backport IG.
+const (
+	backportBase          = "http://hl7.org/fhir/uv/subscriptions-backport/"
+	topicCanonicalExt     = backportBase + "StructureDefinition/capabilitystatement-subscriptiontopic-canonical"
+	websocketExt          = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
+	backportServerProfile = backportBase + "CapabilityStatement/backport-subscription-server-r4"
+)
+
+// subscriptionCapability adds what the Subscription engine and the socket
+// hub support: the operations, every topic (built-in and user-defined) as
+// a capabilitystatement-subscriptiontopic-canonical, and the WebSocket URL.
+func (a *api) subscriptionCapability(cs *CapabilityStatement, serverBase string) {
+	cs.Instantiates = append(cs.Instantiates, backportServerProfile)
+	sub := cs.Resource("Subscription")
+	if sub == nil {
+		return
+	}
+	sub.SupportedProfile = append(sub.SupportedProfile, backportBase+"StructureDefinition/backport-subscription")
+	sub.Operation = append(sub.Operation,
+		Operation{Name: "status", Definition: backportBase + "OperationDefinition/backport-subscription-status",
+			Documentation: "Status of one or more Subscriptions (instance and type level)"},
+		Operation{Name: "events", Definition: backportBase + "OperationDefinition/backport-subscription-events",
+			Documentation: "Past events from the persisted event log (eventsSinceNumber, eventsUntilNumber, content)"},
+		Operation{Name: "get-ws-binding-token", Definition: backportBase + "OperationDefinition/backport-subscription-get-ws-binding-token",
+			Documentation: "A reusable token for bind-with-token on the WebSocket endpoint (instance, or type level with id)"},
+		Operation{Name: "websocket-ticket", Definition: "https://fhirbell.dev/fhir/OperationDefinition/websocket-ticket",
+			Documentation: "A single-use WebSocket URL, valid 60 s, that binds the Subscription on connect (for browsers)"},
+	)
+	for _, t := range a.svc.Topics().All() {
+		sub.Extension = append(sub.Extension, Extension{URL: topicCanonicalExt, ValueCanonical: t.URL})
+	}
+	if len(cs.Rest) > 0 {
+		ws := "ws" + strings.TrimPrefix(serverBase, "http") + WebSocketPath
+		cs.Rest[0].Extension = append(cs.Rest[0].Extension, Extension{URL: websocketExt, ValueURI: ws})
+	}
 }

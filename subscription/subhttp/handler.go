@@ -144,6 +144,7 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 		WriteError(w, req, &Error{Status: http.StatusMethodNotAllowed, Code: fhir.IssueNotSupported,
 			Msg: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))})
 	})
+	a.subscriptionRoutes(r)
 	if cfg.Routes != nil {
 		cfg.Routes(r)
 	}

@@ -26,6 +26,9 @@ func newTestServer(tb testing.TB, cfg Config) *testServer {
 	store := memstore.New()
 	tb.Cleanup(func() { store.Close() })
 	svc := subscription.NewService(store)
+	if err := svc.Load(tb.Context()); err != nil {
+		tb.Fatal(err)
+	}
 	r := chi.NewRouter()
 	r.Mount("/fhir", NewHandler(svc, cfg))
 	srv := httptest.NewServer(r)

@@ -117,6 +117,7 @@ func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, 
 	h.Set("Last-Modified", lastModified(res))
 	if status == http.StatusCreated {
 		h.Set("Location", FHIRBase(r)+"/"+location(res))
+		websocketTicketLink(r, h, res)
 	}
 	if a.cfg.DecorateResponse != nil {
 		a.cfg.DecorateResponse(r, h, res)
