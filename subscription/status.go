@@ -23,7 +23,7 @@ type StatusInfo struct {
 func (s *Service) Status(ctx context.Context, id string) (StatusInfo, error) {
 	r, err := s.store.Read(ctx, "Subscription", id)
 	if err != nil {
-		return StatusInfo{}, fmt.Errorf("Subscription/%s: %w", id, err)
+		return StatusInfo{}, fmt.Errorf("read Subscription/%s: %w", id, err)
 	}
 	info := StatusInfo{ID: id}
 	sub, perr := ParseSubscription(r.Body, s.topics, s.now())

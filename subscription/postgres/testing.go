@@ -17,6 +17,11 @@ import (
 // Postgres skip when it is unset.
 const TestDatabaseEnv = "FHIRBELL_TEST_DATABASE_URL"
 
+// RequireEnv, set to 1 (make test and CI set it), turns a missing
+// FHIRBELL_TEST_DATABASE_URL from a skip into a failure, so that a
+// misconfigured run cannot pass without the Postgres suite.
+const RequireEnv = "FHIRBELL_REQUIRE_POSTGRES"
+
 // NewTestSchema creates a fresh, empty schema in the database that
 // FHIRBELL_TEST_DATABASE_URL names and returns a connection string whose
 // connections use it (search_path), for tests that open the store
@@ -28,6 +33,9 @@ func NewTestSchema(tb testing.TB) (dsn string) {
 	tb.Helper()
 	base := os.Getenv(TestDatabaseEnv)
 	if base == "" {
+		if os.Getenv(RequireEnv) == "1" {
+			tb.Fatal(TestDatabaseEnv + " is not set but " + RequireEnv + "=1")
+		}
 		tb.Skip(TestDatabaseEnv + " is not set")
 	}
 	var b [8]byte
