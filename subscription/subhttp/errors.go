@@ -117,12 +117,16 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	case []byte:
 		body = v
 	default:
-		b, err := json.Marshal(v)
-		if err != nil {
+		// Not json.Marshal: it escapes & < > as \u0026…, which is valid but
+		// makes every paging link unreadable.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
 			WriteError(w, r, fmt.Errorf("encode response: %w", err))
 			return
 		}
-		body = b
+		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	writeBody(w, r, status, body)
 }
