@@ -99,6 +99,11 @@ func NewService(store Store, opts ...Option) *Service {
 	return s
 }
 
+// SetPublisher sets who learns of appended events, for a Publisher that
+// itself needs the Service (the WebSocket hub reads the event log). Call it
+// before the Service takes writes.
+func (s *Service) SetPublisher(p Publisher) { s.pub = p }
+
 // Topics returns the topics the server knows: built-in and user-defined.
 func (s *Service) Topics() *Topics { return s.topics }
 
