@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/notify"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/fhirbell/fhirbell/subscription/memstore"
 	"github.com/fhirbell/fhirbell/subscription/postgres"
@@ -64,14 +65,23 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		subscription.WithLogger(logger),
 		subscription.WithRetention(cfg.EventRetention),
 	)
+	hub := notify.NewHub(svc, notify.Config{
+		BaseURL:            cfg.BaseURL,
+		AllowAnonymousBind: true,
+		Logger:             logger,
+	})
+	svc.SetPublisher(hub)
 	if err := svc.Load(ctx); err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
-	mctx, stopMaintenance := context.WithCancel(ctx)
+	// Background work stops before the deferred store.Close: the
+	// maintenance loop and the hub's timing and polling loop.
+	bctx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
-	background.Go(func() { svc.RunMaintenance(mctx, time.Minute) })
-	defer func() { // before the deferred store.Close
-		stopMaintenance()
+	background.Go(func() { svc.RunMaintenance(bctx, time.Minute) })
+	background.Go(func() { hub.Run(bctx) })
+	defer func() {
+		stopBackground()
 		background.Wait()
 	}()
 
@@ -80,7 +90,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newRouter(cfg, svc, logger),
+		Handler:           newRouter(cfg, svc, hub, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -101,10 +111,15 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
+	// http.Server.Shutdown does not wait for hijacked connections: the hub
+	// says goodbye (1001) to its sockets and waits for them itself.
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	<-errc // http.ErrServerClosed
+	if err := hub.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown sockets: %w", err)
+	}
 	logger.Info("stopped")
 	return nil
 }
@@ -116,9 +131,17 @@ func baseFor(cfg Config, addr net.Addr) string {
 	return "http://" + addr.String()
 }
 
-// newRouter assembles the HTTP surface: /fhir, health checks.
-func newRouter(cfg Config, svc *subscription.Service, logger *slog.Logger) http.Handler {
+// newRouter assembles the HTTP surface: /fhir, /ws, the console, health
+// checks.
+func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
+	r.Get("/", consoleHandler)
+	r.Get("/console/stats", func(w http.ResponseWriter, r *http.Request) {
+		st := hub.Stats()
+		writeJSON(w, http.StatusOK, consoleStats{Sockets: st.Sockets, Bindings: st.Bindings, Topics: len(svc.Topics().All())})
+	})
+	r.Handle("/ws", hub.Handler())
+	r.Handle("/ws/*", hub.Handler())
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

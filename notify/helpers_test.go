@@ -1,0 +1,544 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/fhirtest"
+	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/fhirbell/fhirbell/subscription/memstore"
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// *subscription.Service is the Backend the server uses.
+var _ Backend = (*subscription.Service)(nil)
+
+// forward is the Service's Publisher: the hub is built after the Service
+// (it needs the Service as its Backend), so the Service publishes through
+// this forwarder.
+type forward struct {
+	h    *Hub
+	drop atomic.Bool // lose every wake-up (as a lost NOTIFY would)
+}
+
+func (f *forward) Publish(refs []subscription.EventRef) {
+	if !f.drop.Load() {
+		f.h.Publish(refs)
+	}
+}
+
+// env is a running server: memstore, Service, Hub, and httptest server.
+type env struct {
+	t     testing.TB
+	store *memstore.Store
+	fw    *forward
+	svc   *subscription.Service
+	hub   *Hub
+	srv   *httptest.Server // nil for newPipeEnv
+	ws    string           // ws://127.0.0.1:port
+	base  string           // the server's BaseURL
+
+	dialer      *websocket.Dialer
+	readTimeout time.Duration // how long a client waits for a frame
+}
+
+// newEnv starts a server; cfg.BaseURL is filled in when empty. Cleanup
+// shuts everything down in order and waits for it.
+func newEnv(tb testing.TB, cfg Config) *env {
+	tb.Helper()
+	store := memstore.New()
+	fw := &forward{}
+	svc := subscription.NewService(store, subscription.WithPublisher(fw))
+	if err := svc.Load(context.Background()); err != nil {
+		tb.Fatalf("Load: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + srv.Listener.Addr().String()
+	}
+	hub := NewHub(svc, cfg)
+	fw.h = hub
+	srv.Config.Handler = hub.Handler()
+	srv.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { hub.Run(ctx) })
+	tb.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := hub.Shutdown(sctx); err != nil {
+			tb.Errorf("Shutdown: %v", err)
+		}
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	return &env{t: tb, store: store, fw: fw, svc: svc, hub: hub, srv: srv, ws: "ws://" + srv.Listener.Addr().String(),
+		base: cfg.BaseURL, dialer: &testDialer, readTimeout: 10 * time.Second}
+}
+
+// newPipeEnv is newEnv over in-memory connections (net.Pipe) instead of
+// loopback TCP, for tests inside a synctest bubble, where a real network
+// would not let time advance.
+func newPipeEnv(tb testing.TB, cfg Config) *env {
+	tb.Helper()
+	store := memstore.New()
+	fw := &forward{}
+	svc := subscription.NewService(store, subscription.WithPublisher(fw))
+	if err := svc.Load(context.Background()); err != nil {
+		tb.Fatalf("Load: %v", err)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://fhirbell.test"
+	}
+	hub := NewHub(svc, cfg)
+	fw.h = hub
+	l := newPipeListener()
+	srv := &http.Server{Handler: hub.Handler()}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { srv.Serve(l) })
+	wg.Go(func() { hub.Run(ctx) })
+	tb.Cleanup(func() {
+		if err := hub.Shutdown(context.Background()); err != nil {
+			tb.Errorf("Shutdown: %v", err)
+		}
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	d := &websocket.Dialer{NetDialContext: l.dial, ReadBufferSize: 1024, WriteBufferSize: 1024}
+	return &env{t: tb, store: store, fw: fw, svc: svc, hub: hub, ws: "ws://fhirbell.test", base: cfg.BaseURL,
+		dialer: d, readTimeout: 24 * time.Hour}
+}
+
+// pipeListener is a net.Listener whose connections are net.Pipes.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	server, client := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+const observationTopic = "https://fhirbell.dev/fhir/SubscriptionTopic/Observation-changed"
+
+// subOpts describes a test Subscription.
+type subOpts struct {
+	legacy    bool   // criteria subscription instead of topic
+	content   string // topic: backport-payload-content ("" = full-resource)
+	heartbeat int    // seconds; 0 = default
+	maxCount  int    // 0 = default
+	code      string // only Observations with this LOINC code ("" = 8867-4)
+}
+
+// createSub creates an active websocket Subscription and returns its id.
+func (e *env) createSub(o subOpts) string {
+	e.t.Helper()
+	code := o.code
+	if code == "" {
+		code = "8867-4"
+	}
+	var body string
+	if o.legacy {
+		body = `{"resourceType":"Subscription","status":"requested","reason":"test","criteria":"Observation?code=http://loinc.org|` + code + `","channel":{"type":"websocket"}}`
+	} else {
+		content := o.content
+		if content == "" {
+			content = fhir.ContentFullResource
+		}
+		var exts []string
+		if o.heartbeat > 0 {
+			exts = append(exts, fmt.Sprintf(`{"url":%q,"valueUnsignedInt":%d}`, subscription.ExtHeartbeatPeriod, o.heartbeat))
+		}
+		if o.maxCount > 0 {
+			exts = append(exts, fmt.Sprintf(`{"url":%q,"valuePositiveInt":%d}`, subscription.ExtMaxCount, o.maxCount))
+		}
+		body = `{"resourceType":"Subscription","status":"requested","reason":"test","criteria":"` + observationTopic + `",` +
+			`"_criteria":{"extension":[{"url":"` + subscription.ExtFilterCriteria + `","valueString":"Observation?code=http://loinc.org|` + code + `"}]},` +
+			`"channel":{"extension":[` + strings.Join(exts, ",") + `],"type":"websocket","payload":"application/fhir+json",` +
+			`"_payload":{"extension":[{"url":"` + subscription.ExtPayloadContent + `","valueCode":"` + content + `"}]}}}`
+	}
+	r, err := fhir.ParseResource([]byte(body))
+	if err != nil {
+		e.t.Fatalf("parse subscription: %v", err)
+	}
+	res, err := e.svc.Create(context.Background(), r)
+	if err != nil {
+		e.t.Fatalf("create subscription: %v\n%s", err, body)
+	}
+	return res.ID
+}
+
+func observation(code string) string { return observationSized(code, 1) }
+
+// observationSized returns an Observation whose valueString has size bytes.
+func observationSized(code string, size int) string {
+	if code == "" {
+		code = "8867-4"
+	}
+	return `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"` + code + `"}]},"valueString":"` + strings.Repeat("x", size) + `"}`
+}
+
+// write creates n Observations with the code, each in its own transaction.
+func (e *env) write(n int, code string) { e.writeSized(n, code, 1) }
+
+// writeSized is write with valueStrings of size bytes.
+func (e *env) writeSized(n int, code string, size int) {
+	e.t.Helper()
+	for range n {
+		r, err := fhir.ParseResource([]byte(observationSized(code, size)))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if _, err := e.svc.Create(context.Background(), r); err != nil {
+			e.t.Fatalf("create observation: %v", err)
+		}
+	}
+}
+
+// writeTx creates n Observations in one transaction (one Publish).
+func (e *env) writeTx(n int, code string) {
+	e.t.Helper()
+	err := e.svc.Transaction(context.Background(), func(w *subscription.Writer) error {
+		for range n {
+			r, err := fhir.ParseResource([]byte(observation(code)))
+			if err != nil {
+				return err
+			}
+			if _, err := w.Create(context.Background(), r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatalf("transaction: %v", err)
+	}
+}
+
+func (e *env) token(ids ...string) string {
+	e.t.Helper()
+	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindBindingToken, ids, "", time.Time{})
+	if err != nil {
+		e.t.Fatalf("IssueToken: %v", err)
+	}
+	return tok
+}
+
+func (e *env) ticket(ids ...string) string {
+	e.t.Helper()
+	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindTicket, ids, "", time.Time{})
+	if err != nil {
+		e.t.Fatalf("IssueToken: %v", err)
+	}
+	return tok
+}
+
+// client is a gorilla client socket with test helpers.
+type client struct {
+	t       testing.TB
+	conn    *websocket.Conn
+	timeout time.Duration
+}
+
+var testDialer = websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024}
+
+func (e *env) dial(path string) *client {
+	e.t.Helper()
+	conn, resp, err := e.dialer.Dial(e.ws+path, nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		e.t.Fatalf("dial: %v (HTTP %d)", err, status)
+	}
+	c := &client{t: e.t, conn: conn, timeout: e.readTimeout}
+	e.t.Cleanup(func() { conn.Close() })
+	return c
+}
+
+// dialSmallBuffer dials with a 4 KiB socket receive buffer, so that a
+// client that does not read blocks the server's writes early.
+func (e *env) dialSmallBuffer(path string) *client {
+	e.t.Helper()
+	nd := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		return errors.Join(err, serr)
+	}}
+	d := *e.dialer
+	d.NetDialContext = nd.DialContext
+	conn, _, err := d.Dial(e.ws+path, nil)
+	if err != nil {
+		e.t.Fatalf("dial: %v", err)
+	}
+	e.t.Cleanup(func() { conn.Close() })
+	return &client{t: e.t, conn: conn, timeout: e.readTimeout}
+}
+
+func (c *client) send(s string) {
+	c.t.Helper()
+	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		c.t.Fatalf("send %q: %v", s, err)
+	}
+}
+
+// next returns the next text frame; it fails the test on anything else.
+func (c *client) next() []byte {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(c.timeout))
+	typ, b, err := c.conn.ReadMessage()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	if typ != websocket.TextMessage {
+		c.t.Fatalf("frame type %d, want text", typ)
+	}
+	return b
+}
+
+// expectText reads the next frame and checks it is want.
+func (c *client) expectText(want string) {
+	c.t.Helper()
+	if got := string(c.next()); got != want {
+		c.t.Fatalf("got frame %.300q, want %q", got, want)
+	}
+}
+
+// expectClose reads until the server's close frame and returns its code.
+func (c *client) expectClose() int {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(c.timeout))
+	for {
+		_, b, err := c.conn.ReadMessage()
+		if err == nil {
+			c.t.Logf("frame before close: %.200s", b)
+			continue
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		c.t.Fatalf("read: %v, want a close frame", err)
+	}
+}
+
+// outcome is an OperationOutcome frame.
+func (c *client) expectOutcome(code string) fhir.Issue {
+	c.t.Helper()
+	b := c.next()
+	var oo fhir.OperationOutcome
+	if err := json.Unmarshal(b, &oo); err != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
+		c.t.Fatalf("got %.300s, want an OperationOutcome", b)
+	}
+	fhirtest.MustValidR4(c.t, b)
+	if oo.Issue[0].Code != code {
+		c.t.Fatalf("issue code %q (%s), want %q", oo.Issue[0].Code, oo.Issue[0].Diagnostics, code)
+	}
+	return oo.Issue[0]
+}
+
+// note is a received notification Bundle, reduced to what tests check.
+type note struct {
+	typ, status, sub string // sub: the id
+	since            int64
+	events           []int64
+	focus            []string
+	entries          int // after the status entry
+	resources        int // entries with a resource
+	authExpires      string
+	raw              []byte
+}
+
+// expectNote reads the next frame, validates it as a Backport notification
+// at content level content, and parses it.
+func (c *client) expectNote(content string) note {
+	c.t.Helper()
+	b := c.next()
+	fhirtest.MustValidContent(c.t, b, content)
+	return parseNote(c.t, b)
+}
+
+func parseNote(tb testing.TB, b []byte) note {
+	tb.Helper()
+	var bundle struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil || len(bundle.Entry) == 0 {
+		tb.Fatalf("not a notification: %.300s", b)
+	}
+	var params struct {
+		Meta struct {
+			Extension []fhir.Extension `json:"extension"`
+		} `json:"meta"`
+		Parameter []struct {
+			Name           string `json:"name"`
+			ValueString    string `json:"valueString"`
+			ValueCode      string `json:"valueCode"`
+			ValueReference struct {
+				Reference string `json:"reference"`
+			} `json:"valueReference"`
+			Part []struct {
+				Name           string `json:"name"`
+				ValueString    string `json:"valueString"`
+				ValueReference struct {
+					Reference string `json:"reference"`
+				} `json:"valueReference"`
+			} `json:"part"`
+		} `json:"parameter"`
+	}
+	if err := json.Unmarshal(bundle.Entry[0].Resource, &params); err != nil {
+		tb.Fatal(err)
+	}
+	n := note{raw: b, entries: len(bundle.Entry) - 1}
+	for _, e := range bundle.Entry[1:] {
+		if len(e.Resource) > 0 {
+			n.resources++
+		}
+	}
+	for _, x := range params.Meta.Extension {
+		if x.URL == fhir.AuthExpiresURL {
+			n.authExpires = x.ValueInstant
+		}
+	}
+	for _, p := range params.Parameter {
+		switch p.Name {
+		case "subscription":
+			n.sub = p.ValueReference.Reference[strings.LastIndexByte(p.ValueReference.Reference, '/')+1:]
+		case "status":
+			n.status = p.ValueCode
+		case "type":
+			n.typ = p.ValueCode
+		case "events-since-subscription-start":
+			n.since, _ = strconv.ParseInt(p.ValueString, 10, 64)
+		case "notification-event":
+			for _, part := range p.Part {
+				switch part.Name {
+				case "event-number":
+					v, _ := strconv.ParseInt(part.ValueString, 10, 64)
+					n.events = append(n.events, v)
+				case "focus":
+					n.focus = append(n.focus, part.ValueReference.Reference)
+				}
+			}
+		}
+	}
+	return n
+}
+
+// expectHandshake reads a handshake for sub.
+func (c *client) expectHandshake(sub, content string, since int64) note {
+	c.t.Helper()
+	n := c.expectNote(content)
+	if n.typ != fhir.NotifyHandshake || n.sub != sub || n.since != since || n.status != "active" {
+		c.t.Fatalf("got %s/%s for %s since %d, want an active handshake for %s since %d", n.typ, n.status, n.sub, n.since, sub, since)
+	}
+	return n
+}
+
+// expectEvents reads one event-notification for sub and checks its event
+// numbers.
+func (c *client) expectEvents(sub, content string, numbers ...int64) note {
+	c.t.Helper()
+	n := c.expectNote(content)
+	if n.typ != fhir.NotifyEvent || n.sub != sub || fmt.Sprint(n.events) != fmt.Sprint(numbers) || n.since != numbers[len(numbers)-1] {
+		c.t.Fatalf("got %s for %s with events %v since %d, want event-notification for %s with events %v", n.typ, n.sub, n.events, n.since, sub, numbers)
+	}
+	return n
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// dialStatus dials and returns the HTTP status of a refused upgrade and
+// its body.
+func (e *env) dialStatus(path string) (int, string) {
+	e.t.Helper()
+	conn, resp, err := e.dialer.Dial(e.ws+path, nil)
+	if err == nil {
+		conn.Close()
+		return http.StatusSwitchingProtocols, ""
+	}
+	if resp == nil {
+		e.t.Fatalf("dial: %v", err)
+	}
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, sb.String()
+}

@@ -1,0 +1,915 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/gorilla/websocket"
+)
+
+// dialect is how a binding talks to its client.
+type dialect uint8
+
+const (
+	// backport: Backport IG R4 history Bundles (bind-with-token, Medplum
+	// JSON, tickets, resume).
+	backport dialect = iota
+	// legacy: R4 criteria websocket text, `bound <id>` and `ping <id>`.
+	legacy
+)
+
+// binding is one subscription bound on one socket: a cursor into the
+// subscription's event log. Owned by the session's writer.
+type binding struct {
+	st          *subState
+	sub         *subscription.Subscription // refreshed from the Backend on each drain
+	cursor      int64                      // the number of the last event sent (or skipped at bind)
+	lastSend    time.Time                  // last notification of this binding, for heartbeats
+	dialect     dialect
+	authExpires time.Time // when the authorization behind the binding ends; zero: never
+	token       [32]byte  // hash of the binding token that made it (zero: ticket or anonymous)
+}
+
+// grant is a subscription this socket holds a grant for (a binding token
+// or ticket it redeemed). Owned by the reader.
+type grant struct {
+	id          string
+	authExpires time.Time
+	token       [32]byte
+}
+
+type opKind uint8
+
+const (
+	opFrame       opKind = iota + 1 // write frame
+	opBind                          // bind (or re-bind, or resume) subs
+	opUnbind                        // unbind id
+	opUnbindToken                   // unbind every binding made with token
+	opClose                         // end the session with reason, after the frames queued before
+)
+
+// op is a request from the reader to the writer, through the control
+// queue; the writer runs them in order.
+type op struct {
+	kind        opKind
+	frame       []byte
+	subs        []*subscription.Subscription
+	dialect     dialect
+	resume      bool
+	since       int64
+	authExpires time.Time
+	token       [32]byte
+	id          string
+	reason      CloseReason
+	text        string
+}
+
+// ctrlQueueLen bounds the control queue. A client whose requests fill it
+// is not reading its answers: it is closed with 1008.
+const ctrlQueueLen = 16
+
+// closeGrace is how long the reader waits for the client's close frame
+// after the server sent one.
+const closeGrace = time.Second
+
+// Work bits: why the writer must run.
+const (
+	workCtrl     uint8 = 1 << iota // ops are queued
+	workWake                       // bindings may be behind their heads
+	workTick                       // a deadline passed (or the first schedule is due)
+	workShutdown                   // Hub.Shutdown
+)
+
+// session is one WebSocket connection. Its reader is a goroutine started
+// by the handler (which returns, so that net/http lets go of the
+// connection). Its writer is a goroutine that runs only while there is
+// work (the work bits), so an idle socket costs one goroutine; at most one
+// writer runs at a time, and only it writes data frames. Control frames
+// (close, ping, pong) go through gorilla's WriteControl, which is safe
+// concurrently.
+type session struct {
+	// Set at construction.
+	hub       *Hub
+	conn      *websocket.Conn
+	id        uint64
+	base      string // FHIR base URL for references in notifications
+	principal Principal
+	start     time.Time
+
+	endOnce sync.Once
+	reason  atomic.Int32 // the CloseReason, set once by end
+	closing atomic.Bool  // end has run: no more work, the reader stops extending its deadline
+
+	mu      sync.Mutex     // guards the fields to wg; taken after Hub.mu, never before
+	pending uint8          // work bits
+	ops     []*op          // the control queue
+	running bool           // a writer goroutine is running
+	dead    bool           // serve is finishing: start no writer
+	wg      sync.WaitGroup // the running writer
+
+	// Guarded by hub.sched.mu.
+	schedAt  time.Time
+	schedIdx int
+
+	// Owned by the reader.
+	grants []grant
+
+	// Owned by the writer (one at a time; each run happens after the
+	// previous one, through mu), then by serve after the last writer.
+	bindings     []*binding
+	unboundSince time.Time
+	lastPing     time.Time
+	scheduled    time.Time // the deadline last given to the scheduler
+	retry        bool      // a Backend read failed: drain again soon
+}
+
+func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p Principal) *session {
+	now := time.Now()
+	return &session{
+		hub:          h,
+		conn:         conn,
+		id:           h.nextID.Add(1),
+		base:         h.fhirBase(r),
+		principal:    p,
+		start:        now,
+		schedIdx:     -1,
+		unboundSince: now,
+		lastPing:     now,
+	}
+}
+
+// logf logs with the session's attributes, building them only when the
+// level is enabled (a session keeps no logger of its own: memory per idle
+// socket matters).
+func (s *session) logf(level slog.Level, msg string, args ...any) {
+	l := s.hub.log
+	if !l.Enabled(context.Background(), level) {
+		return
+	}
+	l.Log(context.Background(), level, msg, append([]any{"conn_id", s.id, "remote_addr", s.conn.RemoteAddr().String()}, args...)...)
+}
+
+// notify records work and starts a writer if none runs. It never blocks
+// on I/O, so the hub may call it under its lock.
+func (s *session) notify(bits uint8) {
+	s.mu.Lock()
+	s.pending |= bits
+	start := !s.running && !s.dead
+	if start {
+		s.running = true
+		s.wg.Add(1)
+	}
+	s.mu.Unlock()
+	if start {
+		go s.writeLoop()
+	}
+}
+
+// wakeUp tells the writer that bindings may be behind.
+func (s *session) wakeUp() { s.notify(workWake) }
+
+// timeUp tells the writer a deadline passed.
+func (s *session) timeUp() { s.notify(workTick) }
+
+// serve runs the reader until the connection ends, waits for the writer,
+// and releases everything the session holds.
+func (s *session) serve() {
+	s.logf(slog.LevelDebug, "websocket open")
+	s.notify(workTick) // the first schedule: bind timeout, ping
+	s.readLoop()
+	s.end(ClientClosed, "")
+	s.mu.Lock()
+	s.dead = true
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.conn.Close()
+	s.hub.sched.set(s, time.Time{})
+	n := len(s.bindings)
+	for _, b := range s.bindings {
+		s.hub.detach(s, b.st)
+	}
+	s.bindings = nil
+	r := CloseReason(s.reason.Load())
+	lvl := r.logLevel()
+	if lvl == slog.LevelWarn && !s.hub.warns.allow(time.Now()) {
+		lvl = slog.LevelDebug
+	}
+	s.logf(lvl, "websocket closed", "reason", r.String(), "code", r.CloseCode(),
+		"bindings", n, "duration", time.Since(s.start).Round(time.Millisecond))
+}
+
+// end ends the session for reason r, once: it sends the close frame r
+// maps to (text is its reason phrase, at most 123 bytes), lets the reader
+// wait closeGrace for the client's answer, and stops the writer. Reasons
+// without a close code close the connection at once. Either goroutine may
+// call it.
+func (s *session) end(r CloseReason, text string) {
+	s.endOnce.Do(func() {
+		s.reason.Store(int32(r))
+		s.closing.Store(true)
+		if code := r.CloseCode(); code != 0 {
+			if len(text) > 123 {
+				text = text[:123]
+			}
+			// Fails harmlessly when a close frame went out already
+			// (gorilla answers 1009 and 1002 itself).
+			s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(s.hub.cfg.WriteWait))
+			s.conn.SetReadDeadline(time.Now().Add(closeGrace))
+		} else {
+			s.conn.Close()
+		}
+	})
+}
+
+// readLoop reads client messages until the connection ends.
+func (s *session) readLoop() {
+	c, cfg := s.conn, &s.hub.cfg
+	c.SetReadLimit(cfg.ReadLimit)
+	s.extendRead()
+	c.SetPongHandler(func(string) error { s.extendRead(); return nil })
+	c.SetPingHandler(func(data string) error {
+		s.extendRead() // a client's ping shows it is alive too
+		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(cfg.WriteWait))
+		var ne net.Error
+		if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil // as gorilla's default handler: the writer or reader reports real failures
+		}
+		return err
+	})
+	for {
+		typ, data, err := c.ReadMessage()
+		if err != nil {
+			s.end(readReason(err), "")
+			return
+		}
+		if s.closing.Load() {
+			continue // waiting for the client's close frame
+		}
+		s.extendRead()
+		if typ != websocket.TextMessage {
+			s.reply(outcomeFrame(fhir.IssueInvalid, "binary frames are not accepted; send text frames"))
+			continue
+		}
+		s.handle(data)
+	}
+}
+
+// extendRead pushes the read deadline PongWait ahead, unless the session
+// is closing (then closeGrace rules).
+func (s *session) extendRead() {
+	if !s.closing.Load() {
+		s.conn.SetReadDeadline(time.Now().Add(s.hub.cfg.PongWait))
+	}
+}
+
+// readReason classifies the error that ended the reader.
+func readReason(err error) CloseReason {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return ClientClosed
+	case errors.Is(err, websocket.ErrReadLimit):
+		return MessageTooBig
+	case errors.As(err, &ne) && ne.Timeout():
+		return ReadTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return ClientClosed
+	}
+	return ProtocolError
+}
+
+// queue hands o to the writer without blocking; a full queue ends the
+// session (SlowConsumer).
+func (s *session) queue(o *op) {
+	if s.closing.Load() {
+		return
+	}
+	s.mu.Lock()
+	full := len(s.ops) >= ctrlQueueLen
+	if !full {
+		s.ops = append(s.ops, o)
+	}
+	s.mu.Unlock()
+	if full {
+		s.end(SlowConsumer, "too many requests left unanswered")
+		return
+	}
+	s.notify(workCtrl)
+}
+
+// reply queues a frame.
+func (s *session) reply(frame []byte) { s.queue(&op{kind: opFrame, frame: frame}) }
+
+var pongFrame = []byte(`{"type":"pong"}`)
+
+// handle acts on one client text frame.
+func (s *session) handle(data []byte) {
+	m, err := parseClientMessage(data)
+	if err != nil {
+		// The error may quote client input: not logged.
+		s.logf(slog.LevelDebug, "bad client message")
+		s.reply(outcomeFrame(fhir.IssueInvalid, err.Error()))
+		return
+	}
+	switch m.kind {
+	case msgPing:
+		s.reply(pongFrame)
+	case msgBindToken:
+		s.bindToken(m.token)
+	case msgUnbindToken:
+		s.queue(&op{kind: opUnbindToken, token: subscription.HashToken(m.token)})
+	case msgBind, msgResume:
+		s.bindID(m)
+	case msgUnbind:
+		s.queue(&op{kind: opUnbind, id: m.id})
+	case msgReauth:
+		s.reply(outcomeFrame(fhir.IssueNotSupported, "in-band re-authentication needs auth mode jwt or introspect"))
+	}
+}
+
+// bindToken redeems a binding token and binds what it grants.
+func (s *session) bindToken(tok string) {
+	g, err := s.hub.b.RedeemToken(s.hub.ctx, subscription.KindBindingToken, tok)
+	switch {
+	case errors.Is(err, subscription.ErrTokenExpired):
+		s.reply(outcomeFrame(fhir.IssueSecurity, "Token failed to validate: the token has expired; get a new one with $get-ws-binding-token"))
+		return
+	case errors.Is(err, subscription.ErrTokenInvalid):
+		s.reply(outcomeFrame(fhir.IssueSecurity, "Token failed to validate"))
+		return
+	case err != nil:
+		if s.hub.ctx.Err() == nil {
+			s.logf(slog.LevelError, "redeem binding token", "err", err)
+		}
+		s.reply(outcomeFrame(fhir.IssueException, "the token could not be checked; try again"))
+		return
+	}
+	s.bindGrant(g, subscription.HashToken(tok))
+}
+
+// bindGrant records a grant and queues the binding of its subscriptions
+// that are active, with one OperationOutcome naming those that are not.
+// token is the hash of the binding token (zero for a ticket).
+func (s *session) bindGrant(g subscription.Grant, token [32]byte) {
+	exp := earliest(g.AuthExpires, s.principal.Expires)
+	var subs []*subscription.Subscription
+	var gone []fhir.Issue
+	for _, id := range g.SubscriptionIDs {
+		s.addGrant(grant{id: id, authExpires: exp, token: token})
+		sub, ok := s.hub.b.ActiveSubscription(id)
+		if !ok {
+			gone = append(gone, fhir.Issue{Severity: "error", Code: fhir.IssueNotFound, Diagnostics: "Subscription/" + id + " is not active; it was not bound"})
+			continue
+		}
+		subs = append(subs, sub)
+	}
+	if len(gone) > 0 {
+		s.reply(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: gone}))
+	}
+	if len(subs) > 0 {
+		s.queue(&op{kind: opBind, subs: subs, dialect: backport, authExpires: exp, token: token})
+	}
+}
+
+// bindID handles the legacy `bind <id>` and `resume <id> <n>`: both need a
+// grant for id on this socket unless anonymous binds are allowed, and an
+// unknown or inactive subscription ends the session with 4004 (as HAPI
+// closes on a failed bind).
+func (s *session) bindID(m clientMessage) {
+	gi, granted := s.findGrant(m.id)
+	if !granted && !s.hub.cfg.AllowAnonymousBind {
+		s.reply(outcomeFrame(fhir.IssueForbidden, "Subscription/"+m.id+": bind it first with bind-with-token or a ticket; anonymous binding is off"))
+		return
+	}
+	sub, ok := s.hub.b.ActiveSubscription(m.id)
+	if !ok {
+		s.reply(outcomeFrame(fhir.IssueNotFound, "Invalid bind request - Unknown subscription: Subscription/"+m.id))
+		s.queue(&op{kind: opClose, reason: UnknownSubscription, text: "unknown subscription"})
+		return
+	}
+	o := &op{kind: opBind, subs: []*subscription.Subscription{sub}, dialect: legacy,
+		authExpires: earliest(gi.authExpires, s.principal.Expires), token: gi.token}
+	if m.kind == msgResume {
+		o.dialect, o.resume, o.since = backport, true, m.since
+	}
+	s.queue(o)
+}
+
+// addGrant records g, replacing an older grant for the same subscription.
+func (s *session) addGrant(g grant) {
+	for i := range s.grants {
+		if s.grants[i].id == g.id {
+			s.grants[i] = g
+			return
+		}
+	}
+	s.grants = append(s.grants, g)
+}
+
+func (s *session) findGrant(id string) (grant, bool) {
+	for _, g := range s.grants {
+		if g.id == id {
+			return g, true
+		}
+	}
+	return grant{}, false
+}
+
+// earliest returns the earlier of two optional instants (zero: none).
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// writeLoop is a writer run: it takes the pending work until there is
+// none, then exits (the next notify starts another).
+func (s *session) writeLoop() {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		bits, ops := s.pending, s.ops
+		s.pending, s.ops = 0, nil
+		if bits == 0 || s.closing.Load() {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		if !s.work(bits, ops) {
+			// The session ended: the loop's next round sees closing.
+			continue
+		}
+	}
+}
+
+// work runs one round of work; false means the session ended.
+func (s *session) work(bits uint8, ops []*op) bool {
+	if bits&workShutdown != 0 {
+		s.end(ServerShutdown, "server shutting down")
+		return false
+	}
+	for _, o := range ops {
+		if !s.run(o) {
+			return false
+		}
+	}
+	if bits&workWake != 0 && !s.drain() {
+		return false
+	}
+	if bits&workTick != 0 && !s.onTime() {
+		return false
+	}
+	return true
+}
+
+// write sends one text frame under the write deadline. On failure it ends
+// the session and returns false.
+func (s *session) write(b []byte) bool {
+	s.conn.SetWriteDeadline(time.Now().Add(s.hub.cfg.WriteWait))
+	err := s.conn.WriteMessage(websocket.TextMessage, b)
+	if err == nil {
+		return true
+	}
+	s.writeFailed(err)
+	return false
+}
+
+func (s *session) writeFailed(err error) {
+	if errors.Is(err, websocket.ErrCloseSent) {
+		// A close frame went out: whoever sent it (end, or gorilla
+		// answering a client close or an oversized message, after which
+		// the reader calls end) gives the reason.
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.end(WriteTimeout, "")
+		return
+	}
+	s.end(ClientClosed, "")
+}
+
+// run executes one control op; false means the session ended.
+func (s *session) run(o *op) bool {
+	switch o.kind {
+	case opFrame:
+		return s.write(o.frame)
+	case opClose:
+		s.end(o.reason, o.text)
+		return false
+	case opBind:
+		return s.bind(o)
+	case opUnbind:
+		b := s.binding(o.id)
+		if b == nil {
+			return s.write(outcomeFrame(fhir.IssueNotFound, "Subscription/"+o.id+" is not bound on this socket"))
+		}
+		s.unbind(b, time.Now())
+		return s.write([]byte("unbound " + o.id))
+	case opUnbindToken:
+		n := 0
+		now := time.Now()
+		for _, b := range slices.Clone(s.bindings) {
+			if b.token == o.token {
+				s.unbind(b, now)
+				n++
+			}
+		}
+		if n == 0 {
+			return s.write(outcomeFrame(fhir.IssueNotFound, "no subscription is bound with this token on this socket"))
+		}
+	}
+	return true
+}
+
+// bind binds (or re-binds, or resumes) the subscriptions of o and
+// acknowledges each: a handshake Bundle, or `bound <id>` for legacy.
+// A new binding starts at the head of the log (live events only); a
+// re-bind keeps its cursor, so renewing a token loses nothing; resume sets
+// the cursor to o.since and the drain that follows replays the rest.
+func (s *session) bind(o *op) bool {
+	cfg := &s.hub.cfg
+	fresh := 0
+	for _, sub := range o.subs {
+		if s.binding(sub.ID) == nil {
+			fresh++
+		}
+	}
+	if len(s.bindings)+fresh > cfg.MaxBindingsPerSocket {
+		msg := "at most " + strconv.Itoa(cfg.MaxBindingsPerSocket) + " subscriptions may be bound on one socket"
+		if !s.write(outcomeFrame(issueTooCostly, msg)) {
+			return false
+		}
+		s.end(PolicyViolation, "too many bindings")
+		return false
+	}
+	ids := make([]string, len(o.subs))
+	for i, sub := range o.subs {
+		ids[i] = sub.ID
+	}
+	heads, err := s.hub.b.EventHeads(s.hub.ctx, ids)
+	if err != nil {
+		if s.hub.ctx.Err() == nil {
+			s.logf(slog.LevelError, "read event heads", "err", err)
+		}
+		return s.write(outcomeFrame(fhir.IssueTransient, "the event log is unavailable; bind again later"))
+	}
+	now := time.Now()
+	for _, sub := range o.subs {
+		hd, ok := heads[sub.ID]
+		if !ok {
+			hd = subscription.EventHead{Last: 0, FirstRetained: 1}
+		}
+		if o.resume {
+			if o.since > hd.Last {
+				if !s.write(outcomeFrame(fhir.IssueInvalid, "resume Subscription/"+sub.ID+" from event "+itoa(o.since)+
+					": its last event is "+itoa(hd.Last))) {
+					return false
+				}
+				continue
+			}
+			if o.since < hd.FirstRetained-1 {
+				return s.tooFarBehind(sub.ID, o.since, hd.FirstRetained)
+			}
+		}
+		b := s.binding(sub.ID)
+		if b == nil {
+			b = &binding{st: s.hub.attach(s, sub.ID), cursor: hd.Last, dialect: o.dialect}
+			s.bindings = append(s.bindings, b)
+		} else if !o.resume {
+			b.dialect = o.dialect
+		}
+		if o.resume {
+			b.cursor = o.since
+		}
+		b.sub, b.authExpires, b.token = sub, o.authExpires, o.token
+		b.st.raise(hd.Last)
+		var ok2 bool
+		if b.dialect == legacy {
+			ok2 = s.write([]byte("bound " + sub.ID))
+		} else {
+			ok2 = s.sendStatus(b, fhir.NotifyHandshake, "active", hd.Last, nil)
+		}
+		if !ok2 {
+			return false
+		}
+		b.lastSend = now
+		s.logf(slog.LevelDebug, "bound", "subscription_id", sub.ID, "event_number", b.cursor)
+	}
+	s.reschedule(now)
+	s.wakeUp() // resumed or re-bound bindings may be behind
+	return true
+}
+
+// binding returns the binding of subscription id, or nil.
+func (s *session) binding(id string) *binding {
+	for _, b := range s.bindings {
+		if b.st.id == id {
+			return b
+		}
+	}
+	return nil
+}
+
+// unbind removes a binding.
+func (s *session) unbind(b *binding, now time.Time) {
+	if i := slices.Index(s.bindings, b); i >= 0 {
+		s.bindings = slices.Delete(s.bindings, i, i+1)
+	}
+	s.hub.detach(s, b.st)
+	if len(s.bindings) == 0 {
+		s.unboundSince = now
+		s.reschedule(now)
+	}
+}
+
+// batch is how many events a drain reads per binding per pass; other
+// bindings and control ops get their turn in between.
+const batch = 128
+
+// drain sends every binding what lies between its cursor and its
+// subscription's head, at most batch events per binding per call (it wakes
+// itself again when more remain). False means the session ended.
+func (s *session) drain() bool {
+	more := false
+	for _, b := range s.bindings {
+		id := b.st.id
+		head := b.st.head.Load()
+		if b.cursor >= head {
+			continue
+		}
+		if sub, ok := s.hub.b.ActiveSubscription(id); ok {
+			b.sub = sub // content or max-count may have changed
+		}
+		per := max(b.sub.MaxCount, 1)
+		limit := per * max(batch/per, 1)
+		evs, err := s.hub.b.Events(s.hub.ctx, id, b.cursor, 0, limit)
+		if err != nil {
+			if s.hub.ctx.Err() == nil {
+				s.logf(slog.LevelError, "read events", "subscription_id", id, "err", err)
+			}
+			s.retry = true
+			continue
+		}
+		if len(evs) == 0 || evs[0].Number != b.cursor+1 {
+			heads, err := s.hub.b.EventHeads(s.hub.ctx, []string{id})
+			if err != nil {
+				s.retry = true
+				continue
+			}
+			if first := heads[id].FirstRetained; first > b.cursor+1 {
+				return s.tooFarBehind(id, b.cursor, first)
+			}
+			// The head moved past the log (not expected): resync.
+			s.logf(slog.LevelWarn, "event log behind its head", "subscription_id", id, "event_number", b.cursor)
+			b.st.head.Store(heads[id].Last)
+			continue
+		}
+		if !s.sendEvents(b, evs) {
+			return false
+		}
+		b.st.raise(b.cursor)
+		if b.cursor < b.st.head.Load() {
+			more = true
+		}
+	}
+	if more {
+		s.wakeUp()
+	}
+	if s.retry {
+		s.reschedule(time.Now())
+	}
+	return true
+}
+
+// tooFarBehind explains and closes with 4429: the events after cursor are
+// no longer in the log.
+func (s *session) tooFarBehind(id string, cursor, first int64) bool {
+	msg := "Subscription/" + id + ": events " + itoa(cursor+1) + " to " + itoa(first-1) +
+		" are no longer retained; recover with $events from " + itoa(first) + " and resume, or bind again"
+	if s.write(outcomeFrame(fhir.IssueProcessing, msg)) {
+		s.end(TooFarBehind, "too far behind")
+	}
+	return false
+}
+
+// sendEvents sends evs (consecutive, after b.cursor) and advances the
+// cursor after each frame: backport Bundles of up to MaxCount events, or
+// one `ping <id>` per event for legacy.
+func (s *session) sendEvents(b *binding, evs []subscription.Event) bool {
+	now := time.Now()
+	if b.dialect == legacy {
+		frame := []byte("ping " + b.sub.ID)
+		for _, ev := range evs {
+			if !s.write(frame) {
+				return false
+			}
+			b.cursor, b.lastSend = ev.Number, now
+		}
+		return true
+	}
+	per := max(b.sub.MaxCount, 1)
+	nevs := make([]fhir.NotificationEvent, 0, min(per, len(evs)))
+	for len(evs) > 0 {
+		chunk := evs[:min(per, len(evs))]
+		evs = evs[len(chunk):]
+		nevs = nevs[:0]
+		for i := range chunk {
+			nevs = append(nevs, subscription.NotificationEvent(chunk[i]))
+		}
+		last := chunk[len(chunk)-1].Number
+		if !s.sendStatus(b, fhir.NotifyEvent, "active", last, nevs) {
+			return false
+		}
+		b.cursor, b.lastSend = last, now
+	}
+	return true
+}
+
+// sendStatus builds and sends one notification Bundle for b.
+func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []fhir.NotificationEvent) bool {
+	st := fhir.Status{
+		Subscription:     "Subscription/" + b.sub.ID,
+		Topic:            b.sub.TopicURL,
+		Status:           status,
+		Type:             typ,
+		EventsSinceStart: since,
+		Events:           evs,
+	}
+	if !b.authExpires.IsZero() {
+		st.Extensions = []fhir.Extension{fhir.AuthExpires(b.authExpires)}
+	}
+	if status == subscription.StatusError {
+		st.Errors = []fhir.CodeableConcept{{Text: "the authorization behind this binding expired; bind a new token, or resume on a new socket"}}
+	}
+	bp := s.hub.getBuf()
+	defer s.hub.putBuf(bp)
+	out, err := fhir.AppendBackportNotification((*bp)[:0], st, b.sub.Content, s.base, "", time.Now())
+	if err != nil {
+		// A bug (the inputs come from the engine): skip the frame, keep
+		// the socket.
+		s.logf(slog.LevelError, "build notification", "subscription_id", b.sub.ID, "err", err)
+		return true
+	}
+	*bp = out
+	return s.write(out)
+}
+
+// heartbeatPeriod is b's heartbeat period at now: every 10 s during the
+// last minute of its authorization, as a warning.
+func (s *session) heartbeatPeriod(b *binding, now time.Time) time.Duration {
+	p := b.sub.HeartbeatPeriod
+	if p <= 0 {
+		p = s.hub.cfg.DefaultHeartbeat
+	}
+	if !b.authExpires.IsZero() && b.authExpires.Sub(now) <= authWarning {
+		p = min(p, authWarningPeriod)
+	}
+	return p
+}
+
+// issueTooCostly is the issue type of a request refused for its cost.
+const issueTooCostly = "too-costly"
+
+const (
+	authWarning       = time.Minute
+	authWarningPeriod = 10 * time.Second
+)
+
+// early is how much before a periodic deadline it may fire: a twentieth
+// of the period, at most a second, so that heartbeats are never late and
+// deadlines of one socket coalesce.
+func early(p time.Duration) time.Duration { return min(p/20, time.Second) }
+
+func (s *session) pingPeriod() time.Duration { return s.hub.cfg.PongWait * 9 / 10 }
+
+// onTime acts on every deadline that passed: bind timeout, ping, expired
+// authorizations, heartbeats. False means the session ended.
+func (s *session) onTime() bool {
+	now := time.Now()
+	s.scheduled = time.Time{} // the scheduler dropped the entry that fired
+	cfg := &s.hub.cfg
+	if len(s.bindings) == 0 && !now.Before(s.unboundSince.Add(cfg.BindTimeout)) {
+		s.end(BindTimeout, "no subscription bound in time")
+		return false
+	}
+	if pp := s.pingPeriod(); !now.Before(s.lastPing.Add(pp - early(pp))) {
+		if err := s.conn.WriteControl(websocket.PingMessage, nil, now.Add(cfg.WriteWait)); err != nil {
+			s.writeFailed(err)
+			return false
+		}
+		s.lastPing = now
+	}
+	expired := 0
+	for _, b := range slices.Clone(s.bindings) { // unbind edits s.bindings
+		id := b.st.id
+		if !b.authExpires.IsZero() && !now.Before(b.authExpires) {
+			if b.dialect == backport && !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusError, b.st.head.Load(), nil) {
+				return false
+			}
+			s.unbind(b, now)
+			expired++
+			continue
+		}
+		if b.dialect != backport {
+			continue
+		}
+		hp := s.heartbeatPeriod(b, now)
+		if now.Before(b.lastSend.Add(hp - early(hp))) {
+			continue
+		}
+		status := subscription.StatusActive
+		sub, ok := s.hub.b.ActiveSubscription(id)
+		if ok {
+			b.sub = sub
+		} else {
+			status = subscription.StatusOff // deleted or turned off: say so, and stop
+		}
+		if !s.sendStatus(b, fhir.NotifyHeartbeat, status, max(b.st.head.Load(), b.cursor), nil) {
+			return false
+		}
+		b.lastSend = now
+		if !ok {
+			s.unbind(b, now)
+		}
+	}
+	if expired > 0 && len(s.bindings) == 0 {
+		s.end(TokenExpired, "authorization expired")
+		return false
+	}
+	if s.retry {
+		s.retry = false
+		s.wakeUp()
+	}
+	s.reschedule(now)
+	return true
+}
+
+// reschedule gives the scheduler this session's earliest deadline.
+func (s *session) reschedule(now time.Time) {
+	cfg := &s.hub.cfg
+	pp := s.pingPeriod()
+	next := s.lastPing.Add(pp - early(pp))
+	if len(s.bindings) == 0 {
+		next = earliest(next, s.unboundSince.Add(cfg.BindTimeout))
+	}
+	for _, b := range s.bindings {
+		if !b.authExpires.IsZero() {
+			next = earliest(next, b.authExpires)
+			if w := b.authExpires.Add(-authWarning); w.After(now) {
+				next = earliest(next, w) // heartbeats speed up from here
+			}
+		}
+		if b.dialect == backport {
+			hp := s.heartbeatPeriod(b, now)
+			next = earliest(next, b.lastSend.Add(hp-early(hp)))
+		}
+	}
+	if s.retry {
+		next = earliest(next, now.Add(time.Second))
+	}
+	if !next.Equal(s.scheduled) {
+		s.scheduled = next
+		s.hub.sched.set(s, next)
+	}
+}
+
+// outcomeFrame encodes an OperationOutcome with one issue.
+func outcomeFrame(code, diag string) []byte {
+	return fhir.MarshalOutcome(fhir.NewOutcome(code, diag))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// getBuf returns a buffer for building one notification.
+func (h *Hub) getBuf() *[]byte {
+	if bp, ok := h.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 4096)
+	return &b
+}
+
+// putBuf recycles a buffer unless it grew huge (one big resource must not
+// pin memory for good).
+func (h *Hub) putBuf(bp *[]byte) {
+	if cap(*bp) <= 1<<20 {
+		h.bufs.Put(bp)
+	}
+}
