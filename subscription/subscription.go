@@ -104,6 +104,8 @@ type Subscription struct {
 	Timeout         time.Duration // backport-timeout, or DefaultTimeout
 	MaxCount        int           // backport-max-count, or DefaultMaxCount
 
+	Owner Owner // who created it, from the server-written owner extension
+
 	filterQueries map[string]*fhir.Query // KindTopic: every filter on a type ANDed into one query
 }
 
@@ -154,6 +156,9 @@ func ParseSubscription(body []byte, topics TopicSet, now time.Time) (*Subscripti
 		return nil, err
 	}
 	s := &Subscription{ID: r.ID}
+	if s.Owner, err = ownerOf(body); err != nil {
+		return nil, err
+	}
 	if err := rejectModifierExtensions(root); err != nil {
 		return nil, err
 	}
