@@ -17,6 +17,7 @@ const (
 	IssueException    = "exception"
 	IssueTransient    = "transient"
 	IssueProcessing   = "processing"
+	IssueThrottled    = "throttled"
 )
 
 // ValidationError reports input that a client got wrong. Path is a FHIRPath

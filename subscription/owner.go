@@ -63,8 +63,8 @@ func (o Owner) MayManage(p auth.Principal) bool {
 }
 
 type ownerExt struct {
-	URL         string      `json:"url"`
-	ValueString string      `json:"valueString,omitempty"`
+	URL         string     `json:"url"`
+	ValueString string     `json:"valueString,omitempty"`
 	Extension   []ownerExt `json:"extension,omitempty"`
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/google/uuid"
 )
@@ -57,6 +58,8 @@ type Service struct {
 
 	topics *Topics
 	index  *index
+
+	cluster clusterState // see cluster.go
 }
 
 // Option configures a Service.
@@ -171,6 +174,9 @@ type Writer struct {
 	// Set by the writes, applied or published after commit.
 	after []func()
 	refs  []EventRef
+	// Ids of the Subscription and SubscriptionTopic resources written,
+	// broadcast to other nodes after commit (cluster.go).
+	subIDs, topicIDs []string
 }
 
 // Transaction runs fn with a Writer whose writes commit together when fn
@@ -191,6 +197,7 @@ func (s *Service) Transaction(ctx context.Context, fn func(w *Writer) error) err
 	if len(last.refs) > 0 {
 		s.pub.Publish(last.refs)
 	}
+	s.broadcast(last)
 	return nil
 }
 
@@ -208,7 +215,10 @@ func (w *Writer) Create(ctx context.Context, r *fhir.Resource) (Resource, error)
 func (w *Writer) CreateWithID(ctx context.Context, r *fhir.Resource, id string) (Resource, error) {
 	r.ID = id
 	r.Obj.Set("id", id)
-	if err := w.prepare(ctx, r); err != nil {
+	if err := checkAccess(ctx, auth.Create, r.Type, nil, r.Obj.Bytes()); err != nil {
+		return Resource{}, err
+	}
+	if err := w.prepare(ctx, r, nil); err != nil {
 		return Resource{}, err
 	}
 	res, err := w.tx.Create(ctx, r)
@@ -232,7 +242,15 @@ func (w *Writer) Update(ctx context.Context, r *fhir.Resource, ifMatch int64) (R
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrGone) {
 		return Resource{}, false, fmt.Errorf("update %s/%s: %w", r.Type, r.ID, err)
 	}
-	if err := w.prepare(ctx, r); err != nil {
+	if prev.Body == nil {
+		err = checkAccess(ctx, auth.Create, r.Type, nil, r.Obj.Bytes())
+	} else {
+		err = checkAccess(ctx, auth.Update, r.Type, prev.Body, r.Obj.Bytes())
+	}
+	if err != nil {
+		return Resource{}, false, err
+	}
+	if err := w.prepare(ctx, r, prev.Body); err != nil {
 		return Resource{}, false, err
 	}
 	res, created, err := w.tx.Put(ctx, r, ifMatch)
@@ -256,6 +274,9 @@ func (w *Writer) Delete(ctx context.Context, typ, id string, ifMatch int64) (Res
 		return Resource{}, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
 	alreadyGone := errors.Is(err, ErrGone)
+	if err := checkAccess(ctx, auth.Delete, typ, prev.Body, nil); err != nil {
+		return Resource{}, err
+	}
 	if !alreadyGone {
 		if err := w.prepareDelete(typ, id, prev.Body); err != nil {
 			return Resource{}, err
@@ -280,13 +301,33 @@ func (w *Writer) Read(ctx context.Context, typ, id string) (Resource, error) {
 }
 
 // prepare validates the resource types the engine owns and arranges for the
-// in-memory state to follow after commit.
-func (w *Writer) prepare(ctx context.Context, r *fhir.Resource) error {
+// in-memory state to follow after commit. prev is the current live body,
+// nil when there is none.
+func (w *Writer) prepare(ctx context.Context, r *fhir.Resource, prev []byte) error {
 	s := w.svc
 	switch r.Type {
 	case "Subscription":
+		// The owner is the server's to write: the creator, kept across
+		// updates (an admin editing someone's subscription does not take it).
+		owner := Owner{}
+		if p, ok := auth.PrincipalFrom(ctx); ok {
+			owner = OwnerOf(p)
+		}
+		if prev != nil {
+			o, err := ownerOf(prev)
+			if err != nil {
+				return err
+			}
+			owner = o
+		}
+		if err := withOwner(r, owner); err != nil {
+			return err
+		}
 		sub, err := ParseSubscription(r.Obj.Bytes(), s.topics, s.now())
 		if err != nil {
+			return err
+		}
+		if err := s.checkSubscriptionGrant(ctx, sub); err != nil {
 			return err
 		}
 		sub.ID = r.ID
@@ -299,6 +340,7 @@ func (w *Writer) prepare(ctx context.Context, r *fhir.Resource) error {
 			return err
 		}
 		*r = *nr
+		noteChanged(&w.subIDs, sub.ID)
 		w.after = append(w.after, func() {
 			if sub.Status == StatusActive {
 				s.index.put(sub, s.topics)
@@ -319,6 +361,7 @@ func (w *Writer) prepare(ctx context.Context, r *fhir.Resource) error {
 				return &fhir.ValidationError{Path: "SubscriptionTopic.url", Code: fhir.IssueConflict, Msg: fmt.Sprintf("%s is the canonical of a built-in topic", t.URL)}
 			}
 		}
+		noteChanged(&w.topicIDs, r.ID)
 		w.after = append(w.after, func() {
 			s.topics.Add(t)
 			s.reindex()
@@ -333,6 +376,7 @@ func (w *Writer) prepareDelete(typ, id string, prev []byte) error {
 	s := w.svc
 	switch typ {
 	case "Subscription":
+		noteChanged(&w.subIDs, id)
 		w.after = append(w.after, func() { s.index.remove(id) })
 	case "SubscriptionTopic":
 		if builtinID(id) {
@@ -347,6 +391,7 @@ func (w *Writer) prepareDelete(typ, id string, prev []byte) error {
 				return fmt.Errorf("delete topic %s: active Subscription/%s uses it: %w", t.URL, sub.ID, ErrConflict)
 			}
 		}
+		noteChanged(&w.topicIDs, id)
 		w.after = append(w.after, func() {
 			s.topics.Remove(t.URL)
 			s.reindex()
@@ -497,25 +542,63 @@ func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (re
 	return res, err
 }
 
-// Read returns the current version of typ/id (see Store.Read).
+// Read returns the current version of typ/id (see Store.Read), if the
+// caller may read it.
 func (s *Service) Read(ctx context.Context, typ, id string) (Resource, error) {
-	return s.store.Read(ctx, typ, id)
+	res, err := s.store.Read(ctx, typ, id)
+	if err != nil && !errors.Is(err, ErrGone) {
+		return res, err
+	}
+	if aerr := checkAccess(ctx, auth.Read, typ, res.Body, nil); aerr != nil {
+		return Resource{}, aerr
+	}
+	return res, err
 }
 
-// VRead returns version vid of typ/id (see Store.VRead).
+// VRead returns version vid of typ/id (see Store.VRead), if the caller may
+// read it.
 func (s *Service) VRead(ctx context.Context, typ, id string, vid int64) (Resource, error) {
-	return s.store.VRead(ctx, typ, id, vid)
+	res, err := s.store.VRead(ctx, typ, id, vid)
+	if err != nil && !errors.Is(err, ErrGone) {
+		return res, err
+	}
+	if aerr := checkAccess(ctx, auth.Read, typ, res.Body, nil); aerr != nil {
+		return Resource{}, aerr
+	}
+	return res, err
 }
 
-// History returns every version of typ/id, newest first.
+// History returns every version of typ/id, newest first, if the caller may
+// read the resource (judged on its latest live version).
 func (s *Service) History(ctx context.Context, typ, id string) ([]Resource, error) {
-	return s.store.History(ctx, typ, id)
+	versions, err := s.store.History(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	var latest []byte
+	for _, v := range versions {
+		if !v.Deleted {
+			latest = v.Body
+			break
+		}
+	}
+	if err := checkAccess(ctx, auth.Read, typ, latest, nil); err != nil {
+		return nil, err
+	}
+	return versions, nil
 }
 
-// Search returns every current resource of q.Type that q matches, ordered by
-// LastUpdated then ID; paging and sorting are the caller's.
+// Search returns every current resource of q.Type that q matches and the
+// caller may see, ordered by LastUpdated then ID; paging and sorting are
+// the caller's.
 func (s *Service) Search(ctx context.Context, q *fhir.Query) ([]Resource, error) {
-	return s.store.Search(ctx, q.Type, q.Match)
+	if err := checkAccess(ctx, auth.Search, q.Type, nil, nil); err != nil {
+		return nil, err
+	}
+	return s.store.Search(ctx, q.Type, func(body []byte) (bool, error) {
+		ok, err := q.Match(body)
+		return ok && visible(ctx, q.Type, body), err
+	})
 }
 
 // Ping reports whether the store is reachable.

@@ -21,7 +21,7 @@ type StatusInfo struct {
 // Subscription that no longer validates (its topic was deleted) is reported
 // with status error and the reason.
 func (s *Service) Status(ctx context.Context, id string) (StatusInfo, error) {
-	r, err := s.store.Read(ctx, "Subscription", id)
+	r, err := s.Read(ctx, "Subscription", id)
 	if err != nil {
 		return StatusInfo{}, fmt.Errorf("read Subscription/%s: %w", id, err)
 	}
@@ -44,9 +44,9 @@ func (s *Service) Status(ctx context.Context, id string) (StatusInfo, error) {
 }
 
 // SubscriptionIDs returns the ids of every stored, non-deleted
-// Subscription, in the store's order.
+// Subscription the caller may see, in the store's order.
 func (s *Service) SubscriptionIDs(ctx context.Context) ([]string, error) {
-	rs, err := s.store.Search(ctx, "Subscription", func([]byte) (bool, error) { return true, nil })
+	rs, err := s.store.Search(ctx, "Subscription", func(body []byte) (bool, error) { return visible(ctx, "Subscription", body), nil })
 	if err != nil {
 		return nil, err
 	}

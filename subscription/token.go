@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/fhirbell/fhirbell/auth"
 )
 
 // Token errors.
@@ -99,12 +101,20 @@ func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, 
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	for _, id := range ids {
-		sub, ok := s.index.get(id)
+		// LookupActive, not the index alone: a subscription created on
+		// another node a moment ago may not have reached this one yet.
+		sub, ok, err := s.LookupActive(ctx, id)
+		if err != nil {
+			return "", Grant{}, err
+		}
 		if !ok {
-			if _, err := s.store.Read(ctx, "Subscription", id); err != nil {
+			if _, err := s.Read(ctx, "Subscription", id); err != nil {
 				return "", Grant{}, fmt.Errorf("subscription %s: %w", id, err)
 			}
 			return "", Grant{}, &ValidationError{Path: "Subscription.status", Code: "business-rule", Msg: fmt.Sprintf("Subscription/%s is not active", id)}
+		}
+		if p, ok := auth.PrincipalFrom(ctx); ok && !sub.Owner.MayManage(p) {
+			return "", Grant{}, forbidden("Subscription/%s belongs to another principal", id)
 		}
 		if sub.ChannelType != ChannelWebsocket {
 			return "", Grant{}, &ValidationError{Path: "Subscription.channel.type", Msg: fmt.Sprintf("Subscription/%s is not a websocket subscription", id)}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,31 @@ type Config struct {
 	MaxBodyBytes    int64         // largest request body accepted on /fhir
 	ShutdownTimeout time.Duration // how long graceful shutdown waits for requests and sockets
 	EventRetention  time.Duration // how long subscription events are kept for resume and $events
+
+	// Authentication (DESIGN §5).
+	Auth                      string // none | jwt | introspect
+	InsecureNoAuth            bool   // allow auth none on a non-loopback address
+	JWKSURL, JWKSFile         string
+	Issuer, Audience          string
+	IntrospectionURL          string
+	IntrospectionClientID     string
+	IntrospectionClientSecret string // from the environment or a file only
+
+	// Transport security.
+	AllowedOrigins string // comma-separated browser origins allowed besides the server's own
+	TLSCert        string
+	TLSKey         string
+	TLSClientCA    string // PEM bundle: turns on mutual TLS for system clients
+	TLSClientScope string // "backend|system/*.rs system/Subscription.cruds;CN=ops,O=Acme|…": certificate subject → scopes
+	TrustedProxies string // comma-separated IPs/CIDRs whose X-Forwarded-Proto/Host are believed
+	RequireTLS     bool   // refuse plain HTTP except health checks
+
+	// Abuse limits.
+	TokenRate              float64 // $get-ws-binding-token and $websocket-ticket per second per client
+	UpgradeRate            float64 // WebSocket upgrades per second per client
+	MaxSocketsPerPrincipal int
+
+	Cluster ClusterConfig // several nodes on one Postgres (cluster.go)
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -34,6 +60,12 @@ func DefaultConfig() Config {
 		MaxBodyBytes:    1 << 20,
 		ShutdownTimeout: 15 * time.Second,
 		EventRetention:  subscription.DefaultRetention,
+		Auth:            "none",
+		TokenRate:       5,
+		UpgradeRate:     10,
+
+		MaxSocketsPerPrincipal: 50,
+		Cluster:                DefaultClusterConfig(),
 	}
 }
 
@@ -64,6 +96,34 @@ func (c Config) Validate() error {
 	if c.EventRetention < time.Minute {
 		return errors.New("event-retention must be at least 1m")
 	}
+	switch c.Auth {
+	case "none":
+	case "jwt":
+		if (c.JWKSURL == "") == (c.JWKSFile == "") {
+			return errors.New("auth jwt needs exactly one of jwks-url and jwks-file")
+		}
+		if c.Audience == "" {
+			return errors.New("auth jwt needs an audience (audience, or base-url from which it defaults)")
+		}
+	case "introspect":
+		if c.IntrospectionURL == "" || c.IntrospectionClientID == "" || c.IntrospectionClientSecret == "" {
+			return errors.New("auth introspect needs introspection-url, introspection-client-id and FHIRBELL_INTROSPECTION_CLIENT_SECRET")
+		}
+	default:
+		return fmt.Errorf("auth %q: want none, jwt or introspect", c.Auth)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("tls-cert and tls-key go together")
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		return errors.New("tls-client-ca needs tls-cert and tls-key (mutual TLS is served directly)")
+	}
+	if c.TokenRate <= 0 || c.UpgradeRate <= 0 || c.MaxSocketsPerPrincipal < 1 {
+		return errors.New("token-rate, upgrade-rate and max-sockets-per-principal must be positive")
+	}
+	if err := c.Cluster.Validate(); err != nil {
+		return err
+	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("shutdown-timeout must be positive")
 	}
@@ -76,6 +136,7 @@ type envFlag struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
 	errs   []error
+	after  []func() // run after parsing (conversions)
 }
 
 func envName(name string) string {
@@ -102,6 +163,52 @@ func (e *envFlag) Int64(p *int64, name, usage string) {
 		*p = n
 	}
 	e.fs.Int64Var(p, name, *p, e.usage(name, usage))
+}
+
+func (e *envFlag) Bool(p *bool, name, usage string) {
+	if v := e.getenv(envName(name)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s=%q: not a boolean", envName(name), v))
+		}
+		*p = b
+	}
+	e.fs.BoolVar(p, name, *p, e.usage(name, usage))
+}
+
+func (e *envFlag) Int(p *int, name, usage string) {
+	var v int64 = int64(*p)
+	e.Int64(&v, name, usage)
+	e.after = append(e.after, func() { *p = int(v) })
+}
+
+func (e *envFlag) Float(p *float64, name, usage string) {
+	if v := e.getenv(envName(name)); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s=%q: not a number", envName(name), v))
+		}
+		*p = f
+	}
+	e.fs.Float64Var(p, name, *p, e.usage(name, usage))
+}
+
+// Secret reads a secret from FHIRBELL_<NAME>, or from the file named by
+// FHIRBELL_<NAME>_FILE; never from a flag, which would show in ps.
+func (e *envFlag) Secret(p *string, name string) {
+	env := envName(name)
+	if v := e.getenv(env); v != "" {
+		*p = v
+		return
+	}
+	if path := e.getenv(env + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s_FILE: %w", env, err))
+			return
+		}
+		*p = strings.TrimSpace(string(b))
+	}
 }
 
 func (e *envFlag) Duration(p *time.Duration, name, usage string) {
@@ -131,6 +238,26 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 		e.Int64(&cfg.MaxBodyBytes, "max-body-bytes", "largest request body accepted")
 		e.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
 		e.Duration(&cfg.EventRetention, "event-retention", "how long subscription events are kept (for resume and $events)")
+		e.String(&cfg.Auth, "auth", "authentication: none, jwt or introspect")
+		e.Bool(&cfg.InsecureNoAuth, "insecure-no-auth", "allow auth none on an address that is not loopback")
+		e.String(&cfg.JWKSURL, "jwks-url", "JWKS URL for auth jwt")
+		e.String(&cfg.JWKSFile, "jwks-file", "JWKS file for auth jwt")
+		e.String(&cfg.Issuer, "issuer", "required iss of access tokens")
+		e.String(&cfg.Audience, "audience", "required aud of access tokens (default: the FHIR base URL)")
+		e.String(&cfg.IntrospectionURL, "introspection-url", "RFC 7662 endpoint for auth introspect")
+		e.String(&cfg.IntrospectionClientID, "introspection-client-id", "client id for the introspection endpoint")
+		e.Secret(&cfg.IntrospectionClientSecret, "introspection-client-secret")
+		e.String(&cfg.AllowedOrigins, "allowed-origins", "comma-separated browser origins allowed (CORS and WebSocket upgrades)")
+		e.String(&cfg.TLSCert, "tls-cert", "TLS certificate (PEM): serve HTTPS and WSS")
+		e.String(&cfg.TLSKey, "tls-key", "TLS private key (PEM)")
+		e.String(&cfg.TLSClientCA, "tls-client-ca", "CA bundle (PEM) for mutual TLS client certificates")
+		e.String(&cfg.TLSClientScope, "tls-client-scopes", "client certificate subject (CN or DN) to scopes, e.g. 'backend|system/*.rs;CN=ops,O=Acme|system/*.cruds'")
+		e.String(&cfg.TrustedProxies, "trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-Proto/Host are believed")
+		e.Bool(&cfg.RequireTLS, "require-tls", "refuse plain HTTP except health checks")
+		e.Float(&cfg.TokenRate, "token-rate", "binding tokens and tickets per second per client")
+		e.Float(&cfg.UpgradeRate, "upgrade-rate", "WebSocket upgrades per second per client")
+		e.Int(&cfg.MaxSocketsPerPrincipal, "max-sockets-per-principal", "open sockets allowed per principal")
+		registerClusterFlags(e, &cfg.Cluster)
 	}
 	if err := errors.Join(e.errs...); err != nil {
 		return cfg, err
@@ -138,10 +265,16 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	for _, f := range e.after {
+		f()
+	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.Audience == "" && cfg.BaseURL != "" {
+		cfg.Audience = cfg.BaseURL + "/fhir"
+	}
 	return cfg, cfg.Validate()
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/notify"
 	"github.com/fhirbell/fhirbell/subscription"
@@ -56,24 +57,41 @@ func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // serve runs the HTTP server until ctx is cancelled, then shuts down
 // gracefully within cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(addr string)) error {
+	sec, err := newSecurity(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer sec.close()
 	store, err := openStore(ctx, cfg, logger, true)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc := subscription.NewService(store,
-		subscription.WithLogger(logger),
-		subscription.WithRetention(cfg.EventRetention),
-	)
+	opts := []subscription.Option{subscription.WithLogger(logger), subscription.WithRetention(cfg.EventRetention)}
+	if !sec.open {
+		opts = append(opts, subscription.WithAuthorizer(subscription.ScopeAuthorizer{}))
+	}
+	svc := subscription.NewService(store, opts...)
 	hub := notify.NewHub(svc, notify.Config{
 		BaseURL:            cfg.BaseURL,
-		AllowAnonymousBind: true,
+		AllowAnonymousBind: sec.open,
+		CheckOrigin:        sec.origins.AllowUpgrade,
+		PollInterval:       cfg.Cluster.PollInterval,
 		Logger:             logger,
 	})
 	svc.SetPublisher(hub)
 	if err := svc.Load(ctx); err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
+	// Many nodes on one Postgres (cluster.go); a no-op on the in-memory
+	// store. Deferred after store.Close, so it stops first, and after
+	// hub.Shutdown, so the last writes are announced. DefaultClusterConfig
+	// until Config carries the cluster flags (cfg.Cluster).
+	stopCluster, err := startCluster(ctx, cfg.Cluster, store, svc, hub, logger)
+	if err != nil {
+		return err
+	}
+	defer stopCluster()
 	// Background work stops before the deferred store.Close: the
 	// maintenance loop and the hub's timing and polling loop.
 	bctx, stopBackground := context.WithCancel(ctx)
@@ -90,18 +108,25 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newRouter(cfg, svc, hub, logger),
+		Handler:           newRouter(cfg, svc, hub, sec, logger),
+		TLSConfig:         sec.tls,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "fhir_base", baseFor(cfg, ln.Addr())+"/fhir")
+	logger.Info("listening", "addr", ln.Addr().String(), "fhir_base", baseFor(cfg, sec, ln.Addr())+"/fhir", "auth", cfg.Auth, "tls", sec.tls != nil)
 	if onListen != nil {
 		onListen(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if sec.tls != nil {
+			errc <- srv.ServeTLS(ln, "", "") // certificates are in TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 
 	select {
 	case err := <-errc:
@@ -124,17 +149,23 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	return nil
 }
 
-func baseFor(cfg Config, addr net.Addr) string {
+func baseFor(cfg Config, sec *security, addr net.Addr) string {
 	if cfg.BaseURL != "" {
 		return cfg.BaseURL
+	}
+	if sec.tls != nil {
+		return "https://" + addr.String()
 	}
 	return "http://" + addr.String()
 }
 
 // newRouter assembles the HTTP surface: /fhir, /ws, the console, health
 // checks.
-func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, logger *slog.Logger) http.Handler {
+func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *security, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
+	if cfg.RequireTLS {
+		r.Use(sec.requireTLS)
+	}
 	r.Get("/", consoleHandler)
 	r.Get("/console/stats", func(w http.ResponseWriter, r *http.Request) {
 		st := hub.Stats()
@@ -157,11 +188,15 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, logger *s
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	r.Mount("/fhir", subhttp.NewHandler(svc, subhttp.Config{
+	// CORS answers preflights before authentication: a browser sends no
+	// Authorization header on a preflight.
+	r.Mount("/fhir", auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
 		BaseURL:      cfg.BaseURL,
+		ExternalURL:  sec.externalBase,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
-	}))
+		IssueLimit:   func(r *http.Request) bool { return sec.tokens.Allow(sec.clientKey(r)) },
+	}))))
 	return r
 }
 

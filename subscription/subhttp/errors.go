@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -74,6 +75,14 @@ func Outcome(err error) (status int, oo *fhir.OperationOutcome) {
 		return http.StatusPreconditionFailed, fhir.NewOutcome(fhir.IssueConflict, err.Error())
 	case errors.Is(err, subscription.ErrUnavailable):
 		return http.StatusServiceUnavailable, fhir.NewOutcome(fhir.IssueTransient, "the store is unavailable; retry later")
+	case errors.Is(err, auth.ErrForbidden):
+		return http.StatusForbidden, fhir.NewOutcome(fhir.IssueForbidden, err.Error())
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return http.StatusUnauthorized, fhir.NewOutcome(fhir.IssueLogin, err.Error())
+	case errors.Is(err, auth.ErrAuthUnavailable):
+		return http.StatusServiceUnavailable, fhir.NewOutcome(fhir.IssueTransient, "the authorization server is unavailable; retry later")
+	case errors.Is(err, subscription.ErrTokenInvalid), errors.Is(err, subscription.ErrTokenExpired):
+		return http.StatusUnauthorized, fhir.NewOutcome(fhir.IssueSecurity, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, fhir.NewOutcome(fhir.IssueTransient, "the request timed out; retry later")
 	case errors.Is(err, context.Canceled):
@@ -95,6 +104,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		info(r).log.Error("internal error", "err", err)
 	case status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		if c := auth.Challenge(auth.DefaultRealm, err); c != "" {
+			w.Header().Set("WWW-Authenticate", c)
+		}
 	}
 	writeOutcome(w, r, status, oo)
 }

@@ -75,6 +75,9 @@ type Config struct {
 	// a cached statement built under another generation is rebuilt. Bump it
 	// when what Capability adds changes (a topic was created).
 	CapabilityGeneration func() uint64
+	// IssueLimit, when set, is asked before a binding token or ticket is
+	// issued; false answers 429 (a per-client rate limit).
+	IssueLimit func(r *http.Request) bool
 	// DecorateResponse, when set, is called before a single resource is
 	// written by create, update or read, to add headers (such as the
 	// websocket-ticket Link of a Subscription create).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -314,6 +315,9 @@ func (a *api) notificationEvents(r *http.Request, evs []subscription.Event, cont
 // subscription of the URL, or at type level for every id given (at least
 // one: fhirbell does not hand out a token for "all subscriptions").
 func (a *api) bindingTokenOp(w http.ResponseWriter, r *http.Request) {
+	if !a.allowIssue(w, r) {
+		return
+	}
 	params, err := opParams(w, r, "id")
 	if err != nil {
 		WriteError(w, r, err)
@@ -333,7 +337,8 @@ func (a *api) bindingTokenOp(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindBindingToken, ids, "", time.Time{})
+	subject, authExpires := caller(r)
+	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindBindingToken, ids, subject, authExpires)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -354,6 +359,9 @@ func (a *api) bindingTokenOp(w http.ResponseWriter, r *http.Request) {
 // browser, which cannot send an Authorization header on a WebSocket,
 // authenticates its socket.
 func (a *api) ticketOp(w http.ResponseWriter, r *http.Request) {
+	if !a.allowIssue(w, r) {
+		return
+	}
 	id := chi.URLParam(r, "id")
 	if err := checkID("Subscription", id); err != nil {
 		WriteError(w, r, err)
@@ -363,7 +371,8 @@ func (a *api) ticketOp(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindTicket, []string{id}, "", time.Time{})
+	subject, authExpires := caller(r)
+	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindTicket, []string{id}, subject, authExpires)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -374,6 +383,27 @@ func (a *api) ticketOp(w http.ResponseWriter, r *http.Request) {
 	out.add("subscription", "valueString", id)
 	noStore(w)
 	WriteJSON(w, r, http.StatusOK, out)
+}
+
+// allowIssue applies the per-client limit on issuing tokens and tickets.
+func (a *api) allowIssue(w http.ResponseWriter, r *http.Request) bool {
+	if a.cfg.IssueLimit == nil || a.cfg.IssueLimit(r) {
+		return true
+	}
+	w.Header().Set("Retry-After", "1")
+	WriteError(w, r, &Error{Status: http.StatusTooManyRequests, Code: fhir.IssueThrottled,
+		Msg: "too many binding tokens or tickets requested; slow down (a ticket is valid 60 s, a binding token 10 min)"})
+	return false
+}
+
+// caller returns who a token or ticket is issued to: the principal's
+// subject and the expiry of its access token, which bounds the socket's
+// authorization (zero in auth mode none: never).
+func caller(r *http.Request) (subject string, authExpires time.Time) {
+	if p, ok := auth.PrincipalFrom(r.Context()); ok {
+		return p.Subject, p.Expires
+	}
+	return "", time.Time{}
 }
 
 // noStore keeps secrets out of caches.

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/fhir"
+)
+
+// security is everything built from the authentication and transport
+// settings, shared by the REST API and the WebSocket hub.
+type security struct {
+	authn       auth.Authenticator // never nil; auth.None in mode none
+	open        bool               // auth mode none
+	origins     auth.OriginPolicy
+	proxies     auth.TrustedProxies
+	clientCerts map[string]string // mTLS subject → scopes
+	tokens      *auth.Limiter     // $get-ws-binding-token and $websocket-ticket
+	upgrades    *auth.Limiter     // WebSocket upgrades
+	tls         *tls.Config       // nil: plain HTTP
+	close       func() error
+}
+
+func newSecurity(ctx context.Context, cfg Config, logger *slog.Logger) (*security, error) {
+	s := &security{close: func() error { return nil }}
+	var err error
+	if s.proxies, err = auth.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted-proxies: %w", err)
+	}
+	allowed, err := auth.ParseOrigins(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("allowed-origins: %w", err)
+	}
+	s.origins = auth.OriginPolicy{Allowed: allowed, Proxies: s.proxies}
+	if s.clientCerts, err = parseClientScopes(cfg.TLSClientScope); err != nil {
+		return nil, err
+	}
+	s.tokens = auth.NewLimiter(cfg.TokenRate, max(1, int(cfg.TokenRate*2)), auth.DefaultLimiterKeys)
+	s.upgrades = auth.NewLimiter(cfg.UpgradeRate, max(1, int(cfg.UpgradeRate*2)), auth.DefaultLimiterKeys)
+
+	switch cfg.Auth {
+	case "none":
+		if err := auth.CheckNoneAllowed(cfg.Addr, cfg.InsecureNoAuth); err != nil {
+			return nil, err
+		}
+		if cfg.InsecureNoAuth {
+			logger.Warn("authentication is off on a non-loopback address (--insecure-no-auth)")
+		}
+		s.authn, s.open = auth.None{}, true
+	case "jwt":
+		j, err := auth.NewJWT(auth.JWTConfig{
+			JWKSURL: cfg.JWKSURL, JWKSFile: cfg.JWKSFile,
+			Issuer: cfg.Issuer, Audiences: []string{cfg.Audience}, Logger: logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("auth jwt: %w", err)
+		}
+		s.authn, s.close = j, j.Close
+	case "introspect":
+		in, err := auth.NewIntrospection(auth.IntrospectionConfig{
+			URL: cfg.IntrospectionURL, ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionClientSecret,
+			Issuer: cfg.Issuer, Audiences: nonEmpty(cfg.Audience),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("auth introspect: %w", err)
+		}
+		s.authn = in
+	}
+
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if cfg.TLSClientCA != "" {
+			pool, err := auth.LoadClientCAs(cfg.TLSClientCA)
+			if err != nil {
+				return nil, fmt.Errorf("tls-client-ca: %w", err)
+			}
+			// Verify a certificate when one is offered; browsers and bearer
+			// clients offer none and authenticate with tokens.
+			s.tls.ClientAuth, s.tls.ClientCAs = tls.VerifyClientCertIfGiven, pool
+		}
+	}
+	return s, nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+// parseClientScopes reads "subject|scopes;subject|scopes": the subject is a
+// certificate's common name or full DN ("CN=ops,O=Acme"), the scopes are
+// space-separated. '|' separates them because DNs hold '=' and ','.
+func parseClientScopes(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for pair := range strings.SplitSeq(s, ";") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		subject, scopes, ok := strings.Cut(pair, "|")
+		if !ok || strings.TrimSpace(subject) == "" || strings.TrimSpace(scopes) == "" {
+			return nil, fmt.Errorf("tls-client-scopes: %q is not subject|scopes", pair)
+		}
+		m[strings.TrimSpace(subject)] = strings.TrimSpace(scopes)
+	}
+	return m, nil
+}
+
+// externalBase is the server base a request was made to: scheme and host
+// from X-Forwarded-Proto/Host when a trusted proxy sent them, else from the
+// connection. URLs handed out (websocket-url) follow it, so they are wss://
+// whenever the client came over TLS.
+func (s *security) externalBase(r *http.Request) string {
+	return s.proxies.Scheme(r) + "://" + s.proxies.Host(r)
+}
+
+// clientKey identifies a client for rate limits: the principal when there
+// is one, else its address.
+func (s *security) clientKey(r *http.Request) string {
+	if p, ok := auth.PrincipalFrom(r.Context()); ok && p.Kind != auth.KindAnonymous {
+		return "sub:" + p.Subject + "/" + p.ClientID
+	}
+	return "ip:" + s.proxies.ClientIP(r)
+}
+
+// authenticate is the /fhir authentication middleware: the CapabilityStatement
+// is public (clients discover the server with it), everything else needs a
+// principal, whose absence or failure is an OperationOutcome 401 or 503.
+func (s *security) authenticate(next http.Handler) http.Handler {
+	return auth.Middleware(s.authn, auth.MiddlewareOptions{
+		SkipPaths:   []string{"/fhir/metadata"},
+		ClientCerts: s.clientCerts,
+		OnError: func(w http.ResponseWriter, r *http.Request, status int, err error) {
+			code, msg := fhir.IssueLogin, "authentication failed"
+			switch {
+			case errors.Is(err, auth.ErrMissingToken):
+				msg = "this server needs an access token: send Authorization: Bearer <token>"
+			case errors.Is(err, auth.ErrUnauthenticated):
+				msg = "the access token is not valid: " + err.Error()
+			case errors.Is(err, auth.ErrAuthUnavailable):
+				code, msg = fhir.IssueTransient, "the authorization server is unavailable; retry later"
+			}
+			writeOutcome(w, status, fhir.NewOutcome(code, msg))
+		},
+	})(next)
+}
+
+// requireTLS refuses plain-HTTP requests (directly, or as a trusted proxy
+// reports them) except the health checks, which load balancers probe over
+// plain HTTP.
+func (s *security) requireTLS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.proxies.Scheme(r) != "https" && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+			writeOutcome(w, http.StatusForbidden, fhir.NewOutcome(fhir.IssueSecurity, "this server requires TLS: use https:// and wss://"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeOutcome(w http.ResponseWriter, status int, oo *fhir.OperationOutcome) {
+	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(fhir.MarshalOutcome(oo))
+}

@@ -1,0 +1,159 @@
+package subscription
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/fhir"
+)
+
+// Access control lives in the Service, not in the HTTP layer, so that a
+// REST call, a Bundle entry and an operation are held to the same rules.
+// The caller is the auth.Principal in the request context; a context with
+// none is the server itself (loading, maintenance) and is not restricted.
+//
+//   - A principal may perform an interaction on a type only when a scope
+//     allows it (auth.Principal.Can). Patient-level scopes restrict it
+//     further to resources in the Patient compartment of its patient claim.
+//   - Subscriptions belong to whoever created them: only the owner, or an
+//     admin (system/Subscription.* scopes), may see, change or delete one,
+//     or get tokens and tickets for it. Subscriptions and topics are not in
+//     any compartment; ownership replaces the compartment rule for them.
+//   - A principal may create a Subscription only if it may read every
+//     resource type the subscription would notify about.
+
+// forbidden is an auth.ErrForbidden with a precise message.
+func forbidden(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), auth.ErrForbidden)
+}
+
+func interactionName(i auth.Interaction) string {
+	switch i {
+	case auth.Create:
+		return "create"
+	case auth.Read:
+		return "read"
+	case auth.Update:
+		return "update"
+	case auth.Delete:
+		return "delete"
+	case auth.Search:
+		return "search"
+	}
+	return string(i)
+}
+
+// InCompartment reports whether a resource body of type typ belongs to the
+// Patient compartment of Patient/patient, per the R4 CompartmentDefinition:
+// it is that Patient, or one of the type's compartment parameters
+// references it.
+func InCompartment(typ string, body []byte, patient string) bool {
+	if patient == "" || body == nil {
+		return false
+	}
+	params, ok := auth.CompartmentParams(typ)
+	if !ok {
+		return false
+	}
+	want := "Patient/" + patient
+	for _, p := range params {
+		if p == auth.CompartmentSelf {
+			if typ == "Patient" {
+				if r, err := fhir.ParseResource(body); err == nil && r.ID == patient {
+					return true
+				}
+			}
+			continue
+		}
+		keys, err := fhir.IndexKeys(typ, p, body)
+		if err != nil {
+			continue // a compartment parameter fhirbell cannot evaluate
+		}
+		if slices.Contains(keys, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownedTypes are governed by ownership rather than by compartments.
+func ownedTypes(typ string) bool { return typ == "Subscription" || typ == "SubscriptionTopic" }
+
+// checkAccess decides whether the caller may perform i on a stored
+// resource of type typ. stored is its body (nil when unknown or deleted);
+// incoming is the body a write would store (nil for reads and deletes).
+// Ownership is judged on the stored body only: the server rewrites the
+// owner of an incoming Subscription, so what a client puts there is moot.
+func checkAccess(ctx context.Context, i auth.Interaction, typ string, stored, incoming []byte) error {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	allowed, patient := p.Can(typ, i)
+	if !allowed {
+		return forbidden("the granted scopes do not allow %s on %s", interactionName(i), typ)
+	}
+	switch {
+	case typ == "Subscription":
+		if stored != nil {
+			if owner, err := ownerOf(stored); err != nil || !owner.MayManage(p) {
+				return forbidden("this Subscription belongs to another principal")
+			}
+		}
+	case ownedTypes(typ):
+	case patient != "":
+		for _, body := range [][]byte{stored, incoming} {
+			if body != nil && !InCompartment(typ, body, patient) {
+				return forbidden("the %s is outside the compartment of Patient/%s that the patient/ scopes allow", typ, patient)
+			}
+		}
+	}
+	return nil
+}
+
+// visible is checkAccess for filtering search results: whether the caller
+// may see a body it is allowed to search for.
+func visible(ctx context.Context, typ string, body []byte) bool {
+	return checkAccess(ctx, auth.Search, typ, body, nil) == nil
+}
+
+// checkSubscriptionGrant decides whether the caller may create or change a
+// Subscription that notifies about the types sub covers: it must be able to
+// read each of them.
+func (s *Service) checkSubscriptionGrant(ctx context.Context, sub *Subscription) error {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	for _, typ := range sub.ResourceTypes(s.topics) {
+		if allowed, _ := p.Can(typ, auth.Read); !allowed {
+			return forbidden("the granted scopes do not allow reading %s, which this Subscription notifies about", typ)
+		}
+	}
+	return nil
+}
+
+// ScopeAuthorizer is the Authorizer of the auth modes jwt and introspect:
+// an event is numbered only when the subscription's owner, with the scopes
+// it had when it created the subscription, may read the focus (type scope,
+// and Patient compartment for patient/ scopes). A subscription without an
+// owner (created in auth mode none) is notified of nothing.
+type ScopeAuthorizer struct{}
+
+// MayRead implements Authorizer.
+func (ScopeAuthorizer) MayRead(_ context.Context, sub *Subscription, typ string, body []byte) (bool, error) {
+	if sub.Owner.IsZero() {
+		return false, nil
+	}
+	p := auth.Principal{Kind: auth.KindUser, Subject: sub.Owner.Subject, ClientID: sub.Owner.Client, Scopes: sub.Owner.Scopes(), Patient: sub.Owner.Patient}
+	allowed, patient := p.Can(typ, auth.Read)
+	if !allowed {
+		return false, nil
+	}
+	if patient != "" && !ownedTypes(typ) {
+		return InCompartment(typ, body, patient), nil
+	}
+	return true, nil
+}
