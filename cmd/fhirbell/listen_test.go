@@ -160,8 +160,3 @@ func TestListenEndToEnd(t *testing.T) {
 		t.Errorf("a ticket URL was printed:\n%s\n%s", stdout.String(), stderr.String())
 	}
 }
-
-// publishFunc adapts a function to subscription.Publisher.
-type publishFunc func([]subscription.EventRef)
-
-func (f publishFunc) Publish(refs []subscription.EventRef) { f(refs) }

@@ -111,6 +111,17 @@ func do(t *testing.T, method, url, body string, hdr ...string) response {
 	return out
 }
 
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
 func wantStatus(t *testing.T, r response, want int) {
 	t.Helper()
 	if r.Status != want {
@@ -179,6 +190,15 @@ func exerciseCRUD(t *testing.T, base string) string {
 	}
 	if md := do(t, "GET", base+"/fhir/metadata", ""); md.Body["resourceType"] != "CapabilityStatement" {
 		t.Fatalf("metadata answered %s", md.Raw)
+	}
+	metricsText := getText(t, base+"/metrics")
+	for _, want := range []string{`fhirbell_http_requests_total{code="201",method="POST",route="/fhir/{type}"}`, "fhirbell_ws_sockets ", "go_goroutines "} {
+		if !strings.Contains(metricsText, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metricsText, id) {
+		t.Error("/metrics labels carry a resource id")
 	}
 	return id
 }

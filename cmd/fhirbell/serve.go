@@ -79,7 +79,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		PollInterval:       cfg.Cluster.PollInterval,
 		Logger:             logger,
 	})
-	svc.SetPublisher(hub)
+	m := newMetrics(hub, svc)
+	svc.SetPublisher(m.publisher(hub))
 	if err := svc.Load(ctx); err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
@@ -108,7 +109,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newRouter(cfg, svc, hub, sec, logger),
+		Handler:           newRouter(cfg, svc, hub, sec, m, logger),
 		TLSConfig:         sec.tls,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -161,12 +162,14 @@ func baseFor(cfg Config, sec *security, addr net.Addr) string {
 
 // newRouter assembles the HTTP surface: /fhir, /ws, the console, health
 // checks.
-func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *security, logger *slog.Logger) http.Handler {
+func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *security, m *metrics, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
+	r.Use(m.instrument)
 	if cfg.RequireTLS {
 		r.Use(sec.requireTLS)
 	}
 	r.Get("/", consoleHandler)
+	r.Method(http.MethodGet, "/metrics", m.handler())
 	r.Get("/console/stats", func(w http.ResponseWriter, r *http.Request) {
 		st := hub.Stats()
 		writeJSON(w, http.StatusOK, consoleStats{Sockets: st.Sockets, Bindings: st.Bindings, Topics: len(svc.Topics().All())})
