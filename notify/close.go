@@ -19,10 +19,11 @@ const (
 	// BindTimeout: nothing was bound within Config.BindTimeout of the
 	// upgrade (or of the last unbind).
 	BindTimeout
-	// BadToken: the credentials presented cannot be accepted. Reserved for
-	// the auth stage (in-band re-authentication); a bad bind-with-token
-	// token only earns an OperationOutcome frame.
-	BadToken
+	// Forbidden: a legacy `bind <id>` named a subscription this socket may
+	// not bind (no grant for it, and no authenticated principal that may
+	// manage it). A bad token, or a refused resume or re-authentication,
+	// only earns an OperationOutcome frame.
+	Forbidden
 	// TokenExpired: the authorization behind the last binding ended.
 	TokenExpired
 	// SlowConsumer: the client sent requests faster than it read their
@@ -49,12 +50,15 @@ const (
 	// UnknownSubscription: a legacy bind or a resume named a subscription
 	// that does not exist or is not active.
 	UnknownSubscription
+	// TooManySockets: the socket's principal already had
+	// Config.MaxSocketsPerPrincipal sockets open on this node.
+	TooManySockets
 )
 
 var reasonNames = [...]string{
 	ClientClosed:        "client_closed",
 	BindTimeout:         "bind_timeout",
-	BadToken:            "bad_token",
+	Forbidden:           "forbidden",
 	TokenExpired:        "token_expired",
 	SlowConsumer:        "slow_consumer",
 	WriteTimeout:        "write_timeout",
@@ -65,6 +69,7 @@ var reasonNames = [...]string{
 	PolicyViolation:     "policy_violation",
 	MessageTooBig:       "message_too_big",
 	UnknownSubscription: "unknown_subscription",
+	TooManySockets:      "too_many_sockets",
 }
 
 // String returns the reason as a stable snake_case label, e.g.
@@ -94,11 +99,11 @@ func (r CloseReason) CloseCode() int {
 	switch r {
 	case BindTimeout:
 		return CodeBindTimeout
-	case BadToken:
+	case Forbidden:
 		return CodeForbidden
 	case TokenExpired:
 		return CodeAuthExpired
-	case SlowConsumer, PolicyViolation:
+	case SlowConsumer, PolicyViolation, TooManySockets:
 		return websocket.ClosePolicyViolation // 1008
 	case TooFarBehind:
 		return CodeTooFarBehind

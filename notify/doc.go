@@ -25,9 +25,69 @@
 //     ticket's subscriptions are bound with handshakes and no client
 //     message.
 //
-// Legacy bind and resume need a grant for the subscription on the socket
-// (a token or ticket bound earlier) unless Config.AllowAnonymousBind (auth
-// mode none). A grant for subscription A never binds B.
+// # Authentication
+//
+// A socket authenticates in any of four ways (DESIGN §5):
+//   - Authorization: Bearer <access token> on the upgrade (native clients);
+//   - the subprotocol fhirbell.bearer.<access token> offered beside
+//     fhirbell (browsers); the server echoes only fhirbell, never the
+//     token, and refuses (400) a bearer entry offered without fhirbell;
+//   - a ticket in the URL, /ws/{ticket}, redeemed (single use) before the
+//     upgrade;
+//   - a binding token in a bind-with-token message.
+//
+// Access tokens go through Config.Authenticator before the upgrade: a bad
+// one is refused with 401 and the RFC 6750 challenge, an unreachable
+// authorization server with 503, both with an OperationOutcome body. The
+// order of the checks is: upgrade request, Origin (403, Config.Origin),
+// access token (400/401/503), Config.UpgradeLimiter (429, keyed by the
+// principal's subject, else by the client address), ticket (401/404; a
+// ticket of another principal than the access token's is 403). A ticket
+// is therefore never burned by a refused request. A socket without any
+// credential is accepted: it may still bind with a binding token. With a
+// nil Authenticator (auth mode none) access tokens are ignored.
+//
+// A session has one authorization (authz): its subject is fixed by the
+// first authentication (the access token, or the first grant), and a grant
+// (ticket or binding token) of another subject is refused with a security
+// OperationOutcome. It lasts until the access token's exp (Principal.Expires)
+// or, for a grant, until the authorization the grant was issued under ends
+// (Grant.AuthExpires); zero means never (auth mode none). It is renewed by
+//   - in-band re-authentication: a Bundle whose meta.extension carries
+//     fhir.AccessTokenURL. The reader checks the token with the
+//     Authenticator (blocking only this socket's reader, at most 10 s);
+//     it must have the session's subject. The writer then checks the new
+//     principal against every binding (Hub.mayBind: it manages the
+//     subscription, and its scopes read every resource type the
+//     subscription notifies about, in the same patient's compartment when
+//     only patient/ scopes allow it). On success the session takes the new
+//     principal and expiry, keeps every binding and cursor, and sends a
+//     query-status Bundle per backport binding carrying the new
+//     auth-expires (legacy bindings have no Bundle dialect). On failure an
+//     OperationOutcome (security; transient when the authorization server
+//     is down) and the old expiry stands.
+//   - a binding token of the same subject that covers every bound
+//     subscription (the Backport IG's renewal): the expiry moves to its
+//     AuthExpires if that is later. One that covers only some binds them
+//     under the current expiry.
+//
+// What a socket may bind:
+//   - bind-with-token and tickets: exactly the grant's subscriptions.
+//   - `bind <id>` and `resume <id> <n>`: a subscription the socket holds a
+//     grant for; or, on a socket authenticated with an access token, one
+//     its principal may bind (mayBind, as above); or any active one when
+//     Config.AllowAnonymousBind (auth mode none). A grant for subscription
+//     A never binds B. A refused legacy bind gets a forbidden
+//     OperationOutcome and close 4003, because legacy clients go by close
+//     codes (as they do for 4004); a refused resume only gets the
+//     OperationOutcome.
+//
+// Config.MaxSocketsPerPrincipal caps the sockets of one subject on this
+// node: the socket that would exceed it, when its subject becomes known
+// (on the upgrade, or at its first grant), gets a too-costly
+// OperationOutcome and close 1008. It is checked after the upgrade so that
+// the limit and its message reach browsers, which cannot read the body of
+// a refused upgrade.
 //
 // # Delivery by cursor
 //
@@ -89,9 +149,10 @@
 // CloseReason names every way a session ends and CloseReason.CloseCode is
 // the one mapping to close codes: 1001 shutdown, 1008 policy (too many
 // bindings, control queue full), 1009 message too big (gorilla sends it),
-// 4001 authorization expired, 4003 bad token (reserved for the auth
-// stage), 4004 unknown subscription, 4008 bind timeout, 4429 too far
-// behind. A bad message never kills the socket: it is answered with an
+// 4001 authorization expired, 4003 forbidden (a refused legacy bind),
+// 4004 unknown subscription, 4008 bind timeout, 4429 too far behind. 1008
+// also ends a socket beyond Config.MaxSocketsPerPrincipal
+// (TooManySockets). A bad message never kills the socket: it is answered with an
 // OperationOutcome frame (issue.code invalid, security, forbidden,
 // not-found, not-supported). Choices where the specs are silent:
 //   - A legacy bind or a resume of a subscription that is unknown or not
@@ -101,21 +162,29 @@
 //     its other subscriptions are bound.
 //   - A socket with no binding for Config.BindTimeout, from the upgrade or
 //     from its last unbind, is closed with 4008.
-//   - When the authorization behind a binding ends, the binding gets a
-//     query-status Bundle with status error and is unbound; when that was
-//     the last binding, the socket is closed with 4001. During the last
-//     minute its heartbeats come every 10 s, carrying auth-expires.
+//   - When the session's authorization ends, every backport binding gets
+//     a final query-status Bundle with status error, and the socket is
+//     closed with 4001 (legacy bindings only see the close). Every
+//     notification carries auth-expires while the authorization has an
+//     end; during its last minute heartbeats come every 10 s as a
+//     warning. The events go on being logged, so resume on a new socket
+//     recovers those written meanwhile.
 //   - A binding whose subscription is no longer active gets a final
 //     heartbeat with status off at its next heartbeat and is unbound.
 //
 // The session's final log line carries the reason: debug for
 // client_closed and server_shutdown, warn (at most 10 per second) for
-// kicks. The path of /ws/{ticket} and the query string are never logged.
+// kicks. Nothing is logged that could hold a credential: no token (access,
+// binding or ticket), no request path (/ws/{ticket}), no query string, no
+// header, no client message. A principal is logged by identity only
+// (auth.Principal.LogValue). TestSecretsNeverLogged checks this.
 //
 // # Locks
 //
 // Lock order: Hub.mu before session.mu; the scheduler's lock is never held
-// with either. Publish, the poll and Shutdown call session.notify (which
+// with either. session.mu also guards the session's authorization (authz),
+// which the reader sets at the first grant and the writer changes on
+// renewal; Hub.claim (Hub.mu) is called with no session lock held. Publish, the poll and Shutdown call session.notify (which
 // takes session.mu briefly and may start a goroutine) while holding
 // Hub.mu; nothing takes Hub.mu while holding session.mu. Nothing does
 // socket I/O while holding any of them: Shutdown closes leftover

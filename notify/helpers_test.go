@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/fhirtest"
 	"github.com/fhirbell/fhirbell/subscription"
@@ -178,11 +179,12 @@ const observationTopic = "https://fhirbell.dev/fhir/SubscriptionTopic/Observatio
 
 // subOpts describes a test Subscription.
 type subOpts struct {
-	legacy    bool   // criteria subscription instead of topic
-	content   string // topic: backport-payload-content ("" = full-resource)
-	heartbeat int    // seconds; 0 = default
-	maxCount  int    // 0 = default
-	code      string // only Observations with this LOINC code ("" = 8867-4)
+	legacy    bool            // criteria subscription instead of topic
+	content   string          // topic: backport-payload-content ("" = full-resource)
+	heartbeat int             // seconds; 0 = default
+	maxCount  int             // 0 = default
+	code      string          // only Observations with this LOINC code ("" = 8867-4)
+	owner     *auth.Principal // created by this principal (nil: no owner, as in auth mode none)
 }
 
 // createSub creates an active websocket Subscription and returns its id.
@@ -216,7 +218,11 @@ func (e *env) createSub(o subOpts) string {
 	if err != nil {
 		e.t.Fatalf("parse subscription: %v", err)
 	}
-	res, err := e.svc.Create(context.Background(), r)
+	ctx := context.Background()
+	if o.owner != nil {
+		ctx = auth.WithPrincipal(ctx, *o.owner)
+	}
+	res, err := e.svc.Create(ctx, r)
 	if err != nil {
 		e.t.Fatalf("create subscription: %v\n%s", err, body)
 	}
@@ -287,6 +293,56 @@ func (e *env) ticket(ids ...string) string {
 	}
 	return tok
 }
+
+// tokenFor issues a binding token to p, as $get-ws-binding-token does:
+// the grant's subject is p's and its authorization ends with p's.
+func (e *env) tokenFor(p auth.Principal, ids ...string) string {
+	e.t.Helper()
+	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindBindingToken, ids, p.Subject, p.Expires)
+	if err != nil {
+		e.t.Fatalf("IssueToken: %v", err)
+	}
+	return tok
+}
+
+// ticketFor issues a ticket to p, as $websocket-ticket does.
+func (e *env) ticketFor(p auth.Principal, ids ...string) string {
+	e.t.Helper()
+	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindTicket, ids, p.Subject, p.Expires)
+	if err != nil {
+		e.t.Fatalf("IssueToken: %v", err)
+	}
+	return tok
+}
+
+// dialResp dials path with extra headers, offering protocols as
+// subprotocols, and returns what the dialer returns.
+func (e *env) dialResp(path string, h http.Header, protocols ...string) (*websocket.Conn, *http.Response, error) {
+	d := *e.dialer
+	d.Subprotocols = protocols
+	conn, resp, err := d.Dial(e.ws+path, h)
+	if err == nil {
+		e.t.Cleanup(func() { conn.Close() })
+	}
+	return conn, resp, err
+}
+
+// dialWith is dialResp for an upgrade that must succeed.
+func (e *env) dialWith(path string, h http.Header, protocols ...string) *client {
+	e.t.Helper()
+	conn, resp, err := e.dialResp(path, h, protocols...)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		e.t.Fatalf("dial: %v (HTTP %d)", err, status)
+	}
+	return &client{t: e.t, conn: conn, timeout: e.readTimeout}
+}
+
+// bearer is an Authorization header carrying tok.
+func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
 // client is a gorilla client socket with test helpers.
 type client struct {

@@ -3,15 +3,16 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/gorilla/websocket"
@@ -33,16 +34,9 @@ type Backend interface {
 	Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error)
 	// EventHeads returns the head of each named subscription's log.
 	EventHeads(ctx context.Context, ids []string) (map[string]subscription.EventHead, error)
-}
-
-// Principal is who an upgrade request authenticated as, through
-// Config.Authenticate.
-type Principal struct {
-	// Subject identifies the principal in logs ("" for anonymous).
-	Subject string
-	// Expires is when the principal's authorization ends; zero means
-	// never.
-	Expires time.Time
+	// ResourceTypesOf returns the resource types whose writes may notify
+	// sub; a principal must be able to read each to keep a binding.
+	ResourceTypesOf(sub *subscription.Subscription) []string
 }
 
 // Config tunes a Hub. Zero values take the defaults named on each field.
@@ -75,17 +69,29 @@ type Config struct {
 	// Publish (default 1 s; negative disables polling).
 	PollInterval time.Duration
 	// AllowAnonymousBind allows the legacy `bind <id>` and `resume <id> <n>`
-	// for any active subscription without a token or ticket (auth mode
-	// none). Otherwise they need a grant for <id> on this socket.
+	// for any active subscription without a token, ticket or principal
+	// (auth mode none). Otherwise they need a grant for <id> on this
+	// socket, or an authenticated principal that may manage <id>.
 	AllowAnonymousBind bool
-	// Authenticate, when set, authenticates every upgrade request (e.g.
-	// from an Authorization header); an error refuses the upgrade with 401.
-	// Nil means anonymous upgrades. This is the seam for the auth stage.
-	Authenticate func(r *http.Request) (Principal, error)
-	// CheckOrigin decides whether a browser Origin may upgrade; a refusal
-	// is a 403. Nil allows requests without Origin and those whose Origin
-	// host equals the request's Host.
-	CheckOrigin func(r *http.Request) bool
+	// Authenticator checks the access tokens of sockets: on the upgrade
+	// (Authorization: Bearer, or the subprotocol fhirbell.bearer.<token>)
+	// and in band (a re-authentication Bundle). Nil (or auth.None) is auth
+	// mode none: tokens are ignored, sockets are anonymous until a grant
+	// binds, and in-band re-authentication is not supported.
+	Authenticator auth.Authenticator
+	// Origin decides which browser origins may upgrade (its AllowUpgrade:
+	// no Origin, the server's own origin, or an allowed one); others get
+	// 403 before any ticket is redeemed. Its Proxies also give the client
+	// address that UpgradeLimiter keys on.
+	Origin auth.OriginPolicy
+	// UpgradeLimiter, when set, limits upgrades per principal subject
+	// (when the upgrade carries an access token) or else per client
+	// address; an upgrade over the limit gets 429.
+	UpgradeLimiter *auth.Limiter
+	// MaxSocketsPerPrincipal caps the sockets one principal subject holds
+	// open on this node; the socket that would exceed it is told why and
+	// closed with 1008 (default 50).
+	MaxSocketsPerPrincipal int
 	// Logger receives session lifecycle lines (default: discard).
 	Logger *slog.Logger
 }
@@ -108,6 +114,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBindingsPerSocket <= 0 {
 		c.MaxBindingsPerSocket = 100
+	}
+	if c.MaxSocketsPerPrincipal <= 0 {
+		c.MaxSocketsPerPrincipal = 50
+	}
+	if _, none := c.Authenticator.(auth.None); none {
+		c.Authenticator = nil // mode none: the same as no authenticator
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -134,11 +146,12 @@ type Hub struct {
 	nextID  atomic.Uint64
 	wg      sync.WaitGroup // one per live session
 
-	mu       sync.Mutex
-	closing  bool                  // guarded by mu
-	sessions map[*session]struct{} // guarded by mu
-	subs     map[string]*subState  // guarded by mu; subscriptions bound here
-	bindings int                   // guarded by mu; total bindings
+	mu         sync.Mutex
+	closing    bool                  // guarded by mu
+	sessions   map[*session]struct{} // guarded by mu
+	subs       map[string]*subState  // guarded by mu; subscriptions bound here
+	bindings   int                   // guarded by mu; total bindings
+	perSubject map[string]int        // guarded by mu; sockets per principal subject
 }
 
 // subState is a subscription bound on this node.
@@ -169,12 +182,13 @@ var writeBufferPool sync.Pool
 func NewHub(b Backend, cfg Config) *Hub {
 	cfg.setDefaults()
 	h := &Hub{
-		b:        b,
-		cfg:      cfg,
-		log:      cfg.Logger,
-		sessions: map[*session]struct{}{},
-		subs:     map[string]*subState{},
-		pollNow:  make(chan struct{}, 1),
+		b:          b,
+		cfg:        cfg,
+		log:        cfg.Logger,
+		sessions:   map[*session]struct{}{},
+		subs:       map[string]*subState{},
+		perSubject: map[string]int{},
+		pollNow:    make(chan struct{}, 1),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.sched.init()
@@ -183,6 +197,9 @@ func NewHub(b Backend, cfg Config) *Hub {
 		ReadBufferSize:   256, // client messages are tiny; a bigger one is read in pieces
 		WriteBufferSize:  1024,
 		WriteBufferPool:  &writeBufferPool,
+		// The only subprotocol ever echoed: never a fhirbell.bearer.<token>
+		// entry offered beside it.
+		Subprotocols: []string{auth.Subprotocol},
 		// ServeHTTP checks the origin itself, before redeeming a ticket.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
@@ -384,9 +401,10 @@ func wsPath(p string) (ticket string, ok bool) {
 	return ticket, true
 }
 
-// serveHTTP checks the request, redeems a ticket if the path has one,
-// upgrades, and serves the session in this goroutine (its reader). It
-// never logs the path or query: a ticket is a credential.
+// serveHTTP checks the request (origin, access token, rate limit),
+// redeems a ticket if the path has one, upgrades, and starts the session.
+// It never logs the path, the query or any header: a ticket, like an
+// access token, is a credential.
 func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	ticket, ok := wsPath(r.URL.Path)
 	if !ok {
@@ -407,15 +425,32 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		httpOutcome(w, http.StatusUpgradeRequired, fhir.IssueNotSupported, "this endpoint speaks WebSocket only")
 		return
 	}
-	if !h.checkOrigin(r) {
+	if !h.originAllowed(r) {
 		httpOutcome(w, http.StatusForbidden, fhir.IssueForbidden, "origin not allowed")
 		return
 	}
-	var p Principal
-	if h.cfg.Authenticate != nil {
-		var err error
-		if p, err = h.cfg.Authenticate(r); err != nil {
-			httpOutcome(w, http.StatusUnauthorized, fhir.IssueLogin, "authentication failed")
+	tok, err := h.upgradeToken(r)
+	if err != nil {
+		h.refuseAuth(w, err)
+		return
+	}
+	var p *auth.Principal
+	if tok != "" {
+		pr, err := h.cfg.Authenticator.Authenticate(r.Context(), tok)
+		if err != nil {
+			h.refuseAuth(w, err)
+			return
+		}
+		p = &pr
+	}
+	if lim := h.cfg.UpgradeLimiter; lim != nil {
+		key := "ip:" + h.cfg.Origin.Proxies.ClientIP(r)
+		if p != nil && p.Subject != "" {
+			key = "sub:" + p.Subject
+		}
+		if !lim.Allow(key) {
+			w.Header().Set("Retry-After", "1")
+			httpOutcome(w, http.StatusTooManyRequests, fhir.IssueThrottled, "too many WebSocket upgrades; slow down")
 			return
 		}
 	}
@@ -432,6 +467,10 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			h.log.Error("redeem ticket", "err", err)
 			httpOutcome(w, http.StatusInternalServerError, fhir.IssueException, "ticket could not be checked")
+			return
+		}
+		if p != nil && g.Subject != p.Subject {
+			httpOutcome(w, http.StatusForbidden, fhir.IssueSecurity, "the ticket was issued to another principal than the access token's")
 			return
 		}
 		grant = &g
@@ -451,8 +490,14 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h.sessions[s] = struct{}{}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	if grant != nil {
-		s.bindGrant(*grant, [32]byte{}) // queued before serve starts: cannot fail
+	if p != nil {
+		s.logf(slog.LevelDebug, "websocket authenticated", "principal", *p)
+	}
+	// Queued before serve starts: the control queue cannot be full.
+	if p == nil || s.identify(p.Subject) {
+		if grant != nil {
+			s.bindGrant(*grant, [32]byte{})
+		}
 	}
 	// The session runs in its own goroutine and the handler returns, so
 	// that net/http releases what it holds for the connection (its 4 KiB
@@ -469,18 +514,124 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// checkOrigin applies Config.CheckOrigin, or by default allows requests
-// without Origin and same-host origins.
-func (h *Hub) checkOrigin(r *http.Request) bool {
-	if h.cfg.CheckOrigin != nil {
-		return h.cfg.CheckOrigin(r)
+// originAllowed applies Config.Origin.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	return h.cfg.Origin.AllowUpgrade(r)
+}
+
+// errMalformedToken is the ErrUnauthenticated of an access token offered
+// in a form that cannot be read.
+var errMalformedToken = fmt.Errorf("%w: malformed Authorization header or bearer subprotocol", auth.ErrUnauthenticated)
+
+// errBareBearerSubprotocol refuses a fhirbell.bearer.<token> subprotocol
+// offered without fhirbell: the only subprotocol the server could then
+// echo is the token entry, and it never echoes a token.
+var errBareBearerSubprotocol = errors.New("offer the subprotocol " + auth.Subprotocol + " beside " + auth.BearerSubprotocolPrefix + "<token>")
+
+// errTwoTokens refuses an upgrade carrying an access token both in
+// Authorization and in the subprotocol.
+var errTwoTokens = errors.New("send the access token once: in Authorization or in the subprotocol, not both")
+
+// upgradeToken returns the access token an upgrade carries ("" for none):
+// from Authorization: Bearer (native clients) or from a
+// fhirbell.bearer.<token> subprotocol offered beside fhirbell (browsers,
+// which cannot set headers on a WebSocket). In auth mode none tokens are
+// ignored, but a bearer subprotocol without fhirbell is still refused.
+func (h *Hub) upgradeToken(r *http.Request) (string, error) {
+	sp, offered := auth.SubprotocolToken(r)
+	bearerEntry := false
+	for _, p := range websocket.Subprotocols(r) {
+		if strings.HasPrefix(p, auth.BearerSubprotocolPrefix) {
+			bearerEntry = true
+		}
 	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
+	if bearerEntry && !offered {
+		return "", errBareBearerSubprotocol
+	}
+	if h.cfg.Authenticator == nil {
+		return "", nil
+	}
+	bt, hasBearer := auth.BearerToken(r)
+	switch {
+	case !hasBearer && r.Header.Get("Authorization") != "":
+		return "", errMalformedToken
+	case bearerEntry && sp == "":
+		return "", errMalformedToken
+	case hasBearer && sp != "":
+		return "", errTwoTokens
+	case hasBearer:
+		return bt, nil
+	}
+	return sp, nil
+}
+
+// refuseAuth answers an upgrade whose credentials cannot be accepted: 401
+// with the RFC 6750 challenge, 503 when the authorization server could not
+// be asked, 400 for a malformed offer. err never holds token material
+// (auth errors carry fixed reasons only).
+func (h *Hub) refuseAuth(w http.ResponseWriter, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case errors.Is(err, errBareBearerSubprotocol), errors.Is(err, errTwoTokens):
+		httpOutcome(w, http.StatusBadRequest, fhir.IssueInvalid, err.Error())
+	case errors.Is(err, auth.ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", auth.Challenge("", err))
+		httpOutcome(w, http.StatusUnauthorized, fhir.IssueLogin, "access token not accepted ("+err.Error()+")")
+	case errors.Is(err, auth.ErrAuthUnavailable):
+		w.Header().Set("Retry-After", "5")
+		httpOutcome(w, http.StatusServiceUnavailable, fhir.IssueTransient, "the authorization server is unavailable; try again")
+	default:
+		h.log.Error("authenticate websocket upgrade", "err", err)
+		httpOutcome(w, http.StatusInternalServerError, fhir.IssueException, "the access token could not be checked")
+	}
+}
+
+// claim counts a socket against subject's; false when subject already
+// holds MaxSocketsPerPrincipal sockets. The empty subject (auth mode none)
+// is not counted.
+func (h *Hub) claim(subject string) bool {
+	if subject == "" {
 		return true
 	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perSubject[subject] >= h.cfg.MaxSocketsPerPrincipal {
+		return false
+	}
+	h.perSubject[subject]++
+	return true
+}
+
+// release undoes claim.
+func (h *Hub) release(subject string) {
+	if subject == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perSubject[subject]--; h.perSubject[subject] <= 0 {
+		delete(h.perSubject, subject)
+	}
+}
+
+// mayBind explains why principal p may not hold a binding of sub, or
+// returns "": p must manage sub (its owner, or an admin) and be able to
+// read every resource type sub notifies about; when only patient/ scopes
+// allow a type, p's patient must be the one sub was created for.
+func (h *Hub) mayBind(p auth.Principal, sub *subscription.Subscription) string {
+	if !sub.Owner.MayManage(p) {
+		return "Subscription/" + sub.ID + " belongs to another principal"
+	}
+	for _, typ := range h.b.ResourceTypesOf(sub) {
+		ok, patientOnly := p.Scopes.CanRead(typ)
+		if !ok {
+			return "the granted scopes do not allow reading " + typ + ", which Subscription/" + sub.ID + " notifies about"
+		}
+		if patientOnly && (p.Patient == "" || p.Patient != sub.Owner.Patient) {
+			return "the granted scopes allow reading " + typ + " only in another patient's compartment than Subscription/" + sub.ID + "'s"
+		}
+	}
+	return ""
 }
 
 // fhirBase returns the FHIR base URL for a session's notifications.

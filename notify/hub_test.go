@@ -43,13 +43,17 @@ func TestLegacyBindPingUnbind(t *testing.T) {
 	}
 }
 
-func TestLegacyBindNeedsGrantWhenAuthIsOn(t *testing.T) {
+func TestLegacyBindNeedsGrantWhenAnonymousBindIsOff(t *testing.T) {
 	e := newEnv(t, Config{})
 	a := e.createSub(subOpts{legacy: true})
 	c := e.dial("/ws")
 	c.send("bind " + a)
 	c.expectOutcome(fhir.IssueForbidden)
+	if code := c.expectClose(); code != CodeForbidden {
+		t.Fatalf("close code %d, want %d", code, CodeForbidden)
+	}
 	// A grant on the socket makes the legacy bind legal.
+	c = e.dial("/ws")
 	c.send("bind-with-token " + e.token(a))
 	c.expectHandshake(a, fhir.ContentFullResource, 0)
 	c.send("bind " + a)
@@ -141,11 +145,14 @@ func TestTokenForOneSubscriptionCannotBindAnother(t *testing.T) {
 	c.send("bind-with-token " + e.token(a))
 	c.expectHandshake(a, fhir.ContentFullResource, 0)
 	c.send("resume " + b + " 0")
-	c.expectOutcome(fhir.IssueForbidden)
-	c.send("bind " + b)
-	c.expectOutcome(fhir.IssueForbidden)
+	c.expectOutcome(fhir.IssueForbidden) // resume is refused, the socket stays
 	e.write(1, "")
 	c.expectEvents(a, fhir.ContentFullResource, 1)
+	c.send("bind " + b)
+	c.expectOutcome(fhir.IssueForbidden) // a legacy bind is refused with 4003
+	if code := c.expectClose(); code != CodeForbidden {
+		t.Fatalf("close code %d, want %d", code, CodeForbidden)
+	}
 }
 
 func TestTicketBindsOnConnect(t *testing.T) {

@@ -136,7 +136,7 @@ func TestCloseReasons(t *testing.T) {
 	}{
 		{ClientClosed, "client_closed", 0, false},
 		{BindTimeout, "bind_timeout", 4008, true},
-		{BadToken, "bad_token", 4003, true},
+		{Forbidden, "forbidden", 4003, true},
 		{TokenExpired, "token_expired", 4001, true},
 		{SlowConsumer, "slow_consumer", websocket.ClosePolicyViolation, true},
 		{WriteTimeout, "write_timeout", 0, true},
@@ -147,6 +147,7 @@ func TestCloseReasons(t *testing.T) {
 		{PolicyViolation, "policy_violation", websocket.ClosePolicyViolation, true},
 		{MessageTooBig, "message_too_big", websocket.CloseMessageTooBig, true},
 		{UnknownSubscription, "unknown_subscription", 4004, true},
+		{TooManySockets, "too_many_sockets", websocket.ClosePolicyViolation, true},
 		{CloseReason(99), "CloseReason(99)", 0, true},
 	} {
 		if got := tc.r.String(); got != tc.name {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/gorilla/websocket"
@@ -33,21 +34,19 @@ const (
 // binding is one subscription bound on one socket: a cursor into the
 // subscription's event log. Owned by the session's writer.
 type binding struct {
-	st          *subState
-	sub         *subscription.Subscription // refreshed from the Backend on each drain
-	cursor      int64                      // the number of the last event sent (or skipped at bind)
-	lastSend    time.Time                  // last notification of this binding, for heartbeats
-	dialect     dialect
-	authExpires time.Time // when the authorization behind the binding ends; zero: never
-	token       [32]byte  // hash of the binding token that made it (zero: ticket or anonymous)
+	st       *subState
+	sub      *subscription.Subscription // refreshed from the Backend on each drain
+	cursor   int64                      // the number of the last event sent (or skipped at bind)
+	lastSend time.Time                  // last notification of this binding, for heartbeats
+	dialect  dialect
+	token    [32]byte // hash of the binding token that made it (zero: ticket, principal or anonymous)
 }
 
 // grant is a subscription this socket holds a grant for (a binding token
 // or ticket it redeemed). Owned by the reader.
 type grant struct {
-	id          string
-	authExpires time.Time
-	token       [32]byte
+	id    string
+	token [32]byte
 }
 
 type opKind uint8
@@ -58,22 +57,25 @@ const (
 	opUnbind                        // unbind id
 	opUnbindToken                   // unbind every binding made with token
 	opClose                         // end the session with reason, after the frames queued before
+	opReauth                        // adopt principal if it may keep every binding
 )
 
 // op is a request from the reader to the writer, through the control
 // queue; the writer runs them in order.
 type op struct {
-	kind        opKind
-	frame       []byte
-	subs        []*subscription.Subscription
-	dialect     dialect
-	resume      bool
-	since       int64
-	authExpires time.Time
-	token       [32]byte
-	id          string
-	reason      CloseReason
-	text        string
+	kind      opKind
+	frame     []byte
+	subs      []*subscription.Subscription
+	dialect   dialect
+	resume    bool
+	since     int64
+	grantIDs  []string  // opBind from a grant: every subscription it covers
+	renewTo   time.Time // opBind from a grant: the grant's AuthExpires
+	token     [32]byte
+	id        string
+	reason    CloseReason
+	text      string
+	principal *auth.Principal // opReauth
 }
 
 // ctrlQueueLen bounds the control queue. A client whose requests fill it
@@ -101,30 +103,31 @@ const (
 // concurrently.
 type session struct {
 	// Set at construction.
-	hub       *Hub
-	conn      *websocket.Conn
-	id        uint64
-	base      string // FHIR base URL for references in notifications
-	principal Principal
-	start     time.Time
+	hub   *Hub
+	conn  *websocket.Conn
+	id    uint64
+	base  string // FHIR base URL for references in notifications
+	start time.Time
 
 	endOnce sync.Once
 	reason  atomic.Int32 // the CloseReason, set once by end
 	closing atomic.Bool  // end has run: no more work, the reader stops extending its deadline
 
-	mu      sync.Mutex     // guards the fields to wg; taken after Hub.mu, never before
+	mu      sync.Mutex     // guards the fields to az; taken after Hub.mu, never before
 	pending uint8          // work bits
 	ops     []*op          // the control queue
 	running bool           // a writer goroutine is running
 	dead    bool           // serve is finishing: start no writer
 	wg      sync.WaitGroup // the running writer
+	az      authz          // the session's one authorization
 
 	// Guarded by hub.sched.mu.
 	schedAt  time.Time
 	schedIdx int
 
-	// Owned by the reader.
-	grants []grant
+	// Owned by the reader (and by the handler before the reader starts).
+	grants  []grant
+	claimed string // the subject this socket counts against (Hub.claim)
 
 	// Owned by the writer (one at a time; each run happens after the
 	// previous one, through mu), then by serve after the last writer.
@@ -135,19 +138,48 @@ type session struct {
 	retry        bool      // a Backend read failed: drain again soon
 }
 
-func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p Principal) *session {
+// authz is a session's authorization: one per session, whichever way the
+// socket authenticated. Its subject is fixed by the first authentication
+// (an access token on the upgrade, or the first grant); its expiry moves
+// only on renewal (an in-band re-authentication, or a grant covering every
+// binding).
+type authz struct {
+	authed    bool            // the session has an identity
+	subject   string          // its subject ("" for grants of auth mode none)
+	principal *auth.Principal // from an access token (upgrade or re-auth); nil when only grants authenticated
+	expires   time.Time       // when the authorization ends; zero: never
+}
+
+func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principal) *session {
 	now := time.Now()
-	return &session{
+	s := &session{
 		hub:          h,
 		conn:         conn,
 		id:           h.nextID.Add(1),
 		base:         h.fhirBase(r),
-		principal:    p,
 		start:        now,
 		schedIdx:     -1,
 		unboundSince: now,
 		lastPing:     now,
 	}
+	if p != nil {
+		s.az = authz{authed: true, subject: p.Subject, principal: p, expires: p.Expires}
+	}
+	return s
+}
+
+// authz returns the session's authorization.
+func (s *session) authz() authz {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.az
+}
+
+// authExpires returns when the session's authorization ends (zero: never).
+func (s *session) authExpires() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.az.expires
 }
 
 // logf logs with the session's attributes, building them only when the
@@ -201,6 +233,7 @@ func (s *session) serve() {
 		s.hub.detach(s, b.st)
 	}
 	s.bindings = nil
+	s.hub.release(s.claimed)
 	r := CloseReason(s.reason.Load())
 	lvl := r.logLevel()
 	if lvl == slog.LevelWarn && !s.hub.warns.allow(time.Now()) {
@@ -337,7 +370,7 @@ func (s *session) handle(data []byte) {
 	case msgUnbind:
 		s.queue(&op{kind: opUnbind, id: m.id})
 	case msgReauth:
-		s.reply(outcomeFrame(fhir.IssueNotSupported, "in-band re-authentication needs auth mode jwt or introspect"))
+		s.reauth(m.token)
 	}
 }
 
@@ -363,13 +396,17 @@ func (s *session) bindToken(tok string) {
 
 // bindGrant records a grant and queues the binding of its subscriptions
 // that are active, with one OperationOutcome naming those that are not.
-// token is the hash of the binding token (zero for a ticket).
+// token is the hash of the binding token (zero for a ticket). The grant
+// authorizes exactly its subscriptions; it must belong to the session's
+// principal, if the session has one already.
 func (s *session) bindGrant(g subscription.Grant, token [32]byte) {
-	exp := earliest(g.AuthExpires, s.principal.Expires)
+	if !s.admit(g.Subject, g.AuthExpires) {
+		return
+	}
 	var subs []*subscription.Subscription
 	var gone []fhir.Issue
 	for _, id := range g.SubscriptionIDs {
-		s.addGrant(grant{id: id, authExpires: exp, token: token})
+		s.addGrant(grant{id: id, token: token})
 		sub, ok := s.hub.b.ActiveSubscription(id)
 		if !ok {
 			gone = append(gone, fhir.Issue{Severity: "error", Code: fhir.IssueNotFound, Diagnostics: "Subscription/" + id + " is not active; it was not bound"})
@@ -381,32 +418,134 @@ func (s *session) bindGrant(g subscription.Grant, token [32]byte) {
 		s.reply(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: gone}))
 	}
 	if len(subs) > 0 {
-		s.queue(&op{kind: opBind, subs: subs, dialect: backport, authExpires: exp, token: token})
+		s.queue(&op{kind: opBind, subs: subs, dialect: backport, token: token,
+			grantIDs: g.SubscriptionIDs, renewTo: g.AuthExpires})
 	}
 }
 
-// bindID handles the legacy `bind <id>` and `resume <id> <n>`: both need a
-// grant for id on this socket unless anonymous binds are allowed, and an
-// unknown or inactive subscription ends the session with 4004 (as HAPI
-// closes on a failed bind).
-func (s *session) bindID(m clientMessage) {
-	gi, granted := s.findGrant(m.id)
-	if !granted && !s.hub.cfg.AllowAnonymousBind {
-		s.reply(outcomeFrame(fhir.IssueForbidden, "Subscription/"+m.id+": bind it first with bind-with-token or a ticket; anonymous binding is off"))
-		return
+// admit checks a grant's principal against the session's: the first
+// authentication of a socket fixes its subject and the expiry of its
+// authorization; a later grant must have the same subject (it may renew
+// the expiry, see bind). False means refused; the client was told.
+func (s *session) admit(subject string, expires time.Time) bool {
+	s.mu.Lock()
+	az := s.az
+	if !az.authed {
+		s.az = authz{authed: true, subject: subject, expires: expires}
 	}
-	sub, ok := s.hub.b.ActiveSubscription(m.id)
-	if !ok {
+	s.mu.Unlock()
+	if az.authed {
+		if subject != az.subject {
+			s.reply(outcomeFrame(fhir.IssueSecurity, "this token was issued to another principal than the one this socket is authenticated as; nothing was bound"))
+			return false
+		}
+		return true
+	}
+	return s.identify(subject)
+}
+
+// identify counts the socket against its principal's sockets, once; when
+// the principal has too many, the socket is told why and closed with 1008.
+func (s *session) identify(subject string) bool {
+	if subject == "" || s.claimed != "" {
+		return true
+	}
+	if !s.hub.claim(subject) {
+		s.reply(outcomeFrame(issueTooCostly, "at most "+strconv.Itoa(s.hub.cfg.MaxSocketsPerPrincipal)+
+			" sockets may be open for one principal; close one, or bind more subscriptions on one socket"))
+		s.queue(&op{kind: opClose, reason: TooManySockets, text: "too many sockets for this principal"})
+		return false
+	}
+	s.claimed = subject
+	return true
+}
+
+// bindID handles the legacy `bind <id>` and `resume <id> <n>`. They are
+// allowed when the socket holds a grant for id (a ticket or binding token
+// redeemed on it), when an access token authenticated the socket and its
+// principal may bind id (mayBind), or when anonymous binds are allowed
+// (auth mode none). A refused legacy bind ends the session with 4003 (its
+// clients read close codes, not OperationOutcomes); a refused resume only
+// earns the OperationOutcome. An unknown or inactive subscription ends the
+// session with 4004 (as HAPI closes on a failed bind).
+func (s *session) bindID(m clientMessage) {
+	g, granted := s.findGrant(m.id)
+	sub, active := s.hub.b.ActiveSubscription(m.id)
+	if !granted && !s.hub.cfg.AllowAnonymousBind {
+		az := s.authz()
+		why := ""
+		switch {
+		case az.principal == nil && s.hub.cfg.Authenticator != nil:
+			why = "Subscription/" + m.id + ": this socket holds no grant for it and no access token; bind it with bind-with-token or a ticket, or authenticate the upgrade"
+		case az.principal == nil:
+			why = "Subscription/" + m.id + ": bind it first with bind-with-token or a ticket; anonymous binding is off"
+		case active:
+			why = s.hub.mayBind(*az.principal, sub)
+		}
+		if why != "" {
+			s.reply(outcomeFrame(fhir.IssueForbidden, why))
+			if m.kind == msgBind {
+				s.queue(&op{kind: opClose, reason: Forbidden, text: "forbidden"})
+			}
+			return
+		}
+	}
+	if !active {
 		s.reply(outcomeFrame(fhir.IssueNotFound, "Invalid bind request - Unknown subscription: Subscription/"+m.id))
 		s.queue(&op{kind: opClose, reason: UnknownSubscription, text: "unknown subscription"})
 		return
 	}
-	o := &op{kind: opBind, subs: []*subscription.Subscription{sub}, dialect: legacy,
-		authExpires: earliest(gi.authExpires, s.principal.Expires), token: gi.token}
+	o := &op{kind: opBind, subs: []*subscription.Subscription{sub}, dialect: legacy, token: g.token}
 	if m.kind == msgResume {
 		o.dialect, o.resume, o.since = backport, true, m.since
 	}
 	s.queue(o)
+}
+
+// reauthTimeout bounds the check of an in-band access token.
+const reauthTimeout = 10 * time.Second
+
+// reauth handles an in-band re-authentication Bundle. The token is checked
+// here, on the reader, which therefore blocks while an introspection call
+// runs (at most reauthTimeout; the introspection cache answers repeats at
+// once): only this client's next messages wait, while its writer goes on
+// delivering. The principal must have the session's subject; the writer
+// then checks it against every binding (opReauth), since it owns them.
+func (s *session) reauth(tok string) {
+	h := s.hub
+	if h.cfg.Authenticator == nil {
+		s.reply(outcomeFrame(fhir.IssueNotSupported, "in-band re-authentication needs auth mode jwt or introspect"))
+		return
+	}
+	az := s.authz()
+	if !az.authed {
+		s.reply(outcomeFrame(fhir.IssueSecurity, "this socket is not authenticated yet: authenticate the upgrade, or bind with a ticket or binding token, before renewing"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, reauthTimeout)
+	p, err := h.cfg.Authenticator.Authenticate(ctx, tok)
+	cancel()
+	switch {
+	case err == nil:
+	case errors.Is(err, auth.ErrUnauthenticated):
+		// Auth errors carry fixed reasons only, never token material.
+		s.reply(outcomeFrame(fhir.IssueSecurity, "access token not accepted ("+err.Error()+"); the current authorization is kept until it expires"))
+		return
+	case errors.Is(err, auth.ErrAuthUnavailable):
+		s.reply(outcomeFrame(fhir.IssueTransient, "the authorization server is unavailable; the current authorization is kept until it expires; try again"))
+		return
+	default:
+		if h.ctx.Err() == nil {
+			s.logf(slog.LevelError, "authenticate in-band token", "err", err)
+		}
+		s.reply(outcomeFrame(fhir.IssueException, "the access token could not be checked; try again"))
+		return
+	}
+	if p.Subject != az.subject {
+		s.reply(outcomeFrame(fhir.IssueSecurity, "the access token belongs to another principal than the one this socket is authenticated as; the current authorization is kept until it expires"))
+		return
+	}
+	s.queue(&op{kind: opReauth, principal: &p})
 }
 
 // addGrant records g, replacing an older grant for the same subscription.
@@ -515,6 +654,8 @@ func (s *session) run(o *op) bool {
 		return false
 	case opBind:
 		return s.bind(o)
+	case opReauth:
+		return s.reauthorize(o.principal)
 	case opUnbind:
 		b := s.binding(o.id)
 		if b == nil {
@@ -559,6 +700,7 @@ func (s *session) bind(o *op) bool {
 		s.end(PolicyViolation, "too many bindings")
 		return false
 	}
+	s.renew(o)
 	ids := make([]string, len(o.subs))
 	for i, sub := range o.subs {
 		ids[i] = sub.ID
@@ -598,7 +740,7 @@ func (s *session) bind(o *op) bool {
 		if o.resume {
 			b.cursor = o.since
 		}
-		b.sub, b.authExpires, b.token = sub, o.authExpires, o.token
+		b.sub, b.token = sub, o.token
 		b.st.raise(hd.Last)
 		var ok2 bool
 		if b.dialect == legacy {
@@ -614,6 +756,64 @@ func (s *session) bind(o *op) bool {
 	}
 	s.reschedule(now)
 	s.wakeUp() // resumed or re-bound bindings may be behind
+	return true
+}
+
+// renew moves the session's expiry to a grant's AuthExpires when that is
+// later and the grant covers every subscription bound on the socket: the
+// token issuer checked each of them against a fresher access token of the
+// same principal (admit checked the subject). This is the Backport IG's
+// renewal (a new bind-with-token before the old one ends); a grant that
+// covers only some bindings binds under the current expiry.
+func (s *session) renew(o *op) {
+	if o.renewTo.IsZero() {
+		return
+	}
+	for _, b := range s.bindings {
+		if !slices.Contains(o.grantIDs, b.st.id) {
+			return
+		}
+	}
+	s.mu.Lock()
+	if !s.az.expires.IsZero() && o.renewTo.After(s.az.expires) {
+		s.az.expires = o.renewTo
+	}
+	s.mu.Unlock()
+}
+
+// reauthorize runs an in-band re-authentication (opReauth): if p may keep
+// every binding (mayBind), the session adopts p and its expiry, and each
+// backport binding gets a query-status Bundle carrying the new
+// auth-expires; cursors are untouched, so nothing is lost or repeated.
+// Otherwise the client gets an OperationOutcome naming each refusal and
+// the old authorization stands until it expires. Legacy bindings get no
+// Bundle: their dialect has none.
+func (s *session) reauthorize(p *auth.Principal) bool {
+	var refused []fhir.Issue
+	for _, b := range s.bindings {
+		if why := s.hub.mayBind(*p, b.sub); why != "" {
+			refused = append(refused, fhir.Issue{Severity: "error", Code: fhir.IssueSecurity, Diagnostics: why})
+		}
+	}
+	if len(refused) > 0 {
+		refused[0].Diagnostics = "re-authentication refused, the current authorization is kept until it expires: " + refused[0].Diagnostics
+		return s.write(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: refused}))
+	}
+	s.mu.Lock()
+	s.az.principal, s.az.expires = p, p.Expires
+	s.mu.Unlock()
+	now := time.Now()
+	for _, b := range s.bindings {
+		if b.dialect != backport {
+			continue
+		}
+		if !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusActive, max(b.st.head.Load(), b.cursor), nil) {
+			return false
+		}
+		b.lastSend = now
+	}
+	s.logf(slog.LevelDebug, "websocket re-authenticated", "principal", *p)
+	s.reschedule(now)
 	return true
 }
 
@@ -752,11 +952,11 @@ func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []
 		EventsSinceStart: since,
 		Events:           evs,
 	}
-	if !b.authExpires.IsZero() {
-		st.Extensions = []fhir.Extension{fhir.AuthExpires(b.authExpires)}
+	if exp := s.authExpires(); !exp.IsZero() {
+		st.Extensions = []fhir.Extension{fhir.AuthExpires(exp)}
 	}
 	if status == subscription.StatusError {
-		st.Errors = []fhir.CodeableConcept{{Text: "the authorization behind this binding expired; bind a new token, or resume on a new socket"}}
+		st.Errors = []fhir.CodeableConcept{{Text: "the authorization of this socket expired; resume on a new socket with a fresh token or ticket"}}
 	}
 	bp := s.hub.getBuf()
 	defer s.hub.putBuf(bp)
@@ -772,13 +972,14 @@ func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []
 }
 
 // heartbeatPeriod is b's heartbeat period at now: every 10 s during the
-// last minute of its authorization, as a warning.
-func (s *session) heartbeatPeriod(b *binding, now time.Time) time.Duration {
+// last minute of the session's authorization (ending at exp), as a
+// warning.
+func (s *session) heartbeatPeriod(b *binding, now, exp time.Time) time.Duration {
 	p := b.sub.HeartbeatPeriod
 	if p <= 0 {
 		p = s.hub.cfg.DefaultHeartbeat
 	}
-	if !b.authExpires.IsZero() && b.authExpires.Sub(now) <= authWarning {
+	if !exp.IsZero() && exp.Sub(now) <= authWarning {
 		p = min(p, authWarningPeriod)
 	}
 	return p
@@ -816,21 +1017,26 @@ func (s *session) onTime() bool {
 		}
 		s.lastPing = now
 	}
-	expired := 0
-	for _, b := range slices.Clone(s.bindings) { // unbind edits s.bindings
-		id := b.st.id
-		if !b.authExpires.IsZero() && !now.Before(b.authExpires) {
-			if b.dialect == backport && !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusError, b.st.head.Load(), nil) {
+	exp := s.authExpires()
+	if !exp.IsZero() && !now.Before(exp) {
+		// One authorization per session: when it ends, every backport
+		// binding gets a final query-status with status error and the
+		// socket closes with 4001. The events go on being logged, so a
+		// resume on a new socket recovers them.
+		for _, b := range s.bindings {
+			if b.dialect == backport && !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusError, max(b.st.head.Load(), b.cursor), nil) {
 				return false
 			}
-			s.unbind(b, now)
-			expired++
-			continue
 		}
+		s.end(TokenExpired, "authorization expired")
+		return false
+	}
+	for _, b := range slices.Clone(s.bindings) { // unbind edits s.bindings
+		id := b.st.id
 		if b.dialect != backport {
 			continue
 		}
-		hp := s.heartbeatPeriod(b, now)
+		hp := s.heartbeatPeriod(b, now, exp)
 		if now.Before(b.lastSend.Add(hp - early(hp))) {
 			continue
 		}
@@ -849,10 +1055,6 @@ func (s *session) onTime() bool {
 			s.unbind(b, now)
 		}
 	}
-	if expired > 0 && len(s.bindings) == 0 {
-		s.end(TokenExpired, "authorization expired")
-		return false
-	}
 	if s.retry {
 		s.retry = false
 		s.wakeUp()
@@ -869,15 +1071,16 @@ func (s *session) reschedule(now time.Time) {
 	if len(s.bindings) == 0 {
 		next = earliest(next, s.unboundSince.Add(cfg.BindTimeout))
 	}
-	for _, b := range s.bindings {
-		if !b.authExpires.IsZero() {
-			next = earliest(next, b.authExpires)
-			if w := b.authExpires.Add(-authWarning); w.After(now) {
-				next = earliest(next, w) // heartbeats speed up from here
-			}
+	exp := s.authExpires()
+	if !exp.IsZero() {
+		next = earliest(next, exp)
+		if w := exp.Add(-authWarning); w.After(now) && len(s.bindings) > 0 {
+			next = earliest(next, w) // heartbeats speed up from here
 		}
+	}
+	for _, b := range s.bindings {
 		if b.dialect == backport {
-			hp := s.heartbeatPeriod(b, now)
+			hp := s.heartbeatPeriod(b, now, exp)
 			next = earliest(next, b.lastSend.Add(hp-early(hp)))
 		}
 	}

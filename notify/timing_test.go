@@ -3,7 +3,6 @@ package notify
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -251,34 +250,6 @@ func TestExpiredTicketIs401(t *testing.T) {
 		status, body := e.dialStatus("/ws/" + tk)
 		if status != http.StatusUnauthorized || !strings.Contains(body, `"login"`) {
 			t.Errorf("expired ticket: HTTP %d %s, want 401 with an OperationOutcome (login)", status, body)
-		}
-	})
-}
-
-func TestAuthenticateHook(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		expires := time.Now().Add(time.Hour)
-		e := newPipeEnv(t, Config{Authenticate: func(r *http.Request) (Principal, error) {
-			if r.Header.Get("Authorization") != "Bearer good" {
-				return Principal{}, errors.New("no")
-			}
-			return Principal{Subject: "alice", Expires: expires}, nil
-		}})
-		if status, _ := e.dialStatus("/ws"); status != http.StatusUnauthorized {
-			t.Fatalf("unauthenticated upgrade: HTTP %d, want 401", status)
-		}
-		id := e.createSub(subOpts{})
-		conn, _, err := e.dialer.Dial(e.ws+"/ws", http.Header{"Authorization": {"Bearer good"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		c := &client{t: t, conn: conn, timeout: e.readTimeout}
-		c.send("bind-with-token " + e.token(id))
-		// The principal's expiry bounds the binding's authorization.
-		n := c.expectHandshake(id, fhir.ContentFullResource, 0)
-		if n.authExpires != fhir.FormatInstant(expires) {
-			t.Errorf("auth-expires %q, want the principal's %q", n.authExpires, fhir.FormatInstant(expires))
 		}
 	})
 }

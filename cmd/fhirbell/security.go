@@ -125,6 +125,14 @@ func (s *security) externalBase(r *http.Request) string {
 	return s.proxies.Scheme(r) + "://" + s.proxies.Host(r)
 }
 
+// issueLimit applies the per-client limit on binding tokens and tickets.
+// In mode none (a loopback test bench, where every client is anonymous and
+// shares one address) there is no limit: the limits protect an
+// authenticated server from its clients, not a bench from itself.
+func (s *security) issueLimit(r *http.Request) bool {
+	return s.open || s.tokens.Allow(s.clientKey(r))
+}
+
 // clientKey identifies a client for rate limits: the principal when there
 // is one, else its address.
 func (s *security) clientKey(r *http.Request) string {

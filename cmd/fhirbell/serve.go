@@ -72,13 +72,19 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		opts = append(opts, subscription.WithAuthorizer(subscription.ScopeAuthorizer{}))
 	}
 	svc := subscription.NewService(store, opts...)
-	hub := notify.NewHub(svc, notify.Config{
-		BaseURL:            cfg.BaseURL,
-		AllowAnonymousBind: sec.open,
-		CheckOrigin:        sec.origins.AllowUpgrade,
-		PollInterval:       cfg.Cluster.PollInterval,
-		Logger:             logger,
-	})
+	hubCfg := notify.Config{
+		BaseURL:                cfg.BaseURL,
+		AllowAnonymousBind:     sec.open,
+		Origin:                 sec.origins,
+		MaxSocketsPerPrincipal: cfg.MaxSocketsPerPrincipal,
+		PollInterval:           cfg.Cluster.PollInterval,
+		Logger:                 logger,
+	}
+	if !sec.open {
+		hubCfg.Authenticator = sec.authn
+		hubCfg.UpgradeLimiter = sec.upgrades
+	}
+	hub := notify.NewHub(svc, hubCfg)
 	m := newMetrics(hub, svc)
 	svc.SetPublisher(m.publisher(hub))
 	if err := svc.Load(ctx); err != nil {
@@ -198,7 +204,7 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 		ExternalURL:  sec.externalBase,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
-		IssueLimit:   func(r *http.Request) bool { return sec.tokens.Allow(sec.clientKey(r)) },
+		IssueLimit:   sec.issueLimit,
 	}))))
 	return r
 }

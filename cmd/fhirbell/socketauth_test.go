@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/fhirbell/fhirbell/fhir"
+)
+
+// sockFrame is one server message, decoded enough to assert on.
+type sockFrame struct {
+	raw     string
+	typ     string   // status type of a Bundle: handshake, heartbeat, event-notification, query-status
+	status  string   // subscription status in a Bundle
+	numbers []string // event numbers
+	outcome bool
+}
+
+func readSockFrame(t *testing.T, c *websocket.Conn, within time.Duration) (sockFrame, error) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(within))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		return sockFrame{}, err
+	}
+	f := sockFrame{raw: string(b)}
+	var m struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource struct {
+				Parameter []struct {
+					Name        string `json:"name"`
+					ValueCode   string `json:"valueCode"`
+					ValueString string `json:"valueString"`
+					Part        []struct {
+						Name        string `json:"name"`
+						ValueString string `json:"valueString"`
+					} `json:"part"`
+				} `json:"parameter"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return f, nil
+	}
+	f.outcome = m.ResourceType == "OperationOutcome"
+	if m.ResourceType == "Bundle" && len(m.Entry) > 0 {
+		for _, p := range m.Entry[0].Resource.Parameter {
+			switch p.Name {
+			case "type":
+				f.typ = p.ValueCode
+			case "status":
+				f.status = p.ValueCode
+			case "notification-event":
+				for _, part := range p.Part {
+					if part.Name == "event-number" {
+						f.numbers = append(f.numbers, part.ValueString)
+					}
+				}
+			}
+		}
+	}
+	return f, nil
+}
+
+// nextSockFrame reads frames until one of type typ, skipping heartbeats.
+func nextSockFrame(t *testing.T, c *websocket.Conn, typ string) sockFrame {
+	t.Helper()
+	for {
+		f, err := readSockFrame(t, c, 15*time.Second)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		if f.typ == typ {
+			return f
+		}
+		if f.typ != fhir.NotifyHeartbeat {
+			t.Fatalf("got %q (%s) while waiting for %s", f.typ, f.raw, typ)
+		}
+	}
+}
+
+func reauthFrame(token string) string {
+	return `{"resourceType":"Bundle","type":"collection","meta":{"extension":[{"url":"` + fhir.AccessTokenURL + `","valueString":"` + token + `"}]}}`
+}
+
+// TestSocketReauthAndExpiry is the seed problem end to end, in auth mode
+// jwt with real signed tokens: a socket opened with a short-lived token
+// keeps receiving past its expiry after an in-band renewal, and a socket
+// that is not renewed gets a final query-status error and close 4001, after
+// which resume on a new socket recovers every event, without a gap.
+func TestSocketReauthAndExpiry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for tokens to expire")
+	}
+	s, is := authServer(t)
+	wsURL := "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"
+	admin := bearer(is.token(t, "ops", "system/*.cruds", "", time.Hour))
+	scopes := "user/Subscription.cruds user/Observation.rs"
+	long := is.token(t, "alice", scopes, "", time.Hour)
+	sub := `{"resourceType":"Subscription","status":"requested","criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json"}}`
+	write := func() {
+		wantStatus(t, do(t, "POST", s.URL+"/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"hr"}}`, admin...), 201)
+	}
+	dial := func(token string) *websocket.Conn {
+		c, res, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Authorization": {"Bearer " + token}})
+		if err != nil {
+			t.Fatalf("dial: %v (%v)", err, res)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	// Renewed in band.
+	renewed := do(t, "POST", s.URL+"/fhir/Subscription", sub, bearer(long)...)
+	wantStatus(t, renewed, 201)
+	rid := renewed.Body["id"].(string)
+	tok := do(t, "GET", s.URL+"/fhir/Subscription/"+rid+"/$get-ws-binding-token", "", bearer(long)...)
+	wantStatus(t, tok, 200)
+	secret := tok.Body["parameter"].([]any)[0].(map[string]any)["valueString"].(string)
+	c := dial(is.token(t, "alice", scopes, "", 3*time.Second))
+	c.WriteMessage(websocket.TextMessage, []byte("bind-with-token "+secret))
+	nextSockFrame(t, c, fhir.NotifyHandshake)
+	c.WriteMessage(websocket.TextMessage, []byte(reauthFrame(long)))
+	if st := nextSockFrame(t, c, fhir.NotifyQueryStatus); st.status != "active" || !strings.Contains(st.raw, fhir.AuthExpiresURL) {
+		t.Fatalf("re-auth answer = %s", st.raw)
+	}
+	time.Sleep(3500 * time.Millisecond) // past the first token's expiry
+	write()
+	if got := nextSockFrame(t, c, fhir.NotifyEvent); strings.Join(got.numbers, ",") != "1" {
+		t.Fatalf("after renewal: events %v", got.numbers)
+	}
+
+	// Not renewed: query-status error, 4001, then resume elsewhere.
+	lapsed := do(t, "POST", s.URL+"/fhir/Subscription", sub, bearer(long)...)
+	lid := lapsed.Body["id"].(string)
+	short := is.token(t, "alice", scopes, "", 2*time.Second)
+	tk := do(t, "GET", s.URL+"/fhir/Subscription/"+lid+"/$get-ws-binding-token", "", bearer(short)...)
+	lsecret := tk.Body["parameter"].([]any)[0].(map[string]any)["valueString"].(string)
+	c2 := dial(short)
+	c2.WriteMessage(websocket.TextMessage, []byte("bind-with-token "+lsecret))
+	nextSockFrame(t, c2, fhir.NotifyHandshake)
+	write() // event 1 of the lapsed subscription
+	nextSockFrame(t, c2, fhir.NotifyEvent)
+	final := nextSockFrame(t, c2, fhir.NotifyQueryStatus)
+	if final.status != "error" {
+		t.Fatalf("final status = %q, want error: %s", final.status, final.raw)
+	}
+	_, err := readSockFrame(t, c2, 5*time.Second)
+	if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != 4001 {
+		t.Fatalf("after expiry: %v, want close 4001", err)
+	}
+	write() // events 2 and 3 happen while nobody listens
+	write()
+	c3 := dial(long)
+	c3.WriteMessage(websocket.TextMessage, []byte("resume "+lid+" 1"))
+	var got []string
+	for len(got) < 2 {
+		f, err := readSockFrame(t, c3, 10*time.Second)
+		if err != nil {
+			t.Fatalf("resume: %v (got %v)", err, got)
+		}
+		got = append(got, f.numbers...)
+	}
+	if strings.Join(got, ",") != "2,3" {
+		t.Fatalf("resumed events %v, want 2,3", got)
+	}
+	for _, secretText := range []string{long, short, secret, lsecret} {
+		if strings.Contains(s.Logs.String(), secretText) {
+			t.Fatal("a token appears in the logs")
+		}
+	}
+}
