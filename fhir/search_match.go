@@ -22,7 +22,38 @@ import (
 // expression is evaluated against that parse. An error means the resource
 // is not a JSON object or an expression failed on it.
 func (q *Query) Match(resource []byte) (bool, error) {
-	mr, err := newMatchResource(resource)
+	return q.MatchTarget(NewTarget(resource))
+}
+
+// Target is a resource prepared for matching against many queries, as a
+// write is matched against every candidate subscription: it is parsed once,
+// on first use, and each search parameter's expression is evaluated at most
+// once, whatever the number of queries that use it. A Target belongs to one
+// goroutine.
+type Target struct {
+	raw    []byte
+	mr     *matchResource
+	err    error
+	parsed bool
+}
+
+// NewTarget prepares resource for matching; nothing is parsed yet.
+func NewTarget(resource []byte) *Target { return &Target{raw: resource} }
+
+// Bytes returns the resource JSON.
+func (t *Target) Bytes() []byte { return t.raw }
+
+func (t *Target) resource() (*matchResource, error) {
+	if !t.parsed {
+		t.mr, t.err = newMatchResource(t.raw)
+		t.parsed = true
+	}
+	return t.mr, t.err
+}
+
+// MatchTarget is Match on a prepared resource.
+func (q *Query) MatchTarget(t *Target) (bool, error) {
+	mr, err := t.resource()
 	if err != nil {
 		return false, err
 	}
@@ -33,8 +64,10 @@ func (q *Query) Match(resource []byte) (bool, error) {
 // objects cache their fields without locking, so a matchResource belongs to
 // one goroutine.
 type matchResource struct {
-	typ string
-	ctx *eval.Context
+	typ  string
+	ctx  *eval.Context
+	cols map[*paramDef]types.Collection // each parameter's values, evaluated once
+	vals map[*paramDef]*paramValues     // and their typed forms, for terms
 }
 
 var errNotObject = errors.New("resource is not a JSON object")
@@ -105,8 +138,24 @@ func (choiceModel) IsResource(typeName string) bool {
 	return IsResourceType(typeName) || typeName == "Resource" || typeName == "DomainResource"
 }
 
-// evaluate returns the values the parameter's expression selects.
-func (mr *matchResource) evaluate(p *paramDef) (col types.Collection, err error) {
+// evaluate returns the values the parameter's expression selects,
+// evaluating it only the first time.
+func (mr *matchResource) evaluate(p *paramDef) (types.Collection, error) {
+	if col, ok := mr.cols[p]; ok {
+		return col, nil
+	}
+	col, err := mr.evaluateOnce(p)
+	if err != nil {
+		return nil, err
+	}
+	if mr.cols == nil {
+		mr.cols = map[*paramDef]types.Collection{}
+	}
+	mr.cols[p] = col
+	return col, nil
+}
+
+func (mr *matchResource) evaluateOnce(p *paramDef) (col types.Collection, err error) {
 	x, err := p.compile()
 	if err != nil {
 		return nil, err
@@ -149,37 +198,98 @@ func (q *Query) match(mr *matchResource) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if !t.match(col) {
+		if !t.match(mr.values(t.param, col)) {
 			return false, nil
 		}
 	}
 	return true, nil
 }
 
+// paramValues are the values one parameter selected from a resource, with
+// the typed forms the terms compare against extracted on first use: a
+// resource matched against many queries extracts each form once.
+type paramValues struct {
+	col   types.Collection
+	done  uint16 // which of the forms below are set
+	toks  []token
+	texts []string
+	strs  []string
+	prims []string
+	refs  []string
+	dates []dateRange
+	nums  []*big.Rat
+	qtys  []quantity
+}
+
+const (
+	haveToks uint16 = 1 << iota
+	haveTexts
+	haveStrs
+	havePrims
+	haveRefs
+	haveDates
+	haveNums
+	haveQtys
+)
+
+// lazy fills *dst with f(col) the first time bit is asked for.
+func lazy[T any](pv *paramValues, bit uint16, dst *[]T, f func(types.Collection) []T) []T {
+	if pv.done&bit == 0 {
+		*dst = f(pv.col)
+		pv.done |= bit
+	}
+	return *dst
+}
+
+func (pv *paramValues) tokens() []token       { return lazy(pv, haveToks, &pv.toks, tokens) }
+func (pv *paramValues) tokenTexts() []string  { return lazy(pv, haveTexts, &pv.texts, tokenTexts) }
+func (pv *paramValues) stringParts() []string { return lazy(pv, haveStrs, &pv.strs, stringParts) }
+func (pv *paramValues) primitives() []string  { return lazy(pv, havePrims, &pv.prims, primitives) }
+func (pv *paramValues) references() []string  { return lazy(pv, haveRefs, &pv.refs, references) }
+func (pv *paramValues) dateRanges() []dateRange {
+	return lazy(pv, haveDates, &pv.dates, dateRanges)
+}
+func (pv *paramValues) numbers() []*big.Rat    { return lazy(pv, haveNums, &pv.nums, numbers) }
+func (pv *paramValues) quantities() []quantity { return lazy(pv, haveQtys, &pv.qtys, quantities) }
+
+// values returns the parameter's values for term matching, kept with the
+// evaluated collection.
+func (mr *matchResource) values(p *paramDef, col types.Collection) *paramValues {
+	if pv, ok := mr.vals[p]; ok {
+		return pv
+	}
+	pv := &paramValues{col: col}
+	if mr.vals == nil {
+		mr.vals = map[*paramDef]*paramValues{}
+	}
+	mr.vals[p] = pv
+	return pv
+}
+
 // match reports whether the values an expression selected satisfy the term.
-func (t *term) match(col types.Collection) bool {
+func (t *term) match(pv *paramValues) bool {
 	switch t.modifier {
 	case "missing":
-		return (len(col) == 0) == t.missing
+		return (len(pv.col) == 0) == t.missing
 	case "not":
 		// :not matches resources with no value equal to any of the
 		// given ones, including resources without a value at all.
-		return !t.anyValue(col)
+		return !t.anyValue(pv)
 	}
-	return t.anyValue(col)
+	return t.anyValue(pv)
 }
 
-func (t *term) anyValue(col types.Collection) bool {
-	if len(col) == 0 {
+func (t *term) anyValue(pv *paramValues) bool {
+	if len(pv.col) == 0 {
 		return false
 	}
 	switch t.param.Type {
 	case "token":
 		if t.modifier == "text" {
-			texts := tokenTexts(col)
+			texts := pv.tokenTexts()
 			return t.anyString(texts)
 		}
-		toks := tokens(col)
+		toks := pv.tokens()
 		for _, v := range t.values {
 			for _, tk := range toks {
 				if v.matchToken(tk) {
@@ -188,9 +298,9 @@ func (t *term) anyValue(col types.Collection) bool {
 			}
 		}
 	case "string":
-		return t.anyString(stringParts(col))
+		return t.anyString(pv.stringParts())
 	case "uri":
-		for _, s := range primitives(col) {
+		for _, s := range pv.primitives() {
 			for _, v := range t.values {
 				switch {
 				case t.modifier == "below" && strings.HasPrefix(s, v.raw),
@@ -201,7 +311,7 @@ func (t *term) anyValue(col types.Collection) bool {
 			}
 		}
 	case "reference":
-		for _, r := range references(col) {
+		for _, r := range pv.references() {
 			for _, v := range t.values {
 				if t.matchReference(v, r) {
 					return true
@@ -209,7 +319,7 @@ func (t *term) anyValue(col types.Collection) bool {
 			}
 		}
 	case "date":
-		for _, r := range dateRanges(col) {
+		for _, r := range pv.dateRanges() {
 			for _, v := range t.values {
 				if v.matchDate(r) {
 					return true
@@ -217,7 +327,7 @@ func (t *term) anyValue(col types.Collection) bool {
 			}
 		}
 	case "number":
-		for _, n := range numbers(col) {
+		for _, n := range pv.numbers() {
 			for _, v := range t.values {
 				if v.matchNumber(n) {
 					return true
@@ -225,7 +335,7 @@ func (t *term) anyValue(col types.Collection) bool {
 			}
 		}
 	case "quantity":
-		for _, qv := range quantities(col) {
+		for _, qv := range pv.quantities() {
 			for _, v := range t.values {
 				if v.matchQuantity(qv) {
 					return true

@@ -74,6 +74,13 @@ func (q *Query) Pins() []Pin {
 // "Type/id" and "id"; every reference also gives itself, and a versioned
 // canonical "url|v" gives "url". Keys may repeat.
 func IndexKeys(resourceType, param string, resource []byte) ([]string, error) {
+	return NewTarget(resource).IndexKeys(resourceType, param)
+}
+
+// IndexKeys is the package function IndexKeys on a prepared resource, so
+// that the keys of several parameters and the matching that follows share
+// one parse and one evaluation per parameter.
+func (t *Target) IndexKeys(resourceType, param string) ([]string, error) {
 	p := searchRegistry().lookup(resourceType, param)
 	if p == nil || p.Unsupported != "" {
 		return nil, notSupported(param, "unknown search parameter %q for %s", param, resourceType)
@@ -81,7 +88,7 @@ func IndexKeys(resourceType, param string, resource []byte) ([]string, error) {
 	if p.Type != "token" && p.Type != "reference" {
 		return nil, notSupported(param, "%s parameters have no index keys", p.Type)
 	}
-	mr, err := newMatchResource(resource)
+	mr, err := t.resource()
 	if err != nil {
 		return nil, err
 	}

@@ -126,7 +126,7 @@ func (ix *index) get(id string) (*Subscription, bool) {
 // candidates returns, sorted by ID, the subscriptions that may match a
 // write of type typ whose focus version is focus: the unpinned ones and
 // those whose pinned value is among the focus's index keys.
-func (ix *index) candidates(typ string, focus []byte) ([]*Subscription, error) {
+func (ix *index) candidates(typ string, focus *fhir.Target) ([]*Subscription, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	ti := ix.types[typ]
@@ -140,7 +140,7 @@ func (ix *index) candidates(typ string, focus []byte) ([]*Subscription, error) {
 	if len(ti.pinned) > 0 && focus != nil {
 		seen := map[string]bool{}
 		for param, byValue := range ti.pinned {
-			keys, err := fhir.IndexKeys(typ, param, focus)
+			keys, err := focus.IndexKeys(typ, param)
 			if err != nil {
 				return nil, err
 			}

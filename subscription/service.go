@@ -422,7 +422,14 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 	if interaction == InteractionDelete {
 		cur, focus = nil, prev
 	}
-	cands, err := s.index.candidates(res.Type, focus)
+	// One parse of each version, and one evaluation of each search
+	// parameter, for the index lookup and every candidate.
+	prevT, curT := target(prev), target(cur)
+	focusT := curT
+	if focusT == nil {
+		focusT = prevT
+	}
+	cands, err := s.index.candidates(res.Type, focusT)
 	if err != nil {
 		return fmt.Errorf("match %s/%s: %w", res.Type, res.ID, err)
 	}
@@ -435,7 +442,7 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 		if sub.Expired(now) {
 			continue
 		}
-		ok, err := sub.Matches(interaction, prev, cur, s.topics)
+		ok, err := sub.MatchesTarget(interaction, prevT, curT, s.topics)
 		if err != nil {
 			// A subscription that cannot be evaluated must not fail the
 			// client's write; it is logged and skipped.
@@ -457,7 +464,7 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 			FocusType:         res.Type,
 			FocusID:           res.ID,
 			FocusVersion:      res.VersionID,
-			AdditionalContext: s.additionalContext(sub, res.Type, focus),
+			AdditionalContext: s.additionalContext(sub, res.Type, focusT),
 		}
 		if sub.Content == ContentFullResource && interaction != InteractionDelete {
 			ev.Resource = cur
@@ -483,7 +490,7 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 
 // additionalContext lists the references a topic's notification shape
 // includes for the focus (e.g. Encounter:patient), as "Type/id".
-func (s *Service) additionalContext(sub *Subscription, typ string, focus []byte) []string {
+func (s *Service) additionalContext(sub *Subscription, typ string, focus *fhir.Target) []string {
 	if sub.Kind != KindTopic || focus == nil {
 		return nil
 	}
@@ -501,7 +508,7 @@ func (s *Service) additionalContext(sub *Subscription, typ string, focus []byte)
 			if param == "" {
 				continue
 			}
-			keys, err := fhir.IndexKeys(typ, param, focus)
+			keys, err := focus.IndexKeys(typ, param)
 			if err != nil {
 				continue
 			}

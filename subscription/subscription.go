@@ -634,6 +634,12 @@ func WithStatus(body []byte, status, errorText string) ([]byte, error) {
 // delete) satisfies every filter on its resource type; filters on other
 // types do not apply. A topic missing from topics is ErrUnknownTopic.
 func (s *Subscription) Matches(interaction string, previous, current []byte, topics TopicSet) (bool, error) {
+	return s.MatchesTarget(interaction, target(previous), target(current), topics)
+}
+
+// MatchesTarget is Matches on prepared versions (nil for none): the engine
+// prepares a write once and tries every candidate subscription on it.
+func (s *Subscription) MatchesTarget(interaction string, previous, current *fhir.Target, topics TopicSet) (bool, error) {
 	switch s.Kind {
 	case KindCriteria:
 		switch interaction {
@@ -646,7 +652,7 @@ func (s *Subscription) Matches(interaction string, previous, current []byte, top
 		if current == nil {
 			return false, nil
 		}
-		ok, err := s.Query.Match(current)
+		ok, err := s.Query.MatchTarget(current)
 		if err != nil {
 			return false, fmt.Errorf("match subscription %s: %w", s.ID, err)
 		}
@@ -656,7 +662,7 @@ func (s *Subscription) Matches(interaction string, previous, current []byte, top
 		if !ok {
 			return false, fmt.Errorf("match subscription %s: %w: %s", s.ID, ErrUnknownTopic, s.TopicURL)
 		}
-		_, fired, err := topic.Triggered(interaction, previous, current)
+		_, fired, err := topic.TriggeredTarget(interaction, previous, current)
 		if err != nil || !fired {
 			return false, err
 		}
@@ -664,7 +670,7 @@ func (s *Subscription) Matches(interaction string, previous, current []byte, top
 		if focus == nil {
 			focus = previous
 		}
-		typ, err := resourceTypeOf(focus)
+		typ, err := resourceTypeOf(bytesOf(focus))
 		if err != nil {
 			return false, err
 		}
@@ -672,7 +678,7 @@ func (s *Subscription) Matches(interaction string, previous, current []byte, top
 		if q == nil {
 			return true, nil
 		}
-		ok, err = q.Match(focus)
+		ok, err = q.MatchTarget(focus)
 		if err != nil {
 			return false, fmt.Errorf("match subscription %s filters: %w", s.ID, err)
 		}

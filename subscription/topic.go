@@ -448,6 +448,29 @@ func (t *Topic) filtersFor(typ string) []CanFilterBy {
 // Errors come from evaluation (a malformed resource, a FHIRPath runtime
 // error) and mean "could not decide", not "not triggered".
 func (t *Topic) Triggered(interaction string, previous, current []byte) (trigger *Trigger, ok bool, err error) {
+	return t.TriggeredTarget(interaction, target(previous), target(current))
+}
+
+// target prepares a version for matching; nil stays nil (no version).
+func target(b []byte) *fhir.Target {
+	if b == nil {
+		return nil
+	}
+	return fhir.NewTarget(b)
+}
+
+// bytesOf is the JSON of a prepared version, nil for none.
+func bytesOf(t *fhir.Target) []byte {
+	if t == nil {
+		return nil
+	}
+	return t.Bytes()
+}
+
+// TriggeredTarget is Triggered on prepared versions (nil for none), so that
+// the engine parses a write once for all the topics and subscriptions it
+// tries.
+func (t *Topic) TriggeredTarget(interaction string, previous, current *fhir.Target) (trigger *Trigger, ok bool, err error) {
 	switch interaction {
 	case InteractionCreate, InteractionUpdate, InteractionDelete:
 	default:
@@ -457,7 +480,7 @@ func (t *Topic) Triggered(interaction string, previous, current []byte) (trigger
 	if focus == nil {
 		focus = previous
 	}
-	typ, err := resourceTypeOf(focus)
+	typ, err := resourceTypeOf(bytesOf(focus))
 	if err != nil {
 		return nil, false, err
 	}
@@ -483,13 +506,13 @@ func (tr *Trigger) supports(interaction string) bool {
 }
 
 // fires evaluates the trigger's criteria on a change; see Topic.Triggered.
-func (tr *Trigger) fires(interaction string, previous, current []byte) (bool, error) {
+func (tr *Trigger) fires(interaction string, previous, current *fhir.Target) (bool, error) {
 	if q := tr.Query; q != nil {
 		var results []bool
 		if q.previous != nil {
 			switch {
 			case previous != nil:
-				ok, err := q.previous.Match(previous)
+				ok, err := q.previous.MatchTarget(previous)
 				if err != nil {
 					return false, fmt.Errorf("previous criteria: %w", err)
 				}
@@ -501,7 +524,7 @@ func (tr *Trigger) fires(interaction string, previous, current []byte) (bool, er
 		if q.current != nil {
 			switch {
 			case current != nil:
-				ok, err := q.current.Match(current)
+				ok, err := q.current.MatchTarget(current)
 				if err != nil {
 					return false, fmt.Errorf("current criteria: %w", err)
 				}
@@ -525,7 +548,7 @@ func (tr *Trigger) fires(interaction string, previous, current []byte) (bool, er
 		}
 	}
 	if tr.fhirPath != nil {
-		return evalFHIRPathCriteria(tr.fhirPath, previous, current)
+		return evalFHIRPathCriteria(tr.fhirPath, bytesOf(previous), bytesOf(current))
 	}
 	return true, nil
 }
