@@ -112,8 +112,8 @@ func (s *Service) Topics() *Topics { return s.topics }
 
 // Load prepares the Service: it stores the built-in topics that are not
 // stored yet (so they can be read and searched like any resource), then
-// reads every SubscriptionTopic and Subscription into memory. Stored
-// resources that no longer validate are logged and skipped.
+// reads every SubscriptionTopic and Subscription into memory (Reload).
+// Stored resources that no longer validate are logged and skipped.
 func (s *Service) Load(ctx context.Context) error {
 	for _, t := range BuiltinTopics() {
 		r, err := fhir.ParseResource(t.Raw)
@@ -131,34 +131,8 @@ func (s *Service) Load(ctx context.Context) error {
 			return fmt.Errorf("store built-in topic %s: %w", t.URL, err)
 		}
 	}
-	all := func([]byte) (bool, error) { return true, nil }
-	topics, err := s.store.Search(ctx, "SubscriptionTopic", all)
-	if err != nil {
-		return fmt.Errorf("load topics: %w", err)
-	}
-	for _, r := range topics {
-		t, err := ParseTopic(r.Body)
-		if err != nil {
-			s.logger.Warn("stored topic no longer valid; skipped", "topic_id", r.ID, "err", err)
-			continue
-		}
-		s.topics.Add(t)
-	}
-	subs, err := s.store.Search(ctx, "Subscription", all)
-	if err != nil {
-		return fmt.Errorf("load subscriptions: %w", err)
-	}
-	now := s.now()
-	for _, r := range subs {
-		sub, err := ParseSubscription(r.Body, s.topics, now)
-		if err != nil {
-			s.logger.Warn("stored subscription no longer valid; skipped", "subscription_id", r.ID, "err", err)
-			continue
-		}
-		sub.ID = r.ID
-		if sub.Status == StatusActive {
-			s.index.put(sub, s.topics)
-		}
+	if err := s.Reload(ctx); err != nil {
+		return err
 	}
 	s.logger.Info("subscriptions loaded", "topics", len(s.topics.All()), "active_subscriptions", len(s.index.all()))
 	return nil

@@ -349,7 +349,14 @@ func TestNotifierCoalesces(t *testing.T) {
 	if !slices.Equal(got.Events, refs("a", 100, "b", 200)) {
 		t.Fatalf("received %v, want the highest number of each subscription", got.Events)
 	}
-	stop() // the listener may hear it before Sent counts it
+	// The listener may hear it before Sent counts it; stopping the
+	// notifier while that send is in flight would cancel it and count a
+	// failure, so wait for the count first.
+	deadline := time.Now().Add(5 * time.Second)
+	for sent, _ := n.Sent(); sent == 0 && time.Now().Before(deadline); sent, _ = n.Sent() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
 	if sent, failed := n.Sent(); sent != 1 || failed != 0 {
 		t.Errorf("Sent() = %d, %d; want 1 notification for 100 broadcasts", sent, failed)
 	}
