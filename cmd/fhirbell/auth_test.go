@@ -11,13 +11,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -363,5 +366,44 @@ func TestTLSAndMutualTLS(t *testing.T) {
 		if res.StatusCode == 200 {
 			t.Fatal("plain HTTP served with --require-tls")
 		}
+	}
+}
+
+// TestAuthIntrospection runs the server in mode introspect against an RFC
+// 7662 endpoint on loopback: active tokens work with their scopes, inactive
+// ones are refused, the client secret comes from the environment, and
+// answers are cached (one call for repeated use of a token).
+func TestAuthIntrospection(t *testing.T) {
+	var calls atomic.Int32
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if u, p, ok := r.BasicAuth(); !ok || u != "fhirbell" || p != "s3cret" {
+			http.Error(w, "bad client", http.StatusUnauthorized)
+			return
+		}
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.PostForm.Get("token") {
+		case "good":
+			fmt.Fprintf(w, `{"active":true,"sub":"svc","client_id":"svc","scope":"system/*.rs","exp":%d}`, time.Now().Add(time.Hour).Unix())
+		default:
+			fmt.Fprint(w, `{"active":false}`)
+		}
+	}))
+	t.Cleanup(idp.Close)
+	env := map[string]string{"FHIRBELL_INTROSPECTION_CLIENT_SECRET": "s3cret"}
+	s := mustRunServe(t, env, "--auth", "introspect", "--introspection-url", idp.URL, "--introspection-client-id", "fhirbell")
+
+	for range 3 {
+		wantStatus(t, do(t, "GET", s.URL+"/fhir/Patient", "", bearer("good")...), 200)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("introspection endpoint called %d times for one token, want 1 (cached)", n)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Patient", "", bearer("revoked")...), 401)
+	// Read-only scopes: no writes.
+	wantStatus(t, do(t, "POST", s.URL+"/fhir/Patient", `{"resourceType":"Patient"}`, bearer("good")...), 403)
+	if strings.Contains(s.Logs.String(), "s3cret") {
+		t.Error("the client secret appears in the logs")
 	}
 }
