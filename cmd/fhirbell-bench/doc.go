@@ -1,0 +1,64 @@
+// Command fhirbell-bench is a load generator for FHIR Subscriptions
+// servers that deliver notifications over WebSockets. It drives a running
+// server only through its public protocol (FHIR REST and the WebSocket
+// channel), so the same command measures fhirbell and, unchanged, any other
+// server that speaks the same protocol (Medplum, HAPI FHIR's legacy
+// channel, Backport IG servers).
+//
+// Usage:
+//
+//	fhirbell-bench idle       [flags]  N bound sockets: server resident memory per socket
+//	fhirbell-bench fanout     [flags]  one write matching N subscriptions on N sockets
+//	fhirbell-bench throughput [flags]  W writers, S subscriptions, match rate m
+//	fhirbell-bench latency    [flags]  one subscriber: write-to-notification distribution
+//
+// Every scenario prints a table on stdout and, with --json FILE, writes the
+// same figures as JSON. docs/benchmarks.md records the commands and the
+// figures measured on the project's machine.
+//
+// # Protocol
+//
+// Subscriptions are created with POST {fhir-base}/Subscription in the R4
+// criteria style (for example Observation?code=http://bench.example|<run>-k7),
+// channel websocket, payload application/fhir+json; the run id in every code
+// keeps runs apart. A socket is bound by one of four dialects (--dialect):
+//   - backport: GET Subscription/{id}/$get-ws-binding-token, connect to the
+//     websocket-url it returns and send `bind-with-token <token>`;
+//   - medplum: the same token, sent as {"type":"bind-with-token",…};
+//   - ticket: fhirbell's single-use $websocket-ticket URL, which binds on
+//     connect;
+//   - legacy: `bind <id>` on --ws-url (HAPI FHIR's R4 channel).
+//
+// A socket counts as bound when its handshake (or `bound <id>`) arrives, and
+// a frame counts as a notification when it is an event-notification Bundle
+// (any FHIR version's status resource) or a legacy `ping <id>`. --token adds
+// a static bearer token to every REST call and to the WebSocket upgrade.
+//
+// # Invariants
+//
+//   - Loopback only: the FHIR base, every websocket-url the server hands
+//     out and every address actually dialled must be in 127.0.0.0/8 or ::1.
+//     The check happens twice: on the URL (resolving its host) for a clear
+//     error, and in the dialer's Control hook on the resolved address just
+//     before connect, so neither DNS nor a hostile server can redirect the
+//     load elsewhere.
+//   - Bounded: every scenario has a maximum count and a maximum duration
+//     (--max-time, at most one hour), and Ctrl-C stops it cleanly (a second
+//     Ctrl-C kills the process). Subscriptions the run created are deleted
+//     at the end unless --keep.
+//   - Cheap client: one goroutine per socket (its reader), small read
+//     buffers and a shared write-buffer pool, because the generator runs on
+//     the same machine as the server. Its own resident memory is reported.
+//
+// # Idle capacity
+//
+// Past about 20,000 sockets one source address runs out of ephemeral ports,
+// so sockets are spread over 127.0.0.1, 127.0.0.2, … (--sources, automatic
+// by default), and the open-file limit is raised to what the run needs (the
+// hard limit cannot be raised without CAP_SYS_RESOURCE; the run then stops
+// early with the reason). The server's resident memory comes from
+// /proc/<pid>/status (--server-pid): before the subscriptions, after them,
+// and after the sockets are bound, so the cost of a socket and of a
+// subscription are reported apart. Kernel socket buffers are not part of
+// resident memory and are not counted.
+package main

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first Ctrl-C the run winds down (closing sockets, deleting
+	// its subscriptions); a second one kills the process.
+	context.AfterFunc(ctx, stop)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, net.DefaultResolver.LookupIPAddr)
+	stop()
+	if errors.Is(err, errUsage) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fhirbell-bench:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `fhirbell-bench — load generator for FHIR Subscriptions over WebSockets (loopback targets only)
+
+Usage:
+  fhirbell-bench idle       [flags]   N bound sockets; server resident memory per socket
+  fhirbell-bench fanout     [flags]   one write matching N subscriptions on N sockets
+  fhirbell-bench throughput [flags]   W concurrent writers, S subscriptions, match rate m
+  fhirbell-bench latency    [flags]   one subscriber, write-to-notification distribution
+
+Run "fhirbell-bench <scenario> -h" for the flags.
+`
+
+// Upper bounds on what a run may ask for: the generator must stop by
+// itself, whatever the flags say.
+const (
+	maxSockets       = 200_000
+	maxSubscriptions = 200_000
+	maxWriters       = 1024
+	maxDuration      = 10 * time.Minute
+	maxMaxTime       = time.Hour
+	maxWrites        = 10_000_000
+	maxSamples       = 1_000_000
+	maxRounds        = 1000
+)
+
+// options are the flags of every scenario; each scenario reads its own.
+type options struct {
+	FHIRBase  string
+	Token     string
+	Dialect   string
+	WSURL     string
+	ServerPID int
+	JSONOut   string
+	MaxTime   time.Duration
+	Setup     int
+	Sources   int
+	Keep      bool
+	Quiet     bool
+
+	Sockets      int           // idle, fanout
+	Shared       bool          // idle: every socket on one subscription
+	Settle       time.Duration // idle: wait before reading memory
+	Hold         time.Duration // idle: keep the sockets open after measuring
+	Rounds       int           // fanout
+	RoundTimeout time.Duration // fanout, latency: wait for notifications
+	Subs         int           // throughput
+	Bind         bool          // throughput: one bound socket per subscription
+	Writers      int           // throughput
+	Duration     time.Duration // throughput
+	Writes       int           // throughput: stop after this many writes
+	MatchRate    float64       // throughput
+	Mix          string        // throughput: code | mixed
+	Unpinned     float64       // throughput: fraction of subscriptions that pin nothing
+	Samples      int           // latency
+	Warmup       int           // latency
+	Interval     time.Duration // latency
+}
+
+// parseOptions parses the flags of a scenario.
+func parseOptions(scenario string, args []string, out io.Writer) (*options, error) {
+	o := &options{
+		FHIRBase: "http://127.0.0.1:8080/fhir", Dialect: dialectBackport, MaxTime: 10 * time.Minute,
+		Setup: 32, Settle: 3 * time.Second, Rounds: 5, RoundTimeout: 30 * time.Second,
+		Bind: true, Writers: 16, Duration: 10 * time.Second, Writes: maxWrites,
+		MatchRate: 0.1, Mix: "code", Samples: 1000, Warmup: 20,
+	}
+	fs := flag.NewFlagSet("fhirbell-bench "+scenario, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.FHIRBase, "fhir-base", o.FHIRBase, "FHIR base URL of the server (loopback only)")
+	fs.StringVar(&o.Token, "token", os.Getenv("FHIRBELL_BENCH_TOKEN"), "static bearer token for REST and the WebSocket upgrade (env FHIRBELL_BENCH_TOKEN); never printed")
+	fs.StringVar(&o.Dialect, "dialect", o.Dialect, "how sockets bind: backport (bind-with-token text), medplum (JSON framing), ticket ($websocket-ticket), legacy (bind <id>)")
+	fs.StringVar(&o.WSURL, "ws-url", "", "WebSocket URL to use instead of the server's websocket-url (legacy default: ws://<host>/ws)")
+	fs.IntVar(&o.ServerPID, "server-pid", 0, "pid of the server process on this machine, to read its resident memory")
+	fs.StringVar(&o.JSONOut, "json", "", "also write the report as JSON to this file")
+	fs.DurationVar(&o.MaxTime, "max-time", o.MaxTime, "stop the whole run after this long (at most 1h)")
+	fs.IntVar(&o.Setup, "setup-concurrency", o.Setup, "concurrent REST calls and dials while setting up")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the subscriptions the run created (default: delete them at the end)")
+	fs.BoolVar(&o.Quiet, "quiet", false, "no progress lines on stderr")
+	switch scenario {
+	case "idle", "fanout":
+		def := 1000
+		fs.IntVar(&o.Sockets, "sockets", def, "number of sockets (and subscriptions)")
+		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses 127.0.0.1… to spread sockets over (0: one per 25,000 sockets)")
+	}
+	switch scenario {
+	case "idle":
+		fs.BoolVar(&o.Shared, "shared", false, "bind every socket to one subscription instead of one each")
+		fs.DurationVar(&o.Settle, "settle", o.Settle, "wait this long after binding before reading memory")
+		fs.DurationVar(&o.Hold, "hold", 0, "keep the sockets open this long after measuring")
+	case "fanout":
+		fs.IntVar(&o.Rounds, "rounds", o.Rounds, "writes, one at a time, each matching every subscription")
+		fs.DurationVar(&o.RoundTimeout, "round-timeout", o.RoundTimeout, "how long to wait for one write's notifications")
+	case "throughput":
+		fs.IntVar(&o.Subs, "subscriptions", 1000, "active subscriptions")
+		fs.BoolVar(&o.Bind, "bind", o.Bind, "bind one socket per subscription and count notifications")
+		fs.IntVar(&o.Writers, "writers", o.Writers, "concurrent writers")
+		fs.DurationVar(&o.Duration, "duration", o.Duration, "how long to write")
+		fs.IntVar(&o.Writes, "writes", o.Writes, "stop after this many writes")
+		fs.Float64Var(&o.MatchRate, "match-rate", o.MatchRate, "fraction of writes that match one subscription")
+		fs.StringVar(&o.Mix, "mix", o.Mix, "criteria: code (Observation?code=…) or mixed (code; subject+status; code+subject)")
+		fs.Float64Var(&o.Unpinned, "unpinned", 0, "fraction of subscriptions whose criteria pin no value (value-quantity=gt…; they never match)")
+		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses for the sockets (0: automatic)")
+	case "latency":
+		fs.IntVar(&o.Samples, "samples", o.Samples, "measured writes, one at a time")
+		fs.IntVar(&o.Warmup, "warmup", o.Warmup, "unmeasured writes first")
+		fs.DurationVar(&o.Interval, "interval", 0, "pause between writes")
+		fs.DurationVar(&o.RoundTimeout, "timeout", 5*time.Second, "how long to wait for one notification")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.FHIRBase = strings.TrimRight(o.FHIRBase, "/")
+	return o, o.validate(scenario)
+}
+
+// validate enforces the bounds.
+func (o *options) validate(scenario string) error {
+	switch o.Dialect {
+	case dialectBackport, dialectMedplum, dialectTicket, dialectLegacy:
+	default:
+		return fmt.Errorf("--dialect %q: want backport, medplum, ticket or legacy", o.Dialect)
+	}
+	inRange := func(name string, v, lo, hi int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("--%s %d: want %d…%d", name, v, lo, hi)
+		}
+		return nil
+	}
+	errs := []error{
+		inRange("setup-concurrency", o.Setup, 1, 1024),
+		inRange("sources", o.Sources, 0, 254),
+	}
+	if o.MaxTime <= 0 || o.MaxTime > maxMaxTime {
+		errs = append(errs, fmt.Errorf("--max-time %v: want (0, %v]", o.MaxTime, maxMaxTime))
+	}
+	switch scenario {
+	case "idle", "fanout":
+		errs = append(errs, inRange("sockets", o.Sockets, 1, maxSockets))
+		if scenario == "fanout" {
+			errs = append(errs, inRange("rounds", o.Rounds, 1, maxRounds))
+		}
+		if o.Settle < 0 || o.Settle > maxDuration || o.Hold < 0 || o.Hold > maxDuration {
+			errs = append(errs, fmt.Errorf("--settle and --hold: want 0…%v", maxDuration))
+		}
+	case "throughput":
+		errs = append(errs,
+			inRange("subscriptions", o.Subs, 1, maxSubscriptions),
+			inRange("writers", o.Writers, 1, maxWriters),
+			inRange("writes", o.Writes, 1, maxWrites))
+		if o.Duration <= 0 || o.Duration > maxDuration {
+			errs = append(errs, fmt.Errorf("--duration %v: want (0, %v]", o.Duration, maxDuration))
+		}
+		if o.MatchRate < 0 || o.MatchRate > 1 || o.Unpinned < 0 || o.Unpinned > 1 {
+			errs = append(errs, errors.New("--match-rate and --unpinned: want 0…1"))
+		}
+		if o.Mix != "code" && o.Mix != "mixed" {
+			errs = append(errs, fmt.Errorf("--mix %q: want code or mixed", o.Mix))
+		}
+	case "latency":
+		errs = append(errs, inRange("samples", o.Samples, 1, maxSamples), inRange("warmup", o.Warmup, 0, 10_000))
+		if o.Interval < 0 || o.Interval > time.Minute {
+			errs = append(errs, fmt.Errorf("--interval %v: want 0…1m", o.Interval))
+		}
+	}
+	if o.RoundTimeout <= 0 || o.RoundTimeout > maxDuration {
+		errs = append(errs, fmt.Errorf("timeout %v: want (0, %v]", o.RoundTimeout, maxDuration))
+	}
+	return errors.Join(errs...)
+}
+
+// run is the whole program: it parses args, checks the target, runs the
+// scenario within --max-time and prints the report.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup lookupFunc) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	scenario, rest := args[0], args[1:]
+	var runScenario func(*bench, context.Context) error
+	switch scenario {
+	case "idle":
+		runScenario = (*bench).idle
+	case "fanout":
+		runScenario = (*bench).fanout
+	case "throughput":
+		runScenario = (*bench).throughput
+	case "latency":
+		runScenario = (*bench).latency
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "unknown scenario %q\n\n%s", scenario, usage)
+		return errUsage
+	}
+	o, err := parseOptions(scenario, rest, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", scenario, err)
+	}
+	if err := checkURL(ctx, lookup, o.FHIRBase); err != nil {
+		return fmt.Errorf("%s: %w", scenario, err)
+	}
+	if o.Dialect == dialectLegacy && o.WSURL == "" {
+		o.WSURL = defaultWSURL(o.FHIRBase)
+	}
+	if o.WSURL != "" {
+		if err := checkURL(ctx, lookup, o.WSURL); err != nil {
+			return fmt.Errorf("%s: --ws-url: %w", scenario, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.MaxTime)
+	defer cancel()
+
+	b := &bench{
+		o:      o,
+		c:      newClient(o.FHIRBase, o.Token, o.Setup+o.Writers+8, lookup),
+		run:    randomRunID(),
+		rep:    newReport(scenario, o),
+		stderr: stderr,
+	}
+	start := time.Now()
+	err = runScenario(b, ctx)
+	b.cleanup(context.WithoutCancel(ctx))
+	b.rep.Seconds = time.Since(start).Round(time.Millisecond).Seconds()
+	b.rep.Host.LoadAfter = loadAverage()
+	if ctx.Err() != nil && err == nil {
+		b.rep.problem("stopped early: %v", context.Cause(ctx))
+	}
+	if err != nil {
+		b.rep.problem("%v", err)
+		b.rep.Complete = false
+	}
+	if perr := b.rep.printTable(stdout); perr != nil {
+		return perr
+	}
+	if o.JSONOut != "" {
+		if jerr := b.rep.writeJSON(o.JSONOut); jerr != nil {
+			return jerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", scenario, err)
+	}
+	if !b.rep.Complete {
+		return fmt.Errorf("%s: %w", scenario, errIncomplete)
+	}
+	return nil
+}
+
+// errIncomplete ends a run that finished but did not see every socket
+// bound or every notification arrive; the report says what was missing.
+var errIncomplete = errors.New("incomplete run (see the problems in the report)")
+
+// randomRunID names the run's codes so that runs never match each other's
+// subscriptions.
+func randomRunID() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
