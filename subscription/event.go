@@ -3,7 +3,6 @@ package subscription
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
@@ -76,31 +75,15 @@ type Publisher interface {
 	Publish(refs []EventRef)
 }
 
-func (s *Service) eventLog() (EventLog, error) {
-	l, ok := s.store.(EventLog)
-	if !ok {
-		return nil, errors.New("store keeps no event logs")
-	}
-	return l, nil
-}
-
 // Events returns the retained events of subscription subID numbered in
 // (after, until], ascending, at most limit (see EventLog.Events).
 func (s *Service) Events(ctx context.Context, subID string, after, until int64, limit int) ([]Event, error) {
-	l, err := s.eventLog()
-	if err != nil {
-		return nil, err
-	}
-	return l.Events(ctx, subID, after, until, limit)
+	return s.store.Events(ctx, subID, after, until, limit)
 }
 
 // EventHeads returns the head of each named subscription's log.
 func (s *Service) EventHeads(ctx context.Context, subIDs []string) (map[string]EventHead, error) {
-	l, err := s.eventLog()
-	if err != nil {
-		return nil, err
-	}
-	return l.EventHeads(ctx, subIDs)
+	return s.store.EventHeads(ctx, subIDs)
 }
 
 // NotificationEvent is ev in the shape of the notification builders: the

@@ -123,7 +123,7 @@ func (ix *index) get(id string) (*Subscription, bool) {
 	return s, ok
 }
 
-// candidates returns, sorted by ID, the subscriptions that may match a
+// candidates returns, in no particular order, the subscriptions that may match a
 // write of type typ whose focus version is focus: the unpinned ones and
 // those whose pinned value is among the focus's index keys.
 func (ix *index) candidates(typ string, focus *fhir.Target) ([]*Subscription, error) {
@@ -154,6 +154,5 @@ func (ix *index) candidates(typ string, focus *fhir.Target) ([]*Subscription, er
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b *Subscription) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }

@@ -24,18 +24,13 @@ func (s *Service) Maintain(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if l, err := s.eventLog(); err == nil {
-		n, err := l.PruneEvents(ctx, now.Add(-s.retention))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("prune events: %w", err))
-		} else if n > 0 {
-			s.logger.Info("events pruned", "count", n, "retention", s.retention.String())
-		}
+	if n, err := s.store.PruneEvents(ctx, now.Add(-s.retention)); err != nil {
+		errs = append(errs, fmt.Errorf("prune events: %w", err))
+	} else if n > 0 {
+		s.logger.Info("events pruned", "count", n, "retention", s.retention.String())
 	}
-	if ts, err := s.tokens(); err == nil {
-		if _, err := ts.PruneTokens(ctx, now); err != nil {
-			errs = append(errs, fmt.Errorf("prune tokens: %w", err))
-		}
+	if _, err := s.store.PruneTokens(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("prune tokens: %w", err))
 	}
 	return errors.Join(errs...)
 }

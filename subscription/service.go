@@ -448,11 +448,10 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 	if len(evs) == 0 {
 		return nil
 	}
-	etx, ok := w.tx.(EventTx)
-	if !ok {
-		return errors.New("store does not keep event logs")
-	}
-	evs, err = etx.AppendEvents(ctx, evs)
+	// Counters are locked in subscription order, so that concurrent writes
+	// matching the same subscriptions cannot deadlock.
+	slices.SortFunc(evs, func(a, b Event) int { return strings.Compare(a.SubscriptionID, b.SubscriptionID) })
+	evs, err = w.tx.AppendEvents(ctx, evs)
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}

@@ -25,6 +25,7 @@ type Resource struct {
 // with context) or internal errors; driver errors never leak unwrapped.
 type Store interface {
 	EventLog
+	TokenStore
 
 	// Tx runs fn in one transaction. When fn returns nil every write it made
 	// commits together; when fn returns an error or panics, or the commit
