@@ -36,13 +36,30 @@ var _ Backend = (*subscription.Service)(nil)
 // (it needs the Service as its Backend), so the Service publishes through
 // this forwarder.
 type forward struct {
-	h    *Hub
-	drop atomic.Bool // lose every wake-up (as a lost NOTIFY would)
+	h        *Hub
+	drop     atomic.Bool // lose every wake-up (as a lost NOTIFY would)
+	refsOnly atomic.Bool // publish refs only, as another node's NOTIFY does
 }
 
 func (f *forward) Publish(refs []subscription.EventRef) {
 	if !f.drop.Load() {
 		f.h.Publish(refs)
+	}
+}
+
+// PublishEvents hands the events over as the server does, unless refsOnly
+// makes the sessions read them from the log.
+func (f *forward) PublishEvents(evs []subscription.Event) {
+	switch {
+	case f.drop.Load():
+	case f.refsOnly.Load():
+		refs := make([]subscription.EventRef, len(evs))
+		for i, ev := range evs {
+			refs[i] = subscription.EventRef{SubscriptionID: ev.SubscriptionID, Number: ev.Number}
+		}
+		f.h.Publish(refs)
+	default:
+		f.h.PublishEvents(evs)
 	}
 }
 

@@ -160,6 +160,10 @@ type subState struct {
 	// head is the highest event number known to exist (from Publish, the
 	// poll, or a bind's EventHeads); sessions read it without the hub lock.
 	head atomic.Int64
+	// recent is the last batch of consecutive events published on this
+	// node (PublishEvents), so that woken sessions take them from memory
+	// instead of each reading the log; immutable once stored.
+	recent atomic.Pointer[[]subscription.Event]
 	// sessions bound to it; guarded by Hub.mu.
 	sessions map[*session]struct{}
 }
@@ -170,7 +174,7 @@ type Stats struct {
 	Bindings int // (session, subscription) bindings
 }
 
-var _ subscription.Publisher = (*Hub)(nil)
+var _ subscription.EventsPublisher = (*Hub)(nil)
 
 // writeBufferPool is shared by every socket: a gorilla write buffer is held
 // only while a message is written, so idle sockets hold none.
@@ -227,6 +231,88 @@ func (h *Hub) Publish(refs []subscription.EventRef) {
 			continue
 		}
 		for s := range st.sessions {
+			s.wakeUp()
+		}
+	}
+}
+
+// PublishEvents is Publish for events appended on this node: the hub keeps
+// each subscription's latest batch, so the sessions it wakes send them
+// without reading the log (subscription.EventsPublisher).
+func (h *Hub) PublishEvents(evs []subscription.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := 0; i < len(evs); {
+		j := i + 1
+		for j < len(evs) && evs[j].SubscriptionID == evs[i].SubscriptionID && evs[j].Number == evs[j-1].Number+1 {
+			j++
+		}
+		run := evs[i:j:j]
+		i = j
+		st := h.subs[run[0].SubscriptionID]
+		if st == nil {
+			continue
+		}
+		st.keepRecent(run)
+		if st.raise(run[len(run)-1].Number) {
+			for s := range st.sessions {
+				s.wakeUp()
+			}
+		}
+	}
+}
+
+// recentWindow is how many of a subscription's latest events the hub keeps
+// for its sessions: enough for a burst of writes to reach every socket
+// from memory, little enough that 50,000 idle subscriptions stay cheap
+// (the snapshots are shared with the write, not copied).
+const recentWindow = 8
+
+// keepRecent appends run to the kept events when it continues them, else
+// starts over with run; at most recentWindow are kept. Called under Hub.mu,
+// the only writer; readers load the pointer without it.
+func (st *subState) keepRecent(run []subscription.Event) {
+	var kept []subscription.Event
+	if p := st.recent.Load(); p != nil {
+		if prev := *p; len(prev) > 0 && prev[len(prev)-1].Number+1 == run[0].Number {
+			kept = prev
+		}
+	}
+	n := min(len(kept)+len(run), recentWindow)
+	next := make([]subscription.Event, 0, n)
+	if skip := len(kept) + len(run) - n; skip < len(kept) {
+		next = append(next, kept[skip:]...)
+		next = append(next, run...)
+	} else {
+		next = append(next, run[skip-len(kept):]...)
+	}
+	st.recent.Store(&next)
+}
+
+// recentAfter returns the published events that follow cursor, when the
+// hub holds them all (from cursor+1 up), at most limit; nil otherwise.
+func (st *subState) recentAfter(cursor int64, limit int) []subscription.Event {
+	p := st.recent.Load()
+	if p == nil {
+		return nil
+	}
+	run := *p
+	if len(run) == 0 || run[0].Number > cursor+1 || run[len(run)-1].Number <= cursor {
+		return nil
+	}
+	run = run[cursor+1-run[0].Number:]
+	if len(run) > limit {
+		run = run[:limit]
+	}
+	return run
+}
+
+// wakeOthers wakes every session bound to st except self.
+func (h *Hub) wakeOthers(st *subState, self *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range st.sessions {
+		if s != self {
 			s.wakeUp()
 		}
 	}

@@ -859,7 +859,11 @@ func (s *session) drain() bool {
 		}
 		per := max(b.sub.MaxCount, 1)
 		limit := per * max(batch/per, 1)
-		evs, err := s.hub.b.Events(s.hub.ctx, id, b.cursor, 0, limit)
+		evs := b.st.recentAfter(b.cursor, limit)
+		var err error
+		if evs == nil {
+			evs, err = s.hub.b.Events(s.hub.ctx, id, b.cursor, 0, limit)
+		}
 		if err != nil {
 			if s.hub.ctx.Err() == nil {
 				s.logf(slog.LevelError, "read events", "subscription_id", id, "err", err)
@@ -884,7 +888,13 @@ func (s *session) drain() bool {
 		if !s.sendEvents(b, evs) {
 			return false
 		}
-		b.st.raise(b.cursor)
+		if b.st.raise(b.cursor) {
+			// The log held events no wake-up had announced yet (they
+			// committed before their Publish arrived). That Publish will
+			// find the head already raised and wake nobody, so the other
+			// sessions on this subscription must be woken here.
+			s.hub.wakeOthers(b.st, s)
+		}
 		if b.cursor < b.st.head.Load() {
 			more = true
 		}

@@ -220,6 +220,10 @@ func TestAuthorizationExpiry(t *testing.T) {
 func TestSlowBindingPrunedCloses4429(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newPipeEnv(t, Config{})
+		// Events arrive as refs (from another node), so the session must
+		// read them from the log: events the writing node hands over are
+		// delivered from memory even after the log drops them.
+		e.fw.refsOnly.Store(true)
 		id := e.createSub(subOpts{})
 		c := e.dial("/ws")
 		c.send("bind-with-token " + e.token(id))

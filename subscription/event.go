@@ -75,6 +75,16 @@ type Publisher interface {
 	Publish(refs []EventRef)
 }
 
+// EventsPublisher is a Publisher that also takes the events themselves:
+// the Service hands them over instead of their refs, so that subscribers
+// on this node need not read back from the log what was just written (one
+// write that matches 10,000 subscriptions would otherwise cost 10,000
+// reads). The events must not be modified.
+type EventsPublisher interface {
+	Publisher
+	PublishEvents(evs []Event)
+}
+
 // Events returns the retained events of subscription subID numbered in
 // (after, until], ascending, at most limit (see EventLog.Events).
 func (s *Service) Events(ctx context.Context, subID string, after, until int64, limit int) ([]Event, error) {

@@ -148,6 +148,7 @@ type Writer struct {
 	// Set by the writes, applied or published after commit.
 	after []func()
 	refs  []EventRef
+	evs   []Event // the events appended, for an EventsPublisher
 	// Ids of the Subscription and SubscriptionTopic resources written,
 	// broadcast to other nodes after commit (cluster.go).
 	subIDs, topicIDs []string
@@ -169,7 +170,11 @@ func (s *Service) Transaction(ctx context.Context, fn func(w *Writer) error) err
 		f()
 	}
 	if len(last.refs) > 0 {
-		s.pub.Publish(last.refs)
+		if ep, ok := s.pub.(EventsPublisher); ok {
+			ep.PublishEvents(last.evs)
+		} else {
+			s.pub.Publish(last.refs)
+		}
 	}
 	s.broadcast(last)
 	return nil
@@ -457,6 +462,7 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 	}
 	for _, ev := range evs {
 		w.refs = append(w.refs, EventRef{SubscriptionID: ev.SubscriptionID, Number: ev.Number})
+		w.evs = append(w.evs, ev)
 	}
 	return nil
 }

@@ -72,12 +72,12 @@ func TestSummaryAndRedaction(t *testing.T) {
 // is away, and checks that it resumes with every event exactly once.
 func TestListenEndToEnd(t *testing.T) {
 	store := memstore.New()
-	var hub *notify.Hub
-	svc := subscription.NewService(store, subscription.WithPublisher(publishFunc(func(refs []subscription.EventRef) { hub.Publish(refs) })))
+	svc := subscription.NewService(store)
+	hub := notify.NewHub(svc, notify.Config{})
+	svc.SetPublisher(hub)
 	if err := svc.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	hub = notify.NewHub(svc, notify.Config{})
 	r := chi.NewRouter()
 	r.Mount("/fhir", subhttp.NewHandler(svc, subhttp.Config{}))
 	r.Handle("/ws", hub.Handler())

@@ -51,19 +51,26 @@ func newMetrics(hub *notify.Hub, svc *subscription.Service) *metrics {
 	return m
 }
 
-// publisher counts appended events on their way to the hub.
-func (m *metrics) publisher(next subscription.Publisher) subscription.Publisher {
-	return publishFunc(func(refs []subscription.EventRef) {
-		m.events.Add(float64(len(refs)))
-		next.Publish(refs)
-	})
+// publisher counts appended events on their way to the hub, keeping the
+// hub's EventsPublisher side (the events themselves, not just their refs).
+func (m *metrics) publisher(hub *notify.Hub) subscription.EventsPublisher {
+	return countingPublisher{hub: hub, events: m.events}
 }
 
-// publishFunc adapts a function to subscription.Publisher.
-type publishFunc func([]subscription.EventRef)
+type countingPublisher struct {
+	hub    *notify.Hub
+	events prometheus.Counter
+}
 
-// Publish calls f.
-func (f publishFunc) Publish(refs []subscription.EventRef) { f(refs) }
+func (p countingPublisher) Publish(refs []subscription.EventRef) {
+	p.events.Add(float64(len(refs)))
+	p.hub.Publish(refs)
+}
+
+func (p countingPublisher) PublishEvents(evs []subscription.Event) {
+	p.events.Add(float64(len(evs)))
+	p.hub.PublishEvents(evs)
+}
 
 // instrument counts and times requests by their route pattern (never the
 // raw path: it holds ids and ticket secrets).

@@ -1,0 +1,91 @@
+package notify
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/fhirbell/fhirbell/subscription"
+)
+
+// countingBackend counts the event-log reads sessions make.
+type countingBackend struct {
+	*subscription.Service
+	reads atomic.Int64
+}
+
+func (b *countingBackend) Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error) {
+	b.reads.Add(1)
+	return b.Service.Events(ctx, subID, after, until, limit)
+}
+
+// TestPublishEventsSparesLogReads: events handed over by the writing node
+// reach every socket without a single read of the log, and the same events
+// published as refs only (another node's NOTIFY) are read from the log —
+// with identical frames either way.
+func TestPublishEventsSparesLogReads(t *testing.T) {
+	for _, refsOnly := range []bool{false, true} {
+		e := newEnv(t, Config{})
+		counting := &countingBackend{Service: e.svc}
+		e.hub.b = counting // before any socket exists
+		e.fw.refsOnly.Store(refsOnly)
+		const sockets = 20
+		id := e.createSub(subOpts{code: "c1", content: "id-only"})
+		tok := e.token(id)
+		clients := make([]*client, sockets)
+		for i := range clients {
+			clients[i] = e.dial("/ws")
+			clients[i].send("bind-with-token " + tok)
+			clients[i].expectNote("id-only") // handshake
+		}
+		before := counting.reads.Load()
+		e.write(3, "c1")
+		for _, c := range clients {
+			for n := int64(1); n <= 3; n++ {
+				c.expectEvents(id, "id-only", n)
+			}
+		}
+		reads := counting.reads.Load() - before
+		switch {
+		case !refsOnly && reads != 0:
+			t.Errorf("events handed over: %d log reads, want 0", reads)
+		case refsOnly && reads < sockets:
+			t.Errorf("refs only: %d log reads, want at least one per socket (%d)", reads, sockets)
+		}
+	}
+}
+
+// TestLogAheadOfWakeUpsWakesSiblings: a session that finds more events in
+// the log than any wake-up announced (they committed before their Publish
+// arrived) raises the subscription's head; the other sessions on that
+// subscription must then be woken too, since the late Publish will find the
+// head already raised and wake nobody (and polling finds nothing new). This
+// lost wake-up once left sockets one event behind until the next write.
+func TestLogAheadOfWakeUpsWakesSiblings(t *testing.T) {
+	e := newEnv(t, Config{PollInterval: -1})
+	id := e.createSub(subOpts{content: "id-only"})
+	tok := e.token(id)
+	a, b := e.dial("/ws"), e.dial("/ws")
+	for _, c := range []*client{a, b} {
+		c.send("bind-with-token " + tok)
+		c.expectNote("id-only")
+	}
+	e.fw.drop.Store(true) // the wake-ups for events 1 and 2 are late
+	e.write(2, "")
+	// Event 1 is announced to one session only; reading the log it finds
+	// event 2 as well.
+	e.hub.mu.Lock()
+	e.hub.subs[id].raise(1)
+	var first *session
+	for s := range e.hub.subs[id].sessions {
+		if first == nil || s.id < first.id {
+			first = s
+		}
+	}
+	e.hub.mu.Unlock()
+	first.wakeUp()
+	for _, c := range []*client{a, b} {
+		c.expectEvents(id, "id-only", 1)
+		c.expectEvents(id, "id-only", 2)
+	}
+}
