@@ -30,29 +30,37 @@ const defaultPruneRows = 5000
 // for the lock updates the row as its holder committed it. Every event of
 // the call gets the head's new last_at as prune_at, which keeps prune_at
 // non-decreasing along the log.
-const appendEventsSQL = `
-WITH h AS (
-    INSERT INTO subscription_event_heads AS h (subscription_id, last_number, last_at)
-    VALUES ($1, $2, $3)
-    ON CONFLICT (subscription_id) DO UPDATE
-        SET last_number = h.last_number + EXCLUDED.last_number,
-            last_at = greatest(h.last_at, EXCLUDED.last_at)
-    RETURNING last_number, last_at
-), ins AS (
-    INSERT INTO subscription_events (subscription_id, number, at, prune_at, interaction,
-        focus_type, focus_id, focus_version, additional_context, resource)
-    SELECT $1, h.last_number - $2 + e.ord, e.at, h.last_at, e.interaction,
-        e.focus_type, e.focus_id, e.focus_version, e.additional_context, e.resource
-    FROM h, unnest($4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::jsonb[], $10::jsonb[])
-        WITH ORDINALITY AS e(at, interaction, focus_type, focus_id, focus_version, additional_context, resource, ord)
-)
-SELECT last_number FROM h`
+// reserveSQL reserves numbers for a call's events: one row per
+// subscription (how many events it gets), upserted in ascending id order
+// (INSERT ... SELECT ... ORDER BY inserts in that order, so counters are
+// locked in one order and concurrent transactions never deadlock on them),
+// returning each subscription's new head and latest time.
+const reserveSQL = `
+INSERT INTO subscription_event_heads AS h (subscription_id, last_number, last_at)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS g(subscription_id, n, last_at)
+ORDER BY subscription_id
+ON CONFLICT (subscription_id) DO UPDATE
+    SET last_number = h.last_number + EXCLUDED.last_number,
+        last_at = greatest(h.last_at, EXCLUDED.last_at)
+RETURNING subscription_id, last_number, last_at`
+
+// insertEventsSQL inserts numbered events. Snapshots are sent once per
+// distinct body ($10) and picked by index ($11; 0 is none: an array index
+// out of range is NULL).
+const insertEventsSQL = `
+INSERT INTO subscription_events (subscription_id, number, at, prune_at, interaction,
+    focus_type, focus_id, focus_version, additional_context, resource)
+SELECT e.subscription_id, e.number, e.at, e.prune_at, e.interaction,
+    e.focus_type, e.focus_id, e.focus_version, e.additional_context, ($10::jsonb[])[e.res]
+FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
+        $7::text[], $8::bigint[], $9::jsonb[], $11::int[])
+    AS e(subscription_id, number, at, prune_at, interaction, focus_type, focus_id, focus_version, additional_context, res)`
 
 // AppendEvents numbers and inserts evs in the transaction; see
-// subscription.EventTx. It sends one statement per subscription, all in
-// one round trip, and locks the subscriptions' counters in ascending order
-// of ID whatever the order of evs, so that two transactions appending to
-// the same subscriptions never deadlock on the counters.
+// subscription.EventTx. It is one statement whatever the number of events
+// and subscriptions (appendEventsSQL), which locks the subscriptions'
+// counters in ascending order of ID whatever the order of evs, so that two
+// transactions appending to the same subscriptions never deadlock.
 func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subscription.Event, error) {
 	if len(evs) == 0 {
 		return nil, nil
@@ -68,33 +76,27 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(evs[a].SubscriptionID, evs[b].SubscriptionID) })
 
-	type group struct{ idx []int }
-	var groups []group
-	batch := &pgx.Batch{}
+	var (
+		gIDs, eIDs            []string
+		gN, eK, eVer          []int64
+		gLast, eAt            []time.Time
+		eInter, eType, eFocus []string
+		eCtx                  []json.RawMessage
+		eRes                  []int32
+		bodies                []json.RawMessage
+		bodyIndex             = map[string]int32{}
+	)
 	for start := 0; start < len(order); {
 		end := start + 1
 		for end < len(order) && evs[order[end]].SubscriptionID == evs[order[start]].SubscriptionID {
 			end++
 		}
-		idx := order[start:end]
-		n := len(idx)
-		var (
-			lastAt    time.Time
-			at        = make([]time.Time, n)
-			inter     = make([]string, n)
-			focusType = make([]string, n)
-			focusID   = make([]string, n)
-			focusVer  = make([]int64, n)
-			addCtx    = make([]json.RawMessage, n)
-			resource  = make([]json.RawMessage, n)
-		)
-		for j, i := range idx {
+		var lastAt time.Time
+		for j, i := range order[start:end] {
 			ev := evs[i]
-			at[j] = ev.Time
 			if j == 0 || ev.Time.After(lastAt) {
 				lastAt = ev.Time
 			}
-			inter[j], focusType[j], focusID[j], focusVer[j] = ev.Interaction, ev.FocusType, ev.FocusID, ev.FocusVersion
 			ac := ev.AdditionalContext
 			if ac == nil {
 				ac = []string{}
@@ -103,30 +105,71 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 			if err != nil {
 				return nil, fmt.Errorf("append event: encode additional context: %w", err)
 			}
-			addCtx[j] = b
+			var res int32
 			if len(ev.Resource) > 0 {
-				resource[j] = ev.Resource
+				// One write's snapshot is the same for every subscription
+				// it matches: send it once.
+				if k, ok := bodyIndex[string(ev.Resource)]; ok {
+					res = k
+				} else {
+					bodies = append(bodies, ev.Resource)
+					res = int32(len(bodies))
+					bodyIndex[string(ev.Resource)] = res
+				}
 			}
+			eIDs, eK, eAt = append(eIDs, ev.SubscriptionID), append(eK, int64(j+1)), append(eAt, ev.Time)
+			eInter, eType, eFocus = append(eInter, ev.Interaction), append(eType, ev.FocusType), append(eFocus, ev.FocusID)
+			eVer, eCtx, eRes = append(eVer, ev.FocusVersion), append(eCtx, b), append(eRes, res)
 		}
-		batch.Queue(appendEventsSQL, evs[idx[0]].SubscriptionID, n, lastAt, at, inter, focusType, focusID, focusVer, addCtx, resource)
-		groups = append(groups, group{idx})
+		gIDs, gN, gLast = append(gIDs, evs[order[start]].SubscriptionID), append(gN, int64(end-start)), append(gLast, lastAt)
 		start = end
 	}
 
-	out := slices.Clone(evs)
-	br := t.tx.SendBatch(ctx, batch)
-	for _, g := range groups {
-		var last int64
-		if err := br.QueryRow().Scan(&last); err != nil {
-			_ = br.Close()
-			return nil, fmt.Errorf("append events of %s: %w", evs[g.idx[0]].SubscriptionID, t.fail(err))
-		}
-		first := last - int64(len(g.idx)) + 1
-		for j, i := range g.idx {
-			out[i].Number = first + int64(j)
-		}
+	// Two set-based statements whatever the number of events: a write that
+	// matches 10,000 subscriptions costs two round trips, not 10,000
+	// statements (and no join, whose plan over a CTE without statistics
+	// would be quadratic).
+	rows, err := t.tx.Query(ctx, reserveSQL, gIDs, gN, gLast)
+	if err != nil {
+		return nil, fmt.Errorf("append events: %w", t.fail(err))
 	}
-	if err := br.Close(); err != nil {
+	type head struct {
+		first  int64 // the number before this call's events
+		lastAt time.Time
+	}
+	heads := make(map[string]head, len(gIDs))
+	for rows.Next() {
+		var id string
+		var last int64
+		var at time.Time
+		if err := rows.Scan(&id, &last, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("append events: %w", t.fail(err))
+		}
+		heads[id] = head{first: last, lastAt: at}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("append events: %w", t.fail(err))
+	}
+	for gi, id := range gIDs {
+		h, ok := heads[id]
+		if !ok {
+			return nil, fmt.Errorf("append events: no counter returned for %s", id)
+		}
+		h.first -= gN[gi]
+		heads[id] = h
+	}
+	// An event's number is its subscription's head before the call plus
+	// its rank; prune_at is the head's latest time (see 0002_events.sql).
+	out := slices.Clone(evs)
+	eNum := make([]int64, len(order))
+	ePrune := make([]time.Time, len(order))
+	for e, i := range order {
+		h := heads[evs[i].SubscriptionID]
+		eNum[e], ePrune[e] = h.first+eK[e], h.lastAt
+		out[i].Number = eNum[e]
+	}
+	if _, err := t.tx.Exec(ctx, insertEventsSQL, eIDs, eNum, eAt, ePrune, eInter, eType, eFocus, eVer, eCtx, bodies, eRes); err != nil {
 		return nil, fmt.Errorf("append events: %w", t.fail(err))
 	}
 	return out, nil
