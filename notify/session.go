@@ -295,8 +295,24 @@ func (s *session) readLoop() {
 			s.reply(outcomeFrame(fhir.IssueInvalid, "binary frames are not accepted; send text frames"))
 			continue
 		}
-		s.handle(data)
+		s.handleAside(data)
 	}
+}
+
+// handleAside handles a client message on a short-lived goroutine and
+// waits for it. Handling may go deep (redeeming a token is a Postgres
+// query through pgx), and a goroutine keeps the largest stack it ever
+// needed: run on the reader, which then idles for hours, that doubled the
+// memory of an idle bound socket on Postgres. The reader still handles one
+// message at a time, and the channel orders the handler's writes to
+// reader-owned state before the reader's next use of it.
+func (s *session) handleAside(data []byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.handle(data)
+	}()
+	<-done
 }
 
 // extendRead pushes the read deadline PongWait ahead, unless the session
