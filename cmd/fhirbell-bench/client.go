@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"io"
 	"net"
 	"net/http"
@@ -97,7 +98,7 @@ func (c *client) do(ctx context.Context, method, path string, body []byte) ([]by
 		return nil, fmt.Errorf("%s %s: read body: %w", method, redactPath(path), err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, &httpError{Method: method, Path: redactPath(path), Status: resp.StatusCode, Text: outcomeText(b)}
+		return nil, &httpError{Method: method, Path: redactPath(path), Status: resp.StatusCode, Text: fhir.OutcomeText(b)}
 	}
 	return b, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // frameKind is what a server frame means to the generator.
@@ -103,25 +102,6 @@ func parseParameters(b []byte) (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// outcomeText returns the first issue of an OperationOutcome body, or the
-// body itself, shortened, for error messages.
-func outcomeText(b []byte) string {
-	var oo struct {
-		Issue []struct {
-			Code        string `json:"code"`
-			Diagnostics string `json:"diagnostics"`
-		} `json:"issue"`
-	}
-	if json.Unmarshal(b, &oo) == nil && len(oo.Issue) > 0 {
-		return oo.Issue[0].Code + ": " + oo.Issue[0].Diagnostics
-	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // resourceID returns the id of a resource body, or "".

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/fhirbell/fhirbell/fhir"
 	"strings"
 	"testing"
 )
@@ -70,8 +71,8 @@ func TestOutcomeText(t *testing.T) {
 		{strings.Repeat("x", 300), strings.Repeat("x", 200) + "…"},
 	}
 	for _, tt := range tests {
-		if got := outcomeText([]byte(tt.body)); got != tt.want {
-			t.Errorf("outcomeText(%.40q) = %q, want %q", tt.body, got, tt.want)
+		if got := fhir.OutcomeText([]byte(tt.body)); got != tt.want {
+			t.Errorf("fhir.OutcomeText(%.40q) = %q, want %q", tt.body, got, tt.want)
 		}
 	}
 }

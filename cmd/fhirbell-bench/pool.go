@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -251,7 +252,7 @@ func (p *pool) read(i int, s *sock) {
 				p.onEvent(i, now, b)
 			}
 		case frameError:
-			p.noteErr(fmt.Sprintf("socket %d: server: %s", i, outcomeText(b)))
+			p.noteErr(fmt.Sprintf("socket %d: server: %s", i, fhir.OutcomeText(b)))
 		}
 	}
 }

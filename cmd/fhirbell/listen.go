@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"io"
 	"net/http"
 	"net/url"
@@ -207,7 +208,7 @@ func (l *listener) call(ctx context.Context, method, u string, body []byte, out 
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, redactTicket(u), resp.StatusCode, outcomeText(b))
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, redactTicket(u), resp.StatusCode, fhir.OutcomeText(b))
 	}
 	return json.Unmarshal(b, out)
 }
@@ -257,91 +258,26 @@ func (l *listener) session(ctx context.Context) error {
 	}
 }
 
-// notification is the part of a Backport notification Bundle that
-// listen prints.
-type notification struct {
-	typ, status, sub string
-	since            int64
-	events           []int64
-	focus            []string
-}
-
-// parseNotification reads the status Parameters of a Backport R4
-// notification Bundle; ok is false for anything else.
-func parseNotification(b []byte) (n notification, ok bool) {
-	var bundle struct {
-		ResourceType string `json:"resourceType"`
-		Entry        []struct {
-			Resource struct {
-				ResourceType string `json:"resourceType"`
-				Parameter    []struct {
-					Name           string `json:"name"`
-					ValueString    string `json:"valueString"`
-					ValueCode      string `json:"valueCode"`
-					ValueReference struct {
-						Reference string `json:"reference"`
-					} `json:"valueReference"`
-					Part []struct {
-						Name           string `json:"name"`
-						ValueString    string `json:"valueString"`
-						ValueReference struct {
-							Reference string `json:"reference"`
-						} `json:"valueReference"`
-					} `json:"part"`
-				} `json:"parameter"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(b, &bundle) != nil || bundle.ResourceType != "Bundle" || len(bundle.Entry) == 0 ||
-		bundle.Entry[0].Resource.ResourceType != "Parameters" {
-		return n, false
-	}
-	for _, p := range bundle.Entry[0].Resource.Parameter {
-		switch p.Name {
-		case "subscription":
-			ref := p.ValueReference.Reference
-			n.sub = ref[strings.LastIndexByte(ref, '/')+1:]
-		case "status":
-			n.status = p.ValueCode
-		case "type":
-			n.typ = p.ValueCode
-		case "events-since-subscription-start":
-			n.since, _ = strconv.ParseInt(p.ValueString, 10, 64)
-		case "notification-event":
-			for _, part := range p.Part {
-				switch part.Name {
-				case "event-number":
-					v, _ := strconv.ParseInt(part.ValueString, 10, 64)
-					n.events = append(n.events, v)
-				case "focus":
-					n.focus = append(n.focus, part.ValueReference.Reference)
-				}
-			}
-		}
-	}
-	return n, n.typ != ""
-}
-
 // handle prints one frame and tracks the last event number. Events at or
 // below it are duplicates of a resume and are skipped.
 func (l *listener) handle(b []byte, resumed bool) {
-	n, ok := parseNotification(b)
+	n, ok := fhir.ReadNotification(b)
 	if !ok {
 		if bytes.Contains(b, []byte(`"OperationOutcome"`)) {
-			fmt.Fprintf(l.errOut, "server: %s\n", outcomeText(b))
+			fmt.Fprintf(l.errOut, "server: %s\n", fhir.OutcomeText(b))
 			return
 		}
 		fmt.Fprintf(l.out, "%s\n", b) // legacy text or pong
 		return
 	}
-	switch n.typ {
+	switch n.Type {
 	case "handshake":
 		if !l.hasLast && !resumed {
-			l.last, l.hasLast = n.since, true // live from here
+			l.last, l.hasLast = n.EventsSinceStart, true // live from here
 		}
 	case "event-notification":
 		var fresh []int64
-		for _, e := range n.events {
+		for _, e := range n.Events {
 			if !l.hasLast || e > l.last {
 				fresh = append(fresh, e)
 			}
@@ -363,39 +299,20 @@ func (l *listener) handle(b []byte, resumed bool) {
 }
 
 // summary is the one-line form of a notification.
-func summary(n notification) string {
+func summary(n fhir.NotificationSummary) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s Subscription/%s status=%s events-since-start=%d", n.typ, n.sub, n.status, n.since)
-	if len(n.events) > 0 {
-		nums := make([]string, len(n.events))
-		for i, e := range n.events {
+	fmt.Fprintf(&sb, "%s Subscription/%s status=%s events-since-start=%d", n.Type, n.SubscriptionID(), n.Status, n.EventsSinceStart)
+	if len(n.Events) > 0 {
+		nums := make([]string, len(n.Events))
+		for i, e := range n.Events {
 			nums[i] = strconv.FormatInt(e, 10)
 		}
 		fmt.Fprintf(&sb, " events=%s", strings.Join(nums, ","))
 	}
-	if len(n.focus) > 0 {
-		fmt.Fprintf(&sb, " focus=%s", strings.Join(n.focus, ","))
+	if len(n.Focus) > 0 {
+		fmt.Fprintf(&sb, " focus=%s", strings.Join(n.Focus, ","))
 	}
 	return sb.String()
-}
-
-// outcomeText returns the diagnostics of an OperationOutcome body, or the
-// body itself, shortened.
-func outcomeText(b []byte) string {
-	var oo struct {
-		Issue []struct {
-			Code        string `json:"code"`
-			Diagnostics string `json:"diagnostics"`
-		} `json:"issue"`
-	}
-	if json.Unmarshal(b, &oo) == nil && len(oo.Issue) > 0 {
-		return oo.Issue[0].Code + ": " + oo.Issue[0].Diagnostics
-	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // redactTicket hides the ticket of a …/ws/{ticket} URL: it is a credential.

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +14,17 @@ import (
 
 // sockFrame is one server message, decoded enough to assert on.
 type sockFrame struct {
-	raw     string
-	typ     string   // status type of a Bundle: handshake, heartbeat, event-notification, query-status
-	status  string   // subscription status in a Bundle
-	numbers []string // event numbers
-	outcome bool
+	raw string
+	fhir.NotificationSummary
+}
+
+// numbers returns the event numbers as "1,2".
+func (f sockFrame) numbers() string {
+	s := make([]string, len(f.Events))
+	for i, n := range f.Events {
+		s[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(s, ",")
 }
 
 func readSockFrame(t *testing.T, c *websocket.Conn, within time.Duration) (sockFrame, error) {
@@ -28,44 +34,8 @@ func readSockFrame(t *testing.T, c *websocket.Conn, within time.Duration) (sockF
 	if err != nil {
 		return sockFrame{}, err
 	}
-	f := sockFrame{raw: string(b)}
-	var m struct {
-		ResourceType string `json:"resourceType"`
-		Entry        []struct {
-			Resource struct {
-				Parameter []struct {
-					Name        string `json:"name"`
-					ValueCode   string `json:"valueCode"`
-					ValueString string `json:"valueString"`
-					Part        []struct {
-						Name        string `json:"name"`
-						ValueString string `json:"valueString"`
-					} `json:"part"`
-				} `json:"parameter"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(b, &m) != nil {
-		return f, nil
-	}
-	f.outcome = m.ResourceType == "OperationOutcome"
-	if m.ResourceType == "Bundle" && len(m.Entry) > 0 {
-		for _, p := range m.Entry[0].Resource.Parameter {
-			switch p.Name {
-			case "type":
-				f.typ = p.ValueCode
-			case "status":
-				f.status = p.ValueCode
-			case "notification-event":
-				for _, part := range p.Part {
-					if part.Name == "event-number" {
-						f.numbers = append(f.numbers, part.ValueString)
-					}
-				}
-			}
-		}
-	}
-	return f, nil
+	n, _ := fhir.ReadNotification(b)
+	return sockFrame{raw: string(b), NotificationSummary: n}, nil
 }
 
 // nextSockFrame reads frames until one of type typ, skipping heartbeats.
@@ -76,11 +46,11 @@ func nextSockFrame(t *testing.T, c *websocket.Conn, typ string) sockFrame {
 		if err != nil {
 			t.Fatalf("waiting for %s: %v", typ, err)
 		}
-		if f.typ == typ {
+		if f.Type == typ {
 			return f
 		}
-		if f.typ != fhir.NotifyHeartbeat {
-			t.Fatalf("got %q (%s) while waiting for %s", f.typ, f.raw, typ)
+		if f.Type != fhir.NotifyHeartbeat {
+			t.Fatalf("got %q (%s) while waiting for %s", f.Type, f.raw, typ)
 		}
 	}
 }
@@ -127,13 +97,13 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	c.WriteMessage(websocket.TextMessage, []byte("bind-with-token "+secret))
 	nextSockFrame(t, c, fhir.NotifyHandshake)
 	c.WriteMessage(websocket.TextMessage, []byte(reauthFrame(long)))
-	if st := nextSockFrame(t, c, fhir.NotifyQueryStatus); st.status != "active" || !strings.Contains(st.raw, fhir.AuthExpiresURL) {
+	if st := nextSockFrame(t, c, fhir.NotifyQueryStatus); st.Status != "active" || !strings.Contains(st.raw, fhir.AuthExpiresURL) {
 		t.Fatalf("re-auth answer = %s", st.raw)
 	}
 	time.Sleep(3500 * time.Millisecond) // past the first token's expiry
 	write()
-	if got := nextSockFrame(t, c, fhir.NotifyEvent); strings.Join(got.numbers, ",") != "1" {
-		t.Fatalf("after renewal: events %v", got.numbers)
+	if got := nextSockFrame(t, c, fhir.NotifyEvent); got.numbers() != "1" {
+		t.Fatalf("after renewal: events %v", got.Events)
 	}
 
 	// Not renewed: query-status error, 4001, then resume elsewhere.
@@ -148,8 +118,8 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	write() // event 1 of the lapsed subscription
 	nextSockFrame(t, c2, fhir.NotifyEvent)
 	final := nextSockFrame(t, c2, fhir.NotifyQueryStatus)
-	if final.status != "error" {
-		t.Fatalf("final status = %q, want error: %s", final.status, final.raw)
+	if final.Status != "error" {
+		t.Fatalf("final status = %q, want error: %s", final.Status, final.raw)
 	}
 	_, err := readSockFrame(t, c2, 5*time.Second)
 	if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != 4001 {
@@ -165,7 +135,9 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("resume: %v (got %v)", err, got)
 		}
-		got = append(got, f.numbers...)
+		if n := f.numbers(); n != "" {
+			got = append(got, n)
+		}
 	}
 	if strings.Join(got, ",") != "2,3" {
 		t.Fatalf("resumed events %v, want 2,3", got)
