@@ -27,8 +27,14 @@ type Backend interface {
 	// (subscription.KindTicket, single use): subscription.ErrTokenInvalid
 	// or subscription.ErrTokenExpired when it cannot be used.
 	RedeemToken(ctx context.Context, kind, secret string) (subscription.Grant, error)
-	// ActiveSubscription returns the subscription id if it is active.
+	// ActiveSubscription returns the subscription id if it is active, from
+	// memory (the delivery path asks it on every drain).
 	ActiveSubscription(id string) (*subscription.Subscription, bool)
+	// LookupActive is ActiveSubscription that, on a miss, reads the
+	// subscription from the store: binding a subscription created on
+	// another node a moment ago must not fail because this node has not
+	// heard of it yet.
+	LookupActive(ctx context.Context, id string) (*subscription.Subscription, bool, error)
 	// Events returns the retained events of subID numbered in (after,
 	// until] (until <= 0: no bound), ascending, at most limit.
 	Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error)

@@ -423,8 +423,12 @@ func (s *session) bindGrant(g subscription.Grant, token [32]byte) {
 	var gone []fhir.Issue
 	for _, id := range g.SubscriptionIDs {
 		s.addGrant(grant{id: id, token: token})
-		sub, ok := s.hub.b.ActiveSubscription(id)
-		if !ok {
+		sub, ok, err := s.hub.b.LookupActive(s.hub.ctx, id)
+		switch {
+		case err != nil:
+			gone = append(gone, fhir.Issue{Severity: "error", Code: fhir.IssueTransient, Diagnostics: "Subscription/" + id + " could not be checked; bind again"})
+			continue
+		case !ok:
 			gone = append(gone, fhir.Issue{Severity: "error", Code: fhir.IssueNotFound, Diagnostics: "Subscription/" + id + " is not active; it was not bound"})
 			continue
 		}
@@ -486,7 +490,7 @@ func (s *session) identify(subject string) bool {
 // session with 4004 (as HAPI closes on a failed bind).
 func (s *session) bindID(m clientMessage) {
 	g, granted := s.findGrant(m.id)
-	sub, active := s.hub.b.ActiveSubscription(m.id)
+	sub, active, _ := s.hub.b.LookupActive(s.hub.ctx, m.id)
 	if !granted && !s.hub.cfg.AllowAnonymousBind {
 		az := s.authz()
 		why := ""
