@@ -90,6 +90,10 @@ type Config struct {
 	// 403 before any ticket is redeemed. Its Proxies also give the client
 	// address that UpgradeLimiter keys on.
 	Origin auth.OriginPolicy
+	// ClientCerts maps verified mutual-TLS client certificate subjects to
+	// scopes (auth.ClientCertPrincipal): an upgrade without an access token
+	// over such a connection is authenticated as that system principal.
+	ClientCerts map[string]string
 	// UpgradeLimiter, when set, limits upgrades per principal subject
 	// (when the upgrade carries an access token) or else per client
 	// address; an upgrade over the limit gets 429.
@@ -534,6 +538,12 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p = &pr
+	} else if h.cfg.Authenticator != nil && len(h.cfg.ClientCerts) > 0 {
+		// A system client on mutual TLS: its verified certificate is its
+		// credential, as on the REST API.
+		if pr, ok := auth.ClientCertPrincipal(r.TLS, h.cfg.ClientCerts); ok {
+			p = &pr
+		}
 	}
 	if lim := h.cfg.UpgradeLimiter; lim != nil {
 		key := "ip:" + h.cfg.Origin.Proxies.ClientIP(r)

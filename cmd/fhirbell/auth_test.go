@@ -359,6 +359,38 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	if !strings.Contains(string(ticket), `"valueUrl":"wss://`) {
 		t.Fatalf("ticket over TLS = %s, want a wss:// URL", ticket)
 	}
+	// The same certificate authenticates a socket: a legacy bind of the
+	// client's own subscription works without any token.
+	dialer := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: p.pool, Certificates: []tls.Certificate{p.clientTLS}}}
+	wss := "wss" + strings.TrimPrefix(base, "https") + "/ws"
+	c, _, err := dialer.Dial(wss, nil)
+	if err != nil {
+		t.Fatalf("wss dial with a client certificate: %v", err)
+	}
+	defer c.Close()
+	id := sub["id"].(string)
+	c.WriteMessage(websocket.TextMessage, []byte("bind "+id))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "bound "+id {
+		t.Fatalf("bind over mTLS: %q, %v", msg, err)
+	}
+	// Without the certificate the same bind is refused (4003).
+	anon := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: p.pool}}
+	c2, _, err := anon.Dial(wss, nil)
+	if err != nil {
+		t.Fatalf("wss dial: %v", err)
+	}
+	defer c2.Close()
+	c2.WriteMessage(websocket.TextMessage, []byte("bind "+id))
+	c2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := c2.ReadMessage(); err != nil {
+			if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != 4003 {
+				t.Fatalf("anonymous bind over TLS: %v, want close 4003", err)
+			}
+			break
+		}
+	}
 	// --require-tls: plain HTTP is refused, health checks excepted.
 	plain := &http.Client{Timeout: 5 * time.Second}
 	if res, err := plain.Get(s.URL + "/fhir/metadata"); err == nil {

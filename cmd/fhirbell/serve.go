@@ -83,6 +83,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	if !sec.open {
 		hubCfg.Authenticator = sec.authn
 		hubCfg.UpgradeLimiter = sec.upgrades
+		hubCfg.ClientCerts = sec.clientCerts
 	}
 	hub := notify.NewHub(svc, hubCfg)
 	m := newMetrics(hub, svc)
