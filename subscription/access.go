@@ -93,6 +93,9 @@ func checkAccess(ctx context.Context, i auth.Interaction, typ string, stored, in
 	}
 	allowed, patient := p.Can(typ, i)
 	if !allowed {
+		allowed, patient = granular(p, i, typ, stored, incoming)
+	}
+	if !allowed {
 		return forbidden("the granted scopes do not allow %s on %s", interactionName(i), typ)
 	}
 	switch {
@@ -113,6 +116,43 @@ func checkAccess(ctx context.Context, i auth.Interaction, typ string, stored, in
 	return nil
 }
 
+// granular decides an interaction that only granular SMART v2 scopes
+// (patient/Observation.rs?category=…|laboratory) could allow: a scope
+// grants it when every body at hand matches its constraints, evaluated as
+// a search on the type. Without a body (the type-level check of a search)
+// a scope whose constraints parse is enough here, and each result is then
+// checked with its body. Constraints fhirbell cannot evaluate grant
+// nothing. patient is the compartment a patient-level scope restricts to.
+func granular(p auth.Principal, i auth.Interaction, typ string, bodies ...[]byte) (ok bool, patient string) {
+	for _, level := range []string{auth.LevelSystem, auth.LevelUser, auth.LevelPatient} {
+		for _, sc := range p.Scopes.Granular(level, typ, i) {
+			if level == auth.LevelPatient && p.Patient == "" {
+				continue
+			}
+			q, err := fhir.ParseQuery(typ, sc.Constraints)
+			if err != nil {
+				continue
+			}
+			match := true
+			for _, b := range bodies {
+				if b != nil {
+					if ok, err := q.Match(b); err != nil || !ok {
+						match = false
+					}
+				}
+			}
+			if !match {
+				continue
+			}
+			if level == auth.LevelPatient {
+				return true, p.Patient
+			}
+			return true, ""
+		}
+	}
+	return false, ""
+}
+
 // visible is checkAccess for filtering search results: whether the caller
 // may see a body it is allowed to search for.
 func visible(ctx context.Context, typ string, body []byte) bool {
@@ -128,7 +168,11 @@ func (s *Service) checkSubscriptionGrant(ctx context.Context, sub *Subscription)
 		return nil
 	}
 	for _, typ := range sub.ResourceTypes(s.topics) {
-		if allowed, _ := p.Can(typ, auth.Read); !allowed {
+		allowed, _ := p.Can(typ, auth.Read)
+		if !allowed {
+			allowed, _ = granular(p, auth.Read, typ) // each event is then checked against the constraints
+		}
+		if !allowed {
 			return forbidden("the granted scopes do not allow reading %s, which this Subscription notifies about", typ)
 		}
 	}
@@ -137,8 +181,9 @@ func (s *Service) checkSubscriptionGrant(ctx context.Context, sub *Subscription)
 
 // ScopeAuthorizer is the Authorizer of the auth modes jwt and introspect:
 // an event is numbered only when the subscription's owner, with the scopes
-// it had when it created the subscription, may read the focus (type scope,
-// and Patient compartment for patient/ scopes). A subscription without an
+// it had when it created the subscription, may read the focus (type scope
+// or a granular scope whose constraints the focus matches, and Patient
+// compartment for patient/ scopes). A subscription without an
 // owner (created in auth mode none) is notified of nothing.
 type ScopeAuthorizer struct{}
 
@@ -149,6 +194,9 @@ func (ScopeAuthorizer) MayRead(_ context.Context, sub *Subscription, typ string,
 	}
 	p := auth.Principal{Kind: auth.KindUser, Subject: sub.Owner.Subject, ClientID: sub.Owner.Client, Scopes: sub.Owner.Scopes(), Patient: sub.Owner.Patient}
 	allowed, patient := p.Can(typ, auth.Read)
+	if !allowed {
+		allowed, patient = granular(p, auth.Read, typ, body)
+	}
 	if !allowed {
 		return false, nil
 	}

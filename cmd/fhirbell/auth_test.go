@@ -439,3 +439,35 @@ func TestAuthIntrospection(t *testing.T) {
 		t.Error("the client secret appears in the logs")
 	}
 }
+
+// TestAuthGranularScopes: SMART v2 granular scopes grant exactly the
+// resources their constraints match, for reads, searches and the
+// notifications of the subscriptions their holder creates.
+func TestAuthGranularScopes(t *testing.T) {
+	s, is := authServer(t)
+	admin := bearer(is.token(t, "ops", "system/*.cruds", "", time.Hour))
+	const cat = "http://terminology.hl7.org/CodeSystem/observation-category"
+	labs := bearer(is.token(t, "pat1", "patient/Observation.rs?category="+cat+"|laboratory patient/Subscription.cruds", "p1", time.Hour))
+	obs := func(category, patient string) string {
+		res := do(t, "POST", s.URL+"/fhir/Observation", `{"resourceType":"Observation","status":"final",
+ "category":[{"coding":[{"system":"`+cat+`","code":"`+category+`"}]}],"code":{"text":"x"},"subject":{"reference":"Patient/`+patient+`"}}`, admin...)
+		wantStatus(t, res, 201)
+		return res.Body["id"].(string)
+	}
+	sub := do(t, "POST", s.URL+"/fhir/Subscription", `{"resourceType":"Subscription","status":"requested","criteria":"Observation","channel":{"type":"websocket"}}`, labs...)
+	wantStatus(t, sub, 201)
+	lab, vital, otherLab := obs("laboratory", "p1"), obs("vital-signs", "p1"), obs("laboratory", "p2")
+
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+lab, "", labs...), 200)
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+vital, "", labs...), 403)
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+otherLab, "", labs...), 403)
+	found := do(t, "GET", s.URL+"/fhir/Observation", "", labs...)
+	if total, _ := found.Body["total"].(float64); total != 1 {
+		t.Fatalf("granular search sees %v observations, want only the p1 lab: %s", found.Body["total"], found.Raw)
+	}
+	ev := do(t, "GET", s.URL+"/fhir/Subscription/"+sub.Body["id"].(string)+"/$events", "", labs...)
+	if !strings.Contains(string(ev.Raw), `"valueString":"1"`) || strings.Count(string(ev.Raw), `"name":"event-number"`) != 1 ||
+		!strings.Contains(string(ev.Raw), "/Observation/"+lab) {
+		t.Fatalf("granular subscription events = %s, want only the p1 lab", ev.Raw)
+	}
+}
