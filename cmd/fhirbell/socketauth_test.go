@@ -93,14 +93,14 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	tok := do(t, "GET", s.URL+"/fhir/Subscription/"+rid+"/$get-ws-binding-token", "", bearer(long)...)
 	wantStatus(t, tok, 200)
 	secret := tok.Body["parameter"].([]any)[0].(map[string]any)["valueString"].(string)
-	c := dial(is.token(t, "alice", scopes, "", 3*time.Second))
+	c := dial(is.token(t, "alice", scopes, "", 5*time.Second))
 	c.WriteMessage(websocket.TextMessage, []byte("bind-with-token "+secret))
 	nextSockFrame(t, c, fhir.NotifyHandshake)
 	c.WriteMessage(websocket.TextMessage, []byte(reauthFrame(long)))
 	if st := nextSockFrame(t, c, fhir.NotifyQueryStatus); st.Status != "active" || !strings.Contains(st.raw, fhir.AuthExpiresURL) {
 		t.Fatalf("re-auth answer = %s", st.raw)
 	}
-	time.Sleep(3500 * time.Millisecond) // past the first token's expiry
+	time.Sleep(5500 * time.Millisecond) // past the first token's expiry
 	write()
 	if got := nextSockFrame(t, c, fhir.NotifyEvent); got.numbers() != "1" {
 		t.Fatalf("after renewal: events %v", got.Events)
@@ -109,7 +109,7 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	// Not renewed: query-status error, 4001, then resume elsewhere.
 	lapsed := do(t, "POST", s.URL+"/fhir/Subscription", sub, bearer(long)...)
 	lid := lapsed.Body["id"].(string)
-	short := is.token(t, "alice", scopes, "", 2*time.Second)
+	short := is.token(t, "alice", scopes, "", 5*time.Second)
 	tk := do(t, "GET", s.URL+"/fhir/Subscription/"+lid+"/$get-ws-binding-token", "", bearer(short)...)
 	lsecret := tk.Body["parameter"].([]any)[0].(map[string]any)["valueString"].(string)
 	c2 := dial(short)
