@@ -200,7 +200,13 @@ func (ScopeAuthorizer) MayRead(_ context.Context, sub *Subscription, typ string,
 	if !allowed {
 		return false, nil
 	}
-	if patient != "" && !ownedTypes(typ) {
+	switch {
+	case typ == "Subscription":
+		// Someone else's Subscription is not the owner's to see, even
+		// with Subscription read scopes: only admins see them all.
+		o, err := ownerOf(body)
+		return err == nil && o.MayManage(p), nil
+	case patient != "" && !ownedTypes(typ):
 		return InCompartment(typ, body, patient), nil
 	}
 	return true, nil

@@ -471,3 +471,24 @@ func TestAuthGranularScopes(t *testing.T) {
 		t.Fatalf("granular subscription events = %s, want only the p1 lab", ev.Raw)
 	}
 }
+
+// TestSubscriptionOnSubscriptionsSeesOnlyOwn: a subscription whose criteria
+// is Subscription itself is notified of its owner's Subscriptions only,
+// never of another principal's (whose body records that principal's
+// scopes).
+func TestSubscriptionOnSubscriptionsSeesOnlyOwn(t *testing.T) {
+	s, is := authServer(t)
+	alice := bearer(is.token(t, "alice", "user/Subscription.cruds user/Observation.rs", "", time.Hour))
+	bob := bearer(is.token(t, "bob", "user/Subscription.cruds user/Observation.rs", "", time.Hour))
+	watch := do(t, "POST", s.URL+"/fhir/Subscription", `{"resourceType":"Subscription","status":"requested","criteria":"Subscription","channel":{"type":"websocket"}}`, alice...)
+	wantStatus(t, watch, 201)
+	sub := `{"resourceType":"Subscription","status":"requested","criteria":"Observation","channel":{"type":"websocket"}}`
+	wantStatus(t, do(t, "POST", s.URL+"/fhir/Subscription", sub, bob...), 201)
+	own := do(t, "POST", s.URL+"/fhir/Subscription", sub, alice...)
+	wantStatus(t, own, 201)
+	ev := do(t, "GET", s.URL+"/fhir/Subscription/"+watch.Body["id"].(string)+"/$events?content=full-resource", "", alice...)
+	raw := string(ev.Raw)
+	if strings.Count(raw, `"name":"event-number"`) != 1 || !strings.Contains(raw, "/Subscription/"+own.Body["id"].(string)) || strings.Contains(raw, `"valueString":"bob"`) {
+		t.Fatalf("alice's watch on Subscriptions = %s, want only her own", raw)
+	}
+}

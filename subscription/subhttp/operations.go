@@ -302,9 +302,9 @@ func (a *api) notificationEvents(r *http.Request, evs []subscription.Event, cont
 			res, err := a.svc.VRead(r.Context(), ev.FocusType, ev.FocusID, ev.FocusVersion)
 			if err == nil {
 				ne.Resource = res.Body
-			} else if !errors.Is(err, subscription.ErrNotFound) && !errors.Is(err, subscription.ErrGone) {
+			} else if !errors.Is(err, subscription.ErrNotFound) && !errors.Is(err, subscription.ErrGone) && !errors.Is(err, auth.ErrForbidden) {
 				return nil, err
-			}
+			} // a focus the caller may no longer read is sent as a reference only
 		}
 		out[i] = ne
 	}
