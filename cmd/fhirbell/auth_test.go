@@ -93,8 +93,12 @@ func bearer(tok string) []string { return []string{"Authorization", "Bearer " + 
 
 func TestAuthJWTRejects(t *testing.T) {
 	s, is := authServer(t)
-	// Discovery stays public.
-	wantStatus(t, do(t, "GET", s.URL+"/fhir/metadata", ""), 200)
+	// Discovery stays public, and says how to authenticate.
+	md := do(t, "GET", s.URL+"/fhir/metadata", "")
+	wantStatus(t, md, 200)
+	if !strings.Contains(string(md.Raw), `"code":"SMART-on-FHIR"`) || !strings.Contains(string(md.Raw), `"cors":true`) {
+		t.Errorf("metadata does not describe the security: %.400s", md.Raw)
+	}
 
 	tests := []struct {
 		name      string

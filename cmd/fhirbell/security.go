@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/subscription/subhttp"
 )
 
 // security is everything built from the authentication and transport
@@ -162,6 +164,34 @@ func (s *security) authenticate(next http.Handler) http.Handler {
 			writeOutcome(w, status, fhir.NewOutcome(code, msg))
 		},
 	})(next)
+}
+
+// capability tells clients, in the CapabilityStatement, how the server is
+// secured: SMART-on-FHIR bearer tokens in the auth modes (mutual TLS too
+// when configured), whether CORS is on, or that nothing is required.
+func (s *security) capability(cs *subhttp.CapabilityStatement, _ string) {
+	if len(cs.Rest) == 0 {
+		return
+	}
+	sec := map[string]any{"cors": len(s.origins.Allowed) > 0}
+	switch {
+	case s.open:
+		sec["description"] = "Authentication is off (auth mode none): every client may do everything."
+	default:
+		codes := []map[string]any{{"coding": []map[string]string{{
+			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}}
+		desc := "Send an OAuth 2.0 bearer access token with SMART v1 or v2 scopes (Authorization: Bearer). " +
+			"WebSockets authenticate with a $websocket-ticket URL, a $get-ws-binding-token token, " +
+			"a Bearer header or the fhirbell.bearer.<token> subprotocol."
+		if len(s.clientCerts) > 0 {
+			codes = append(codes, map[string]any{"coding": []map[string]string{{
+				"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "Certificates"}}})
+			desc += " System clients may authenticate with a mutual-TLS client certificate."
+		}
+		sec["service"], sec["description"] = codes, desc
+	}
+	b, _ := json.Marshal(sec) // plain values: cannot fail
+	cs.Rest[0].Security = b
 }
 
 // requireTLS refuses plain-HTTP requests (directly, or as a trusted proxy

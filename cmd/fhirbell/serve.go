@@ -206,6 +206,7 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
 		IssueLimit:   sec.issueLimit,
+		Capability:   sec.capability,
 	}))))
 	return r
 }
