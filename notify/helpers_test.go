@@ -82,6 +82,13 @@ type env struct {
 // shuts everything down in order and waits for it.
 func newEnv(tb testing.TB, cfg Config) *env {
 	tb.Helper()
+	return newEnvWith(tb, cfg, nil)
+}
+
+// newEnvWith is newEnv whose hub uses wrap(svc) as its Backend (nil: the
+// Service itself), for tests that observe the hub's calls.
+func newEnvWith(tb testing.TB, cfg Config, wrap func(*subscription.Service) Backend) *env {
+	tb.Helper()
 	store := memstore.New()
 	fw := &forward{}
 	svc := subscription.NewService(store, subscription.WithPublisher(fw))
@@ -92,7 +99,11 @@ func newEnv(tb testing.TB, cfg Config) *env {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://" + srv.Listener.Addr().String()
 	}
-	hub := NewHub(svc, cfg)
+	var b Backend = svc
+	if wrap != nil {
+		b = wrap(svc)
+	}
+	hub := NewHub(b, cfg)
 	fw.h = hub
 	srv.Config.Handler = hub.Handler()
 	srv.Start()

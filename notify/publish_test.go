@@ -25,9 +25,11 @@ func (b *countingBackend) Events(ctx context.Context, subID string, after, until
 // with identical frames either way.
 func TestPublishEventsSparesLogReads(t *testing.T) {
 	for _, refsOnly := range []bool{false, true} {
-		e := newEnv(t, Config{})
-		counting := &countingBackend{Service: e.svc}
-		e.hub.b = counting // before any socket exists
+		var counting *countingBackend
+		e := newEnvWith(t, Config{}, func(svc *subscription.Service) Backend {
+			counting = &countingBackend{Service: svc}
+			return counting
+		})
 		e.fw.refsOnly.Store(refsOnly)
 		const sockets = 20
 		id := e.createSub(subOpts{code: "c1", content: "id-only"})
