@@ -110,3 +110,28 @@ func forbids(rule, dep string) bool {
 	}
 	return dep == rule || strings.HasPrefix(dep, rule+"/")
 }
+
+// TestNoPrintOutsideMain: library packages log through the *slog.Logger
+// they are given, never to stdout (STYLE §4; NATS bans it with forbidigo).
+func TestNoPrintOutsideMain(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.Name == "main" {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(p.Dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, banned := range []string{"fmt.Print(", "fmt.Println(", "fmt.Printf(", "log.Print", "slog.Default()"} {
+				if strings.Contains(string(b), banned) {
+					t.Errorf("%s uses %s", f, strings.TrimSuffix(banned, "("))
+				}
+			}
+		}
+	}
+}
