@@ -43,5 +43,25 @@
 //     → ErrUnavailable; context errors are returned as they are. Error
 //     messages never contain the database URL.
 //
+// Event logs (migrations/0002_events.sql): subscription_event_heads holds
+// each subscription's counter, subscription_events the numbered events.
+// AppendEvents reserves a call's numbers with one upsert of the counters,
+// in ascending id order (so concurrent writers never deadlock on them),
+// and inserts the events with a second set-based statement: a write that
+// matches 10,000 subscriptions is two statements. The counter moves inside
+// the write's transaction, so numbers are gap-free and a rollback gives
+// them back. Pruning deletes a prefix of each log (prune_at), never a head.
+//
+// Tokens (migrations/0003_tokens.sql): ws_tokens keeps binding tokens and
+// tickets by the SHA-256 of their secret; consuming a ticket is one DELETE
+// ... RETURNING, so of concurrent consumers on any nodes exactly one wins.
+//
+// Between nodes (notify.go): a Notifier sends one coalesced NOTIFY after
+// each commit that changed events, Subscriptions or topics (a bare poll
+// hint when the payload would pass 8000 bytes); a Listener keeps its own
+// LISTEN connection, reconnects with backoff, resynchronises on every
+// connect and polls for changes nobody announced, so a lost notification
+// costs latency, never correctness.
+//
 // The Store owns its pool: Close closes it.
 package postgres
