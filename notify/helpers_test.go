@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -502,68 +501,20 @@ func (c *client) expectNote(content string) note {
 
 func parseNote(tb testing.TB, b []byte) note {
 	tb.Helper()
+	sum, ok := fhir.ReadNotification(b)
 	var bundle struct {
 		Entry []struct {
 			Resource json.RawMessage `json:"resource"`
 		} `json:"entry"`
 	}
-	if err := json.Unmarshal(b, &bundle); err != nil || len(bundle.Entry) == 0 {
+	if !ok || json.Unmarshal(b, &bundle) != nil {
 		tb.Fatalf("not a notification: %.300s", b)
 	}
-	var params struct {
-		Meta struct {
-			Extension []fhir.Extension `json:"extension"`
-		} `json:"meta"`
-		Parameter []struct {
-			Name           string `json:"name"`
-			ValueString    string `json:"valueString"`
-			ValueCode      string `json:"valueCode"`
-			ValueReference struct {
-				Reference string `json:"reference"`
-			} `json:"valueReference"`
-			Part []struct {
-				Name           string `json:"name"`
-				ValueString    string `json:"valueString"`
-				ValueReference struct {
-					Reference string `json:"reference"`
-				} `json:"valueReference"`
-			} `json:"part"`
-		} `json:"parameter"`
-	}
-	if err := json.Unmarshal(bundle.Entry[0].Resource, &params); err != nil {
-		tb.Fatal(err)
-	}
-	n := note{raw: b, entries: len(bundle.Entry) - 1}
+	n := note{typ: sum.Type, status: sum.Status, sub: sum.SubscriptionID(), since: sum.EventsSinceStart,
+		events: sum.Events, focus: sum.Focus, authExpires: sum.AuthExpires, raw: b, entries: len(bundle.Entry) - 1}
 	for _, e := range bundle.Entry[1:] {
 		if len(e.Resource) > 0 {
 			n.resources++
-		}
-	}
-	for _, x := range params.Meta.Extension {
-		if x.URL == fhir.AuthExpiresURL {
-			n.authExpires = x.ValueInstant
-		}
-	}
-	for _, p := range params.Parameter {
-		switch p.Name {
-		case "subscription":
-			n.sub = p.ValueReference.Reference[strings.LastIndexByte(p.ValueReference.Reference, '/')+1:]
-		case "status":
-			n.status = p.ValueCode
-		case "type":
-			n.typ = p.ValueCode
-		case "events-since-subscription-start":
-			n.since, _ = strconv.ParseInt(p.ValueString, 10, 64)
-		case "notification-event":
-			for _, part := range p.Part {
-				switch part.Name {
-				case "event-number":
-					v, _ := strconv.ParseInt(part.ValueString, 10, 64)
-					n.events = append(n.events, v)
-				case "focus":
-					n.focus = append(n.focus, part.ValueReference.Reference)
-				}
-			}
 		}
 	}
 	return n
