@@ -282,34 +282,7 @@ func TestSessionLastsAsLongAsTheAccessToken(t *testing.T) {
 		}
 		c.send("bind " + legacyID) // legacy bindings end with the session too
 		c.expectText("bound " + legacyID)
-		last := time.Now()
-		warned := 0
-		for {
-			n := c.expectNote(fhir.ContentFullResource)
-			gap := time.Since(last)
-			last = time.Now()
-			if n.typ == fhir.NotifyQueryStatus {
-				if n.status != "error" || !last.Equal(expires) || n.authExpires != h.authExpires {
-					t.Errorf("final %s status %s at %v (auth-expires %q), want status error at %v", n.typ, n.status, last, n.authExpires, expires)
-				}
-				break
-			}
-			if n.typ != fhir.NotifyHeartbeat || n.authExpires != h.authExpires {
-				t.Fatalf("got %s with auth-expires %q, want heartbeats carrying %q", n.typ, n.authExpires, h.authExpires)
-			}
-			if expires.Sub(last) < time.Minute {
-				warned++
-				if gap > 10*time.Second {
-					t.Errorf("warning heartbeat %v after the previous, want at most 10s", gap)
-				}
-			}
-		}
-		if warned < 5 {
-			t.Errorf("%d warning heartbeats in the last minute, want at least 5", warned)
-		}
-		if code := c.expectClose(); code != CodeAuthExpired {
-			t.Fatalf("close code %d, want %d", code, CodeAuthExpired)
-		}
+		c.expectExpiry(h, expires)
 		waitClosed(e)
 		e.write(2, "") // logged while no socket is open
 		c = e.dialWith("/ws", bearer("alice-2"))

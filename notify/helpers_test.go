@@ -303,43 +303,73 @@ func (e *env) writeTx(n int, code string) {
 	}
 }
 
-func (e *env) token(ids ...string) string {
+// issue issues a token of kind for ids, as the REST operations do: to
+// p's subject, its authorization ending with p's (zero p: auth mode none).
+func (e *env) issue(kind string, p auth.Principal, ids ...string) string {
 	e.t.Helper()
-	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindBindingToken, ids, "", time.Time{})
+	tok, _, err := e.svc.IssueToken(context.Background(), kind, ids, p.Subject, p.Expires)
 	if err != nil {
 		e.t.Fatalf("IssueToken: %v", err)
 	}
 	return tok
+}
+
+func (e *env) token(ids ...string) string {
+	e.t.Helper()
+	return e.issue(subscription.KindBindingToken, auth.Principal{}, ids...)
 }
 
 func (e *env) ticket(ids ...string) string {
 	e.t.Helper()
-	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindTicket, ids, "", time.Time{})
-	if err != nil {
-		e.t.Fatalf("IssueToken: %v", err)
-	}
-	return tok
+	return e.issue(subscription.KindTicket, auth.Principal{}, ids...)
 }
 
-// tokenFor issues a binding token to p, as $get-ws-binding-token does:
-// the grant's subject is p's and its authorization ends with p's.
+// tokenFor issues a binding token to p, as $get-ws-binding-token does.
 func (e *env) tokenFor(p auth.Principal, ids ...string) string {
 	e.t.Helper()
-	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindBindingToken, ids, p.Subject, p.Expires)
-	if err != nil {
-		e.t.Fatalf("IssueToken: %v", err)
-	}
-	return tok
+	return e.issue(subscription.KindBindingToken, p, ids...)
 }
 
 // ticketFor issues a ticket to p, as $websocket-ticket does.
 func (e *env) ticketFor(p auth.Principal, ids ...string) string {
 	e.t.Helper()
-	tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindTicket, ids, p.Subject, p.Expires)
-	if err != nil {
-		e.t.Fatalf("IssueToken: %v", err)
+	return e.issue(subscription.KindTicket, p, ids...)
+}
+
+// expectExpiry reads what a session sends until its authorization
+// expires: heartbeats carrying h's auth-expires, at least five of them in
+// the last minute at most 10 s apart, then a query-status error exactly at
+// expires, then close 4001.
+func (c *client) expectExpiry(h note, expires time.Time) {
+	c.t.Helper()
+	last := time.Now()
+	warned := 0
+	for {
+		n := c.expectNote(fhir.ContentFullResource)
+		gap := time.Since(last)
+		last = time.Now()
+		if n.typ == fhir.NotifyQueryStatus {
+			if n.status != "error" || !last.Equal(expires) || n.authExpires != h.authExpires {
+				c.t.Errorf("final %s status %s at %v (auth-expires %q), want status error at %v", n.typ, n.status, last, n.authExpires, expires)
+			}
+			break
+		}
+		if n.typ != fhir.NotifyHeartbeat || n.authExpires != h.authExpires {
+			c.t.Fatalf("got %s with auth-expires %q, want heartbeats carrying %q", n.typ, n.authExpires, h.authExpires)
+		}
+		if expires.Sub(last) < time.Minute {
+			warned++
+			if gap > 10*time.Second {
+				c.t.Errorf("warning heartbeat %v after the previous, want at most 10s", gap)
+			}
+		}
 	}
-	return tok
+	if warned < 5 {
+		c.t.Errorf("%d warning heartbeats in the last minute, want at least 5", warned)
+	}
+	if code := c.expectClose(); code != CodeAuthExpired {
+		c.t.Fatalf("close code %d, want %d", code, CodeAuthExpired)
+	}
 }
 
 // dialResp dials path with extra headers, offering protocols as

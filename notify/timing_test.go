@@ -186,34 +186,7 @@ func TestAuthorizationExpiry(t *testing.T) {
 		if h.authExpires != fhir.FormatInstant(expires) {
 			t.Errorf("handshake auth-expires %q, want %q", h.authExpires, fhir.FormatInstant(expires))
 		}
-		last := time.Now()
-		warned := 0
-		for {
-			n := c.expectNote(fhir.ContentFullResource)
-			gap := time.Since(last)
-			last = time.Now()
-			if n.typ == fhir.NotifyQueryStatus {
-				if n.status != "error" || !last.Equal(expires) {
-					t.Errorf("final %s status %s at %v, want status error at the expiry %v", n.typ, n.status, last, expires)
-				}
-				break
-			}
-			if n.typ != fhir.NotifyHeartbeat || n.authExpires != h.authExpires {
-				t.Fatalf("got %s with auth-expires %q, want heartbeats carrying it", n.typ, n.authExpires)
-			}
-			if expires.Sub(last) < time.Minute {
-				warned++
-				if gap > 10*time.Second {
-					t.Errorf("warning heartbeat %v after the previous, want at most 10s", gap)
-				}
-			}
-		}
-		if warned < 5 {
-			t.Errorf("%d warning heartbeats in the last minute, want at least 5", warned)
-		}
-		if code := c.expectClose(); code != CodeAuthExpired {
-			t.Fatalf("close code %d, want %d", code, CodeAuthExpired)
-		}
+		c.expectExpiry(h, expires)
 	})
 }
 
