@@ -81,7 +81,7 @@ func (r CloseReason) String() string {
 	return fmt.Sprintf("CloseReason(%d)", int(r))
 }
 
-// Application close codes (DESIGN §4); 4000–4999 are private-use codes.
+// Application close codes; 4000–4999 are private-use codes.
 const (
 	CodeAuthExpired         = 4001
 	CodeForbidden           = 4003

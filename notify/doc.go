@@ -1,6 +1,8 @@
 // Package notify is fhirbell's WebSocket hub: the /ws endpoint, one
-// session per socket, every client dialect of DESIGN §4, and delivery of
-// numbered subscription events from the event log.
+// session per socket, every client dialect below, and delivery of
+// numbered subscription events from the event log. This comment is the
+// contract with socket clients; how the code keeps it is told in the
+// files named under "Where the code is".
 //
 // # Dialects
 //
@@ -27,7 +29,7 @@
 //
 // # Authentication
 //
-// A socket authenticates in any of four ways (DESIGN §5):
+// A socket authenticates in any of four ways:
 //   - Authorization: Bearer <access token> on the upgrade (native clients);
 //   - the subprotocol fhirbell.bearer.<access token> offered beside
 //     fhirbell (browsers); the server echoes only fhirbell, never the
@@ -94,55 +96,11 @@
 // Events live in the Backend's log, never in per-socket queues. Each
 // binding holds a cursor, the number of the last event it sent; a new
 // binding starts at the head of the log (live events only), a re-bind
-// (token renewal) keeps its cursor, a resume sets it. Hub.Publish (called
-// by the Service after commit) and the poll in Run raise the subscription's
-// known head and wake the sessions bound to it with a non-blocking send on
-// a channel of capacity 1. A woken writer reads each binding's events
-// after its cursor, sends them and advances the cursor. A slow client
+// (token renewal) keeps its cursor, a resume sets it. A write's events
+// wake the sessions bound to its subscriptions, which send what lies
+// after each cursor and advance it (delivery.go). A slow client
 // simply lags: it costs no memory and blocks nobody, and is closed with
 // 4429 only when the events after its cursor have been pruned.
-//
-// # Goroutines and timers
-//
-// Per socket: a reader goroutine, and a writer goroutine only while there
-// is work. This departs from STYLE §2 (reader = handler goroutine, writer
-// for the socket's lifetime) for the memory target of DESIGN §8, measured
-// by TestMemoryPerIdleSocket (heap in use plus stacks per idle bound
-// socket, 5,000 sockets): 28.4 KiB with the handler goroutine as reader
-// (net/http keeps its 4 KiB read and write buffers, the request and the
-// handler's grown stack while the handler runs), 14.4 KiB with a reader
-// of its own, 7.4 KiB with the writer on demand, no channel and no logger
-// per session.
-//
-//   - The handler checks the request, redeems a ticket, upgrades, registers
-//     the session, starts its reader (serve) and returns.
-//   - The reader parses client messages (parseClientMessage, pure and
-//     fuzzed), redeems tokens, and hands every reply and binding change to
-//     the writer through a bounded control queue (full: close 1008).
-//   - Work for the writer is a set of bits (control ops queued, bindings
-//     behind, a deadline passed, shutdown) under the session's mutex.
-//     notify sets bits and starts a writer goroutine if none runs; the
-//     writer takes the bits until there are none and exits. At most one
-//     writer runs at a time and only it writes data frames; it sets the
-//     write deadline before every write, and a failed write ends the
-//     session and closes the connection, which ends the reader. Close,
-//     ping and pong frames go through gorilla's WriteControl, which is
-//     safe concurrently. serve waits for the last writer before it
-//     releases the bindings.
-//
-// There is no timer per socket or per binding. Each session computes its
-// earliest deadline (ping, bind timeout, heartbeats, authorization expiry)
-// and gives it to the hub's scheduler: one goroutine, one timer and a
-// min-heap of sessions, run by Hub.Run. A send that postpones a heartbeat
-// does not touch the scheduler; the session is then woken early, finds
-// nothing due and reschedules. Deadlines may fire up to a twentieth of
-// their period early (at most 1 s): heartbeats are never late, and the
-// deadlines of one socket coalesce.
-//
-// Hub.Run also polls Backend.EventHeads for the subscriptions bound here
-// every Config.PollInterval (and at once on Hub.Poll), so delivery is
-// correct even when a Publish wake-up is lost or the event was written by
-// another node.
 //
 // # Close codes
 //
@@ -179,30 +137,29 @@
 // header, no client message. A principal is logged by identity only
 // (auth.Principal.LogValue). TestSecretsNeverLogged checks this.
 //
-// # Locks
+// # Where the code is
 //
-// Lock order: Hub.mu before session.mu; the scheduler's lock is never held
-// with either. session.mu also guards the session's authorization (authz),
-// which the reader sets at the first grant and the writer changes on
-// renewal; Hub.claim (Hub.mu) is called with no session lock held. Publish, the poll and Shutdown call session.notify (which
-// takes session.mu briefly and may start a goroutine) while holding
-// Hub.mu; nothing takes Hub.mu while holding session.mu. Nothing does
-// socket I/O while holding any of them: Shutdown closes leftover
-// connections after releasing Hub.mu. A subscription's head is an atomic,
-// read by writers without a lock.
-//
-// # Shutdown
-//
-// Hub.Shutdown refuses new upgrades with 503, makes every session's writer
-// send close 1001, cancels the context of Backend calls, and waits for the
-// sessions until its context ends, then closes the remaining connections.
-// http.Server.Shutdown does not wait for hijacked connections, so main
-// calls Hub.Shutdown after it, and stops Run after that.
-//
-// # Wiring
-//
-// The Hub needs the Service (its Backend) and the Service needs the Hub
-// (its Publisher): build the Service with a Publisher that forwards to a
-// variable holding the Hub, then the Hub. Mount Handler on "/ws" and
-// "/ws/*" at the router root, and run Run in a goroutine.
+// Each file holds the code one goroutine runs, so that the file says who
+// owns what:
+//   - hub.go: the Hub, its Config and Backend, the sessions and
+//     subscriptions bound on this node, Run and Shutdown.
+//   - upgrade.go: the HTTP handler: the checks of an upgrade and their
+//     refusals, ticket redemption, the upgrade itself (the handler
+//     goroutine).
+//   - session.go: the session's types, its lifecycle (serve, end), its
+//     authorization and the hub's socket count per principal.
+//   - reader.go: the read loop and what client messages do: binds, grants,
+//     in-band re-authentication (the reader goroutine).
+//   - writer.go: the write loop and the work the reader queues for it:
+//     bind, renew, re-authorize, unbind (the writer goroutine).
+//   - delivery.go: draining bindings' cursors into notification Bundles,
+//     too-far-behind (the writer).
+//   - deadlines.go: heartbeats, pings, the bind timeout and authorization
+//     expiry, and the session's next deadline (the writer); sched.go: the
+//     hub's one timer that wakes sessions at those deadlines.
+//   - publish.go: how the hub learns of events: Publish and PublishEvents
+//     (on the goroutine of the write that appended them) and the poll of
+//     event heads (in Run).
+//   - message.go: the parser of client messages; close.go: CloseReason
+//     and its close codes.
 package notify

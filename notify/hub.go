@@ -2,18 +2,14 @@ package notify
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fhirbell/fhirbell/auth"
-	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/gorilla/websocket"
 )
@@ -139,8 +135,9 @@ func (c *Config) setDefaults() {
 
 // Hub owns the WebSocket sessions of one node: it serves the endpoint,
 // knows which sessions are bound to which subscription, and wakes them
-// when their subscriptions get events. See the package documentation for
-// its invariants.
+// when their subscriptions get events. mu is taken before any session's
+// lock, never after (see session); a subscription's head is an atomic,
+// read by writers without a lock.
 type Hub struct {
 	b     Backend
 	cfg   Config
@@ -193,6 +190,11 @@ var writeBufferPool sync.Pool
 // NewHub returns a Hub over b. It starts no goroutine: call Run for
 // heartbeats, pings, bind timeouts and polling, serve Handler, and call
 // Shutdown at the end.
+//
+// The Hub needs the Service (its Backend) and the Service needs the Hub
+// (its Publisher): build the Service with a Publisher that forwards to a
+// variable holding the Hub, then the Hub. Mount Handler on "/ws" and
+// "/ws/*" at the router root, and run Run in a goroutine.
 func NewHub(b Backend, cfg Config) *Hub {
 	cfg.setDefaults()
 	h := &Hub{
@@ -225,120 +227,6 @@ func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return Stats{Sockets: len(h.sessions), Bindings: h.bindings}
-}
-
-// Publish records that the events refs exist and wakes the sessions bound
-// to their subscriptions. It never blocks on a socket: a wake-up is a
-// non-blocking send on a channel of capacity 1, and the events themselves
-// are read from the log by each session. Refs of subscriptions not bound
-// here are ignored (a later bind reads the head from the Backend).
-func (h *Hub) Publish(refs []subscription.EventRef) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, r := range refs {
-		st := h.subs[r.SubscriptionID]
-		if st == nil || !st.raise(r.Number) {
-			continue
-		}
-		for s := range st.sessions {
-			s.wakeUp()
-		}
-	}
-}
-
-// PublishEvents is Publish for events appended on this node: the hub keeps
-// each subscription's latest batch, so the sessions it wakes send them
-// without reading the log (subscription.EventsPublisher).
-func (h *Hub) PublishEvents(evs []subscription.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for i := 0; i < len(evs); {
-		j := i + 1
-		for j < len(evs) && evs[j].SubscriptionID == evs[i].SubscriptionID && evs[j].Number == evs[j-1].Number+1 {
-			j++
-		}
-		run := evs[i:j:j]
-		i = j
-		st := h.subs[run[0].SubscriptionID]
-		if st == nil {
-			continue
-		}
-		st.keepRecent(run)
-		if st.raise(run[len(run)-1].Number) {
-			for s := range st.sessions {
-				s.wakeUp()
-			}
-		}
-	}
-}
-
-// recentWindow is how many of a subscription's latest events the hub keeps
-// for its sessions: enough for a burst of writes to reach every socket
-// from memory, little enough that 50,000 idle subscriptions stay cheap
-// (the snapshots are shared with the write, not copied).
-const recentWindow = 8
-
-// keepRecent appends run to the kept events when it continues them, else
-// starts over with run; at most recentWindow are kept. Called under Hub.mu,
-// the only writer; readers load the pointer without it.
-func (st *subState) keepRecent(run []subscription.Event) {
-	var kept []subscription.Event
-	if p := st.recent.Load(); p != nil {
-		if prev := *p; len(prev) > 0 && prev[len(prev)-1].Number+1 == run[0].Number {
-			kept = prev
-		}
-	}
-	n := min(len(kept)+len(run), recentWindow)
-	next := make([]subscription.Event, 0, n)
-	if skip := len(kept) + len(run) - n; skip < len(kept) {
-		next = append(next, kept[skip:]...)
-		next = append(next, run...)
-	} else {
-		next = append(next, run[skip-len(kept):]...)
-	}
-	st.recent.Store(&next)
-}
-
-// recentAfter returns the published events that follow cursor, when the
-// hub holds them all (from cursor+1 up), at most limit; nil otherwise.
-func (st *subState) recentAfter(cursor int64, limit int) []subscription.Event {
-	p := st.recent.Load()
-	if p == nil {
-		return nil
-	}
-	run := *p
-	if len(run) == 0 || run[0].Number > cursor+1 || run[len(run)-1].Number <= cursor {
-		return nil
-	}
-	run = run[cursor+1-run[0].Number:]
-	if len(run) > limit {
-		run = run[:limit]
-	}
-	return run
-}
-
-// wakeOthers wakes every session bound to st except self.
-func (h *Hub) wakeOthers(st *subState, self *session) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range st.sessions {
-		if s != self {
-			s.wakeUp()
-		}
-	}
-}
-
-// raise sets head to n if n is higher and reports whether it was.
-func (st *subState) raise(n int64) bool {
-	for {
-		cur := st.head.Load()
-		if n <= cur {
-			return false
-		}
-		if st.head.CompareAndSwap(cur, n) {
-			return true
-		}
-	}
 }
 
 // attach records that s is bound to subscription id and returns its state.
@@ -385,69 +273,17 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-// pollChunk bounds the ids of one EventHeads call.
-const pollChunk = 1000
-
-// pollLoop asks the Backend for the heads of the subscriptions bound here
-// every PollInterval and wakes the sessions of those that moved. It makes
-// delivery independent of Publish: a lost wake-up, or an event appended by
-// another node, is seen within one interval.
-func (h *Hub) pollLoop(ctx context.Context) {
-	t := time.NewTicker(h.cfg.PollInterval)
-	defer t.Stop()
-	var ids []string
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-h.pollNow:
-		}
-		ids = ids[:0]
-		h.mu.Lock()
-		for id := range h.subs {
-			ids = append(ids, id)
-		}
-		h.mu.Unlock()
-		for chunk := range slices.Chunk(ids, pollChunk) {
-			heads, err := h.b.EventHeads(ctx, chunk)
-			if err != nil {
-				if ctx.Err() == nil {
-					h.log.Error("poll event heads", "err", err)
-				}
-				break
-			}
-			h.mu.Lock()
-			for id, hd := range heads {
-				if st := h.subs[id]; st != nil && st.raise(hd.Last) {
-					for s := range st.sessions {
-						s.wakeUp()
-					}
-				}
-			}
-			h.mu.Unlock()
-		}
-	}
-}
-
-// Poll makes Run's poll of event heads happen now rather than at its next
-// tick, e.g. after a LISTEN connection was re-established and
-// notifications may have been lost. It never blocks.
-func (h *Hub) Poll() {
-	select {
-	case h.pollNow <- struct{}{}:
-	default:
-	}
-}
-
 // Shutdown refuses new upgrades (503), makes every session send close
 // 1001 and waits for them to end until ctx is done; then it closes the
-// remaining connections and returns ctx's error.
+// remaining connections and returns ctx's error. It also cancels the
+// context of Backend calls. http.Server.Shutdown does not wait for
+// hijacked connections, so call Hub.Shutdown after it, and stop Run after
+// that.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
 	for s := range h.sessions {
-		s.notify(workShutdown) // its writer sends 1001
+		s.addWork(workShutdown) // its writer sends 1001
 	}
 	h.mu.Unlock()
 	h.cancel()
@@ -472,285 +308,4 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	<-done
 	return ctx.Err()
-}
-
-// Handler returns the handler of the WebSocket endpoint: "/ws" and
-// "/ws/{ticket}" (mount it on both; any prefix before /ws is ignored).
-func (h *Hub) Handler() http.Handler { return http.HandlerFunc(h.serveHTTP) }
-
-// wsPath splits the request path into the endpoint and its ticket.
-func wsPath(p string) (ticket string, ok bool) {
-	if p == "/ws" || strings.HasSuffix(p, "/ws") || p == "/ws/" {
-		return "", true
-	}
-	i := strings.LastIndex(p, "/ws/")
-	if i < 0 {
-		return "", false
-	}
-	ticket = p[i+len("/ws/"):]
-	if ticket == "" {
-		return "", true
-	}
-	if strings.Contains(ticket, "/") {
-		return "", false
-	}
-	return ticket, true
-}
-
-// serveHTTP checks the request (origin, access token, rate limit),
-// redeems a ticket if the path has one, upgrades, and starts the session.
-// It never logs the path, the query or any header: a ticket, like an
-// access token, is a credential.
-func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	ticket, ok := wsPath(r.URL.Path)
-	if !ok {
-		httpOutcome(w, http.StatusNotFound, fhir.IssueNotFound, "no such WebSocket endpoint")
-		return
-	}
-	h.mu.Lock()
-	closing := h.closing
-	h.mu.Unlock()
-	if closing {
-		httpOutcome(w, http.StatusServiceUnavailable, fhir.IssueTransient, "server is shutting down")
-		return
-	}
-	// Checked before the ticket is redeemed, so a link preview or a
-	// cross-site page cannot burn it.
-	if !websocket.IsWebSocketUpgrade(r) {
-		w.Header().Set("Upgrade", "websocket")
-		httpOutcome(w, http.StatusUpgradeRequired, fhir.IssueNotSupported, "this endpoint speaks WebSocket only")
-		return
-	}
-	if !h.originAllowed(r) {
-		httpOutcome(w, http.StatusForbidden, fhir.IssueForbidden, "origin not allowed")
-		return
-	}
-	tok, err := h.upgradeToken(r)
-	if err != nil {
-		h.refuseAuth(w, err)
-		return
-	}
-	var p *auth.Principal
-	if tok != "" {
-		pr, err := h.cfg.Authenticator.Authenticate(r.Context(), tok)
-		if err != nil {
-			h.refuseAuth(w, err)
-			return
-		}
-		p = &pr
-	} else if h.cfg.Authenticator != nil && len(h.cfg.ClientCerts) > 0 {
-		// A system client on mutual TLS: its verified certificate is its
-		// credential, as on the REST API.
-		if pr, ok := auth.ClientCertPrincipal(r.TLS, h.cfg.ClientCerts); ok {
-			p = &pr
-		}
-	}
-	if lim := h.cfg.UpgradeLimiter; lim != nil {
-		key := "ip:" + h.cfg.Origin.Proxies.ClientIP(r)
-		if p != nil && p.Subject != "" {
-			key = "sub:" + p.Subject
-		}
-		if !lim.Allow(key) {
-			w.Header().Set("Retry-After", "1")
-			httpOutcome(w, http.StatusTooManyRequests, fhir.IssueThrottled, "too many WebSocket upgrades; slow down")
-			return
-		}
-	}
-	var grant *subscription.Grant
-	if ticket != "" {
-		g, err := h.b.RedeemToken(r.Context(), subscription.KindTicket, ticket)
-		switch {
-		case errors.Is(err, subscription.ErrTokenExpired):
-			httpOutcome(w, http.StatusUnauthorized, fhir.IssueLogin, "ticket expired; request a new one with $websocket-ticket")
-			return
-		case errors.Is(err, subscription.ErrTokenInvalid):
-			httpOutcome(w, http.StatusNotFound, fhir.IssueNotFound, "unknown or already used ticket; request a new one with $websocket-ticket")
-			return
-		case err != nil:
-			h.log.Error("redeem ticket", "err", err)
-			httpOutcome(w, http.StatusInternalServerError, fhir.IssueException, "ticket could not be checked")
-			return
-		}
-		if p != nil && g.Subject != p.Subject {
-			httpOutcome(w, http.StatusForbidden, fhir.IssueSecurity, "the ticket was issued to another principal than the access token's")
-			return
-		}
-		grant = &g
-	}
-	conn, err := h.upg.Upgrade(w, r, nil)
-	if err != nil {
-		return // gorilla has answered with an HTTP error
-	}
-	s := h.newSession(conn, r, p)
-	h.mu.Lock()
-	if h.closing {
-		h.mu.Unlock()
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.cfg.WriteWait))
-		conn.Close()
-		return
-	}
-	h.sessions[s] = struct{}{}
-	h.wg.Add(1)
-	h.mu.Unlock()
-	if p != nil {
-		s.logf(slog.LevelDebug, "websocket authenticated", "principal", *p)
-	}
-	// Queued before serve starts: the control queue cannot be full.
-	if p == nil || s.identify(p.Subject) {
-		if grant != nil {
-			s.bindGrant(*grant, [32]byte{})
-		}
-	}
-	// The session runs in its own goroutine and the handler returns, so
-	// that net/http releases what it holds for the connection (its 4 KiB
-	// read and write buffers, the request, the handler's grown stack):
-	// about 18 KiB per idle socket (see doc.go).
-	go func() {
-		defer func() {
-			h.mu.Lock()
-			delete(h.sessions, s)
-			h.mu.Unlock()
-			h.wg.Done()
-		}()
-		s.serve()
-	}()
-}
-
-// originAllowed applies Config.Origin.
-func (h *Hub) originAllowed(r *http.Request) bool {
-	return h.cfg.Origin.AllowUpgrade(r)
-}
-
-// errMalformedToken is the ErrUnauthenticated of an access token offered
-// in a form that cannot be read.
-var errMalformedToken = fmt.Errorf("%w: malformed Authorization header or bearer subprotocol", auth.ErrUnauthenticated)
-
-// errBareBearerSubprotocol refuses a fhirbell.bearer.<token> subprotocol
-// offered without fhirbell: the only subprotocol the server could then
-// echo is the token entry, and it never echoes a token.
-var errBareBearerSubprotocol = errors.New("offer the subprotocol " + auth.Subprotocol + " beside " + auth.BearerSubprotocolPrefix + "<token>")
-
-// errTwoTokens refuses an upgrade carrying an access token both in
-// Authorization and in the subprotocol.
-var errTwoTokens = errors.New("send the access token once: in Authorization or in the subprotocol, not both")
-
-// upgradeToken returns the access token an upgrade carries ("" for none):
-// from Authorization: Bearer (native clients) or from a
-// fhirbell.bearer.<token> subprotocol offered beside fhirbell (browsers,
-// which cannot set headers on a WebSocket). In auth mode none tokens are
-// ignored, but a bearer subprotocol without fhirbell is still refused.
-func (h *Hub) upgradeToken(r *http.Request) (string, error) {
-	sp, offered := auth.SubprotocolToken(r)
-	bearerEntry := false
-	for _, p := range websocket.Subprotocols(r) {
-		if strings.HasPrefix(p, auth.BearerSubprotocolPrefix) {
-			bearerEntry = true
-		}
-	}
-	if bearerEntry && !offered {
-		return "", errBareBearerSubprotocol
-	}
-	if h.cfg.Authenticator == nil {
-		return "", nil
-	}
-	bt, hasBearer := auth.BearerToken(r)
-	switch {
-	case !hasBearer && r.Header.Get("Authorization") != "":
-		return "", errMalformedToken
-	case bearerEntry && sp == "":
-		return "", errMalformedToken
-	case hasBearer && sp != "":
-		return "", errTwoTokens
-	case hasBearer:
-		return bt, nil
-	}
-	return sp, nil
-}
-
-// refuseAuth answers an upgrade whose credentials cannot be accepted: 401
-// with the RFC 6750 challenge, 503 when the authorization server could not
-// be asked, 400 for a malformed offer. err never holds token material
-// (auth errors carry fixed reasons only).
-func (h *Hub) refuseAuth(w http.ResponseWriter, err error) {
-	w.Header().Set("Cache-Control", "no-store")
-	switch {
-	case errors.Is(err, errBareBearerSubprotocol), errors.Is(err, errTwoTokens):
-		httpOutcome(w, http.StatusBadRequest, fhir.IssueInvalid, err.Error())
-	case errors.Is(err, auth.ErrUnauthenticated):
-		w.Header().Set("WWW-Authenticate", auth.Challenge("", err))
-		httpOutcome(w, http.StatusUnauthorized, fhir.IssueLogin, "access token not accepted ("+err.Error()+")")
-	case errors.Is(err, auth.ErrAuthUnavailable):
-		w.Header().Set("Retry-After", "5")
-		httpOutcome(w, http.StatusServiceUnavailable, fhir.IssueTransient, "the authorization server is unavailable; try again")
-	default:
-		h.log.Error("authenticate websocket upgrade", "err", err)
-		httpOutcome(w, http.StatusInternalServerError, fhir.IssueException, "the access token could not be checked")
-	}
-}
-
-// claim counts a socket against subject's; false when subject already
-// holds MaxSocketsPerPrincipal sockets. The empty subject (auth mode none)
-// is not counted.
-func (h *Hub) claim(subject string) bool {
-	if subject == "" {
-		return true
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.perSubject[subject] >= h.cfg.MaxSocketsPerPrincipal {
-		return false
-	}
-	h.perSubject[subject]++
-	return true
-}
-
-// release undoes claim.
-func (h *Hub) release(subject string) {
-	if subject == "" {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.perSubject[subject]--; h.perSubject[subject] <= 0 {
-		delete(h.perSubject, subject)
-	}
-}
-
-// mayBind explains why principal p may not hold a binding of sub, or
-// returns "": p must manage sub (its owner, or an admin) and be able to
-// read every resource type sub notifies about; when only patient/ scopes
-// allow a type, p's patient must be the one sub was created for.
-func (h *Hub) mayBind(p auth.Principal, sub *subscription.Subscription) string {
-	if !sub.Owner.MayManage(p) {
-		return "Subscription/" + sub.ID + " belongs to another principal"
-	}
-	for _, typ := range h.b.ResourceTypesOf(sub) {
-		ok, patientOnly := p.Scopes.CanRead(typ)
-		if !ok {
-			return "the granted scopes do not allow reading " + typ + ", which Subscription/" + sub.ID + " notifies about"
-		}
-		if patientOnly && (p.Patient == "" || p.Patient != sub.Owner.Patient) {
-			return "the granted scopes allow reading " + typ + " only in another patient's compartment than Subscription/" + sub.ID + "'s"
-		}
-	}
-	return ""
-}
-
-// fhirBase returns the FHIR base URL for a session's notifications.
-func (h *Hub) fhirBase(r *http.Request) string {
-	if h.cfg.BaseURL != "" {
-		return h.cfg.BaseURL + "/fhir"
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/fhir"
-}
-
-// httpOutcome answers a refused upgrade with an OperationOutcome.
-func httpOutcome(w http.ResponseWriter, status int, code, diag string) {
-	w.Header().Set("Content-Type", "application/fhir+json")
-	w.WriteHeader(status)
-	w.Write(fhir.MarshalOutcome(fhir.NewOutcome(code, diag)))
 }

@@ -37,7 +37,7 @@ type clientMessage struct {
 // binding tokens are 43 characters and JWTs a few KiB.
 const maxTokenLen = 8 << 10
 
-// parseClientMessage parses one text frame in any dialect (DESIGN §4).
+// parseClientMessage parses one text frame in any dialect (see the package documentation).
 // It is pure, so it can be fuzzed. Errors are meant for the client (an
 // OperationOutcome frame): they never contain a token and quote at most a
 // short prefix of the client's input.

@@ -6,7 +6,7 @@ import (
 )
 
 // warnLimiter lets through at most warnsPerSecond warn lines per second,
-// so that a flood of misbehaving clients cannot flood the log (STYLE §4);
+// so that a flood of misbehaving clients cannot flood the log;
 // the rest are logged at debug.
 type warnLimiter struct {
 	mu     sync.Mutex

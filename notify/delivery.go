@@ -1,0 +1,179 @@
+// Delivery by cursor, on the writer. Events live in the Backend's log,
+// never in per-socket queues; each binding holds a cursor, the number of
+// the last event it sent. Publish, PublishEvents and the poll
+// (publish.go) raise a subscription's known head and wake the sessions
+// bound to it (a work bit, never a blocking send). A woken writer sends
+// each binding what lies between its cursor and the head, from the hub's
+// recent events when it holds them, else from the log, and advances the
+// cursor. A slow client simply lags: it costs no memory and blocks nobody,
+// and is closed with 4429 only when the events after its cursor have been
+// pruned.
+
+package notify
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/subscription"
+)
+
+// batch is how many events a drain reads per binding per pass; other
+// bindings and control ops get their turn in between.
+const batch = 128
+
+// drain sends every binding what lies between its cursor and its
+// subscription's head, at most batch events per binding per call (it wakes
+// itself again when more remain). False means the session ended.
+func (s *session) drain() bool {
+	more := false
+	for _, b := range s.bindings {
+		id := b.st.id
+		head := b.st.head.Load()
+		if b.cursor >= head {
+			continue
+		}
+		if sub, ok := s.hub.b.ActiveSubscription(id); ok {
+			b.sub = sub // content or max-count may have changed
+		}
+		per := max(b.sub.MaxCount, 1)
+		limit := per * max(batch/per, 1)
+		evs := b.st.recentAfter(b.cursor, limit)
+		var err error
+		if evs == nil {
+			evs, err = s.hub.b.Events(s.hub.ctx, id, b.cursor, 0, limit)
+		}
+		if err != nil {
+			if s.hub.ctx.Err() == nil {
+				s.logf(slog.LevelError, "read events", "subscription_id", id, "err", err)
+			}
+			s.retry = true
+			continue
+		}
+		if len(evs) == 0 || evs[0].Number != b.cursor+1 {
+			heads, err := s.hub.b.EventHeads(s.hub.ctx, []string{id})
+			if err != nil {
+				s.retry = true
+				continue
+			}
+			if first := heads[id].FirstRetained; first > b.cursor+1 {
+				return s.tooFarBehind(id, b.cursor, first)
+			}
+			// The head moved past the log (not expected): resync.
+			s.logf(slog.LevelWarn, "event log behind its head", "subscription_id", id, "event_number", b.cursor)
+			b.st.head.Store(heads[id].Last)
+			continue
+		}
+		if !s.sendEvents(b, evs) {
+			return false
+		}
+		if b.st.raise(b.cursor) {
+			// The log held events no wake-up had announced yet (they
+			// committed before their Publish arrived). That Publish will
+			// find the head already raised and wake nobody, so the other
+			// sessions on this subscription must be woken here.
+			s.hub.wakeOthers(b.st, s)
+		}
+		if b.cursor < b.st.head.Load() {
+			more = true
+		}
+	}
+	if more {
+		s.wakeUp()
+	}
+	if s.retry {
+		s.reschedule(time.Now())
+	}
+	return true
+}
+
+// tooFarBehind explains and closes with 4429: the events after cursor are
+// no longer in the log.
+func (s *session) tooFarBehind(id string, cursor, first int64) bool {
+	msg := "Subscription/" + id + ": events " + itoa(cursor+1) + " to " + itoa(first-1) +
+		" are no longer retained; recover with $events from " + itoa(first) + " and resume, or bind again"
+	if s.write(outcomeFrame(fhir.IssueProcessing, msg)) {
+		s.end(TooFarBehind, "too far behind")
+	}
+	return false
+}
+
+// sendEvents sends evs (consecutive, after b.cursor) and advances the
+// cursor after each frame: backport Bundles of up to MaxCount events, or
+// one `ping <id>` per event for legacy.
+func (s *session) sendEvents(b *binding, evs []subscription.Event) bool {
+	now := time.Now()
+	if b.dialect == legacy {
+		frame := []byte("ping " + b.sub.ID)
+		for _, ev := range evs {
+			if !s.write(frame) {
+				return false
+			}
+			b.cursor, b.lastSend = ev.Number, now
+		}
+		return true
+	}
+	per := max(b.sub.MaxCount, 1)
+	nevs := make([]fhir.NotificationEvent, 0, min(per, len(evs)))
+	for len(evs) > 0 {
+		chunk := evs[:min(per, len(evs))]
+		evs = evs[len(chunk):]
+		nevs = nevs[:0]
+		for i := range chunk {
+			nevs = append(nevs, subscription.NotificationEvent(chunk[i]))
+		}
+		last := chunk[len(chunk)-1].Number
+		if !s.sendStatus(b, fhir.NotifyEvent, "active", last, nevs) {
+			return false
+		}
+		b.cursor, b.lastSend = last, now
+	}
+	return true
+}
+
+// sendStatus builds and sends one notification Bundle for b.
+func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []fhir.NotificationEvent) bool {
+	st := fhir.Status{
+		Subscription:     "Subscription/" + b.sub.ID,
+		Topic:            b.sub.TopicURL,
+		Status:           status,
+		Type:             typ,
+		EventsSinceStart: since,
+		Events:           evs,
+	}
+	if exp := s.authExpires(); !exp.IsZero() {
+		st.Extensions = []fhir.Extension{fhir.AuthExpires(exp)}
+	}
+	if status == subscription.StatusError {
+		st.Errors = []fhir.CodeableConcept{{Text: "the authorization of this socket expired; resume on a new socket with a fresh token or ticket"}}
+	}
+	bp := s.hub.getBuf()
+	defer s.hub.putBuf(bp)
+	out, err := fhir.AppendBackportNotification((*bp)[:0], st, b.sub.Content, s.base, "", time.Now())
+	if err != nil {
+		// A bug (the inputs come from the engine): skip the frame, keep
+		// the socket.
+		s.logf(slog.LevelError, "build notification", "subscription_id", b.sub.ID, "err", err)
+		return true
+	}
+	*bp = out
+	return s.write(out)
+}
+
+// getBuf returns a buffer for building one notification.
+func (h *Hub) getBuf() *[]byte {
+	if bp, ok := h.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 4096)
+	return &b
+}
+
+// putBuf recycles a buffer unless it grew huge (one big resource must not
+// pin memory for good).
+func (h *Hub) putBuf(bp *[]byte) {
+	if cap(*bp) <= 1<<20 {
+		h.bufs.Put(bp)
+	}
+}

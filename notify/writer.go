@@ -1,0 +1,283 @@
+// The writer: a goroutine that runs only while the session has work, and
+// the only one that writes data frames or touches the bindings. It runs
+// the control ops the reader queued (bind, renew, re-authorize, unbind),
+// drains cursors (delivery.go) and acts on deadlines (deadlines.go).
+
+package notify
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/gorilla/websocket"
+)
+
+// writeLoop is a writer run: it takes the pending work until there is
+// none, then exits (the next addWork starts another).
+func (s *session) writeLoop() {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		bits, ops := s.pending, s.ops
+		s.pending, s.ops = 0, nil
+		if bits == 0 || s.closing.Load() {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		if !s.work(bits, ops) {
+			// The session ended: the loop's next round sees closing.
+			continue
+		}
+	}
+}
+
+// work runs one round of work; false means the session ended.
+func (s *session) work(bits uint8, ops []*op) bool {
+	if bits&workShutdown != 0 {
+		s.end(ServerShutdown, "server shutting down")
+		return false
+	}
+	for _, o := range ops {
+		if !s.run(o) {
+			return false
+		}
+	}
+	if bits&workWake != 0 && !s.drain() {
+		return false
+	}
+	if bits&workTick != 0 && !s.onTime() {
+		return false
+	}
+	return true
+}
+
+// write sends one text frame under the write deadline. On failure it ends
+// the session and returns false.
+func (s *session) write(b []byte) bool {
+	s.conn.SetWriteDeadline(time.Now().Add(s.hub.cfg.WriteWait))
+	err := s.conn.WriteMessage(websocket.TextMessage, b)
+	if err == nil {
+		return true
+	}
+	s.writeFailed(err)
+	return false
+}
+
+func (s *session) writeFailed(err error) {
+	if errors.Is(err, websocket.ErrCloseSent) {
+		// A close frame went out: whoever sent it (end, or gorilla
+		// answering a client close or an oversized message, after which
+		// the reader calls end) gives the reason.
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.end(WriteTimeout, "")
+		return
+	}
+	s.end(ClientClosed, "")
+}
+
+// run executes one control op; false means the session ended.
+func (s *session) run(o *op) bool {
+	switch o.kind {
+	case opFrame:
+		return s.write(o.frame)
+	case opClose:
+		s.end(o.reason, o.text)
+		return false
+	case opBind:
+		return s.bind(o)
+	case opReauth:
+		return s.reauthorize(o.principal)
+	case opUnbind:
+		b := s.binding(o.id)
+		if b == nil {
+			return s.write(outcomeFrame(fhir.IssueNotFound, "Subscription/"+o.id+" is not bound on this socket"))
+		}
+		s.unbind(b, time.Now())
+		return s.write([]byte("unbound " + o.id))
+	case opUnbindToken:
+		n := 0
+		now := time.Now()
+		for _, b := range slices.Clone(s.bindings) {
+			if b.token == o.token {
+				s.unbind(b, now)
+				n++
+			}
+		}
+		if n == 0 {
+			return s.write(outcomeFrame(fhir.IssueNotFound, "no subscription is bound with this token on this socket"))
+		}
+	}
+	return true
+}
+
+// bind binds (or re-binds, or resumes) the subscriptions of o and
+// acknowledges each: a handshake Bundle, or `bound <id>` for legacy.
+// A new binding starts at the head of the log (live events only); a
+// re-bind keeps its cursor, so renewing a token loses nothing; resume sets
+// the cursor to o.since and the drain that follows replays the rest.
+func (s *session) bind(o *op) bool {
+	cfg := &s.hub.cfg
+	fresh := 0
+	for _, sub := range o.subs {
+		if s.binding(sub.ID) == nil {
+			fresh++
+		}
+	}
+	if len(s.bindings)+fresh > cfg.MaxBindingsPerSocket {
+		msg := "at most " + strconv.Itoa(cfg.MaxBindingsPerSocket) + " subscriptions may be bound on one socket"
+		if !s.write(outcomeFrame(issueTooCostly, msg)) {
+			return false
+		}
+		s.end(PolicyViolation, "too many bindings")
+		return false
+	}
+	s.renew(o)
+	ids := make([]string, len(o.subs))
+	for i, sub := range o.subs {
+		ids[i] = sub.ID
+	}
+	heads, err := s.hub.b.EventHeads(s.hub.ctx, ids)
+	if err != nil {
+		if s.hub.ctx.Err() == nil {
+			s.logf(slog.LevelError, "read event heads", "err", err)
+		}
+		return s.write(outcomeFrame(fhir.IssueTransient, "the event log is unavailable; bind again later"))
+	}
+	now := time.Now()
+	for _, sub := range o.subs {
+		hd, ok := heads[sub.ID]
+		if !ok {
+			hd = subscription.EventHead{Last: 0, FirstRetained: 1}
+		}
+		if o.resume {
+			if o.since > hd.Last {
+				if !s.write(outcomeFrame(fhir.IssueInvalid, "resume Subscription/"+sub.ID+" from event "+itoa(o.since)+
+					": its last event is "+itoa(hd.Last))) {
+					return false
+				}
+				continue
+			}
+			if o.since < hd.FirstRetained-1 {
+				return s.tooFarBehind(sub.ID, o.since, hd.FirstRetained)
+			}
+		}
+		b := s.binding(sub.ID)
+		if b == nil {
+			b = &binding{st: s.hub.attach(s, sub.ID), cursor: hd.Last, dialect: o.dialect}
+			s.bindings = append(s.bindings, b)
+		} else if !o.resume {
+			b.dialect = o.dialect
+		}
+		if o.resume {
+			b.cursor = o.since
+		}
+		b.sub, b.token = sub, o.token
+		b.st.raise(hd.Last)
+		var ok2 bool
+		if b.dialect == legacy {
+			ok2 = s.write([]byte("bound " + sub.ID))
+		} else {
+			ok2 = s.sendStatus(b, fhir.NotifyHandshake, "active", hd.Last, nil)
+		}
+		if !ok2 {
+			return false
+		}
+		b.lastSend = now
+		s.logf(slog.LevelDebug, "bound", "subscription_id", sub.ID, "event_number", b.cursor)
+	}
+	s.reschedule(now)
+	s.wakeUp() // resumed or re-bound bindings may be behind
+	return true
+}
+
+// renew moves the session's expiry to a grant's AuthExpires when that is
+// later and the grant covers every subscription bound on the socket: the
+// token issuer checked each of them against a fresher access token of the
+// same principal (admit checked the subject). This is the Backport IG's
+// renewal (a new bind-with-token before the old one ends); a grant that
+// covers only some bindings binds under the current expiry.
+func (s *session) renew(o *op) {
+	if o.renewTo.IsZero() {
+		return
+	}
+	for _, b := range s.bindings {
+		if !slices.Contains(o.grantIDs, b.st.id) {
+			return
+		}
+	}
+	s.mu.Lock()
+	if !s.az.expires.IsZero() && o.renewTo.After(s.az.expires) {
+		s.az.expires = o.renewTo
+	}
+	s.mu.Unlock()
+}
+
+// reauthorize runs an in-band re-authentication (opReauth): if p may keep
+// every binding (mayBind), the session adopts p and its expiry, and each
+// backport binding gets a query-status Bundle carrying the new
+// auth-expires; cursors are untouched, so nothing is lost or repeated.
+// Otherwise the client gets an OperationOutcome naming each refusal and
+// the old authorization stands until it expires. Legacy bindings get no
+// Bundle: their dialect has none.
+func (s *session) reauthorize(p *auth.Principal) bool {
+	var refused []fhir.Issue
+	for _, b := range s.bindings {
+		if why := s.hub.mayBind(*p, b.sub); why != "" {
+			refused = append(refused, fhir.Issue{Severity: "error", Code: fhir.IssueSecurity, Diagnostics: why})
+		}
+	}
+	if len(refused) > 0 {
+		refused[0].Diagnostics = "re-authentication refused, the current authorization is kept until it expires: " + refused[0].Diagnostics
+		return s.write(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: refused}))
+	}
+	s.mu.Lock()
+	s.az.principal, s.az.expires = p, p.Expires
+	s.mu.Unlock()
+	now := time.Now()
+	for _, b := range s.bindings {
+		if b.dialect != backport {
+			continue
+		}
+		if !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusActive, max(b.st.head.Load(), b.cursor), nil) {
+			return false
+		}
+		b.lastSend = now
+	}
+	s.logf(slog.LevelDebug, "websocket re-authenticated", "principal", *p)
+	s.reschedule(now)
+	return true
+}
+
+// binding returns the binding of subscription id, or nil.
+func (s *session) binding(id string) *binding {
+	for _, b := range s.bindings {
+		if b.st.id == id {
+			return b
+		}
+	}
+	return nil
+}
+
+// unbind removes a binding.
+func (s *session) unbind(b *binding, now time.Time) {
+	if i := slices.Index(s.bindings, b); i >= 0 {
+		s.bindings = slices.Delete(s.bindings, i, i+1)
+	}
+	s.hub.detach(s, b.st)
+	if len(s.bindings) == 0 {
+		s.unboundSince = now
+		s.reschedule(now)
+	}
+}
