@@ -66,7 +66,7 @@ type clusterHub interface {
 
 // startCluster makes this node a member of the cluster on store's
 // database, when store is a *postgres.Store (otherwise it does nothing):
-// it gives svc a Notifier, so that every committed change is announced by
+// it gives svc a Broadcaster, so that every committed change is announced by
 // one NOTIFY, and starts a Listener that applies what other nodes announce
 // (svc.Refresh for subscriptions and topics, hub.Publish for events), does
 // a full svc.Reload after every (re)connection, and polls so that nothing
@@ -74,7 +74,7 @@ type clusterHub interface {
 //
 // Call it after svc.Load and before the server takes writes. stop ends
 // both goroutines; call it after the HTTP server and the hub have shut down
-// (the Notifier then sends what the last writes changed) and before the
+// (the Broadcaster then sends what the last writes changed) and before the
 // store is closed.
 func startCluster(ctx context.Context, cc ClusterConfig, store subscription.Store, svc *subscription.Service, hub clusterHub, logger *slog.Logger) (stop func(), err error) {
 	pg, ok := store.(*postgres.Store)
@@ -90,13 +90,13 @@ func startCluster(ctx context.Context, cc ClusterConfig, store subscription.Stor
 	}
 	nodeID := uuid.NewString()
 	logger = logger.With("node_id", nodeID)
-	notifier := postgres.NewNotifier(pg.Pool(), postgres.NotifierConfig{
+	broadcaster := postgres.NewBroadcaster(pg.Pool(), postgres.BroadcasterConfig{
 		Channel:  channel,
 		NodeID:   nodeID,
 		Disabled: cc.Notify == "off",
 		Logger:   logger,
 	})
-	svc.SetBroadcaster(notifier)
+	svc.SetBroadcaster(broadcaster)
 
 	// Callbacks get a context of their own: the run context ends at
 	// shutdown, and a Refresh half-done then is harmless.
@@ -129,7 +129,7 @@ func startCluster(ctx context.Context, cc ClusterConfig, store subscription.Stor
 
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = notifier.Run(rctx) })
+	wg.Go(func() { _ = broadcaster.Run(rctx) })
 	wg.Go(func() { _ = listener.Run(rctx) })
 	logger.Info("cluster member", "channel", channel, "notify", cc.Notify, "poll_interval", cc.PollInterval.String())
 	var once sync.Once
@@ -137,7 +137,7 @@ func startCluster(ctx context.Context, cc ClusterConfig, store subscription.Stor
 		once.Do(func() {
 			cancel()
 			wg.Wait()
-			if sent, failed := notifier.Sent(); failed > 0 {
+			if sent, failed := broadcaster.Sent(); failed > 0 {
 				logger.Info("cluster notifications", "sent", sent, "failed", failed)
 			}
 		})

@@ -23,7 +23,7 @@ import (
 )
 
 // This file is the engine between the nodes of a cluster (DESIGN §7): a
-// Notifier sends one NOTIFY per committed change, a Listener on every node
+// Broadcaster sends one NOTIFY per committed change, a Listener on every node
 // LISTENs and also polls, so that a lost notification only delays what it
 // announced, never loses it. Events are recovered by the WebSocket hub's
 // own poll of the heads of the subscriptions bound on the node; changed
@@ -112,7 +112,7 @@ func (p payload) change() subscription.Change {
 	return c
 }
 
-// batch is what a Notifier has been told and not sent yet.
+// batch is what a Broadcaster has been told and not sent yet.
 type batch struct {
 	events       map[string]int64    // highest event number per subscription
 	subs, topics map[string]struct{} // ids changed
@@ -215,9 +215,9 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// NotifierConfig configures a Notifier. Zero values take the defaults named
+// BroadcasterConfig configures a Broadcaster. Zero values take the defaults named
 // on each field.
-type NotifierConfig struct {
+type BroadcasterConfig struct {
 	// Channel is the notification channel (default DefaultChannel; see
 	// ChannelFor).
 	Channel string
@@ -240,7 +240,7 @@ type NotifierConfig struct {
 	Logger *slog.Logger
 }
 
-// Notifier is the subscription.Broadcaster of a Postgres deployment: after
+// Broadcaster is the subscription.Broadcaster of a Postgres deployment: after
 // each commit it sends one NOTIFY on the cluster's channel (SELECT
 // pg_notify on a pooled connection, never inside the write's transaction)
 // naming the events appended and the Subscription and SubscriptionTopic
@@ -251,13 +251,13 @@ type NotifierConfig struct {
 // accumulated while the previous NOTIFY was in flight as one (coalescing).
 // A write's latency therefore never includes a NOTIFY round trip, and a
 // slow or absent database never blocks a writer. The pending batch is
-// bounded (NotifierConfig.MaxPending). A notification that cannot be sent
+// bounded (BroadcasterConfig.MaxPending). A notification that cannot be sent
 // is dropped and logged: receivers poll, so it costs delay, not delivery.
-// Notifications sent from one Notifier arrive in the order they were sent
+// Notifications sent from one Broadcaster arrive in the order they were sent
 // (Postgres delivers a session's notifications in commit order).
-type Notifier struct {
+type Broadcaster struct {
 	pool *pgxpool.Pool
-	cfg  NotifierConfig
+	cfg  BroadcasterConfig
 
 	wake chan struct{} // capacity 1: "the batch is not empty"
 
@@ -268,11 +268,11 @@ type Notifier struct {
 	lastWarn     atomic.Int64 // unix nanoseconds of the last failure logged
 }
 
-var _ subscription.Broadcaster = (*Notifier)(nil)
+var _ subscription.Broadcaster = (*Broadcaster)(nil)
 
-// NewNotifier returns a Notifier that sends on pool; call Run to start
+// NewBroadcaster returns a Broadcaster that sends on pool; call Run to start
 // sending.
-func NewNotifier(pool *pgxpool.Pool, cfg NotifierConfig) *Notifier {
+func NewBroadcaster(pool *pgxpool.Pool, cfg BroadcasterConfig) *Broadcaster {
 	if cfg.Channel == "" {
 		cfg.Channel = DefaultChannel
 	}
@@ -288,14 +288,14 @@ func NewNotifier(pool *pgxpool.Pool, cfg NotifierConfig) *Notifier {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{pool: pool, cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Broadcaster{pool: pool, cfg: cfg, wake: make(chan struct{}, 1)}
 }
 
-// NodeID returns the id this Notifier puts in its notifications.
-func (n *Notifier) NodeID() string { return n.cfg.NodeID }
+// NodeID returns the id this Broadcaster puts in its notifications.
+func (n *Broadcaster) NodeID() string { return n.cfg.NodeID }
 
 // Broadcast queues c for the next NOTIFY; it never blocks on the database.
-func (n *Notifier) Broadcast(c subscription.Change) {
+func (n *Broadcaster) Broadcast(c subscription.Change) {
 	if n.cfg.Disabled || c.Empty() {
 		return
 	}
@@ -309,12 +309,12 @@ func (n *Notifier) Broadcast(c subscription.Change) {
 }
 
 // Sent returns how many notifications were sent and how many failed.
-func (n *Notifier) Sent() (sent, failed int64) { return n.sent.Load(), n.failed.Load() }
+func (n *Broadcaster) Sent() (sent, failed int64) { return n.sent.Load(), n.failed.Load() }
 
 // Run sends pending notifications until ctx ends, then makes one last
 // attempt (bounded by SendTimeout) to send what is still pending, so that a
 // node shutting down gracefully announces its last writes. It returns nil.
-func (n *Notifier) Run(ctx context.Context) error {
+func (n *Broadcaster) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -327,7 +327,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 // flush sends the pending batch.
-func (n *Notifier) flush(ctx context.Context) {
+func (n *Broadcaster) flush(ctx context.Context) {
 	n.mu.Lock()
 	b := n.pending
 	n.pending = batch{}
@@ -340,7 +340,7 @@ func (n *Notifier) flush(ctx context.Context) {
 	}
 }
 
-func (n *Notifier) send(ctx context.Context, p string) {
+func (n *Broadcaster) send(ctx context.Context, p string) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
 	if _, err := n.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, n.cfg.Channel, p); err != nil {
@@ -363,7 +363,7 @@ type ListenerConfig struct {
 	// Channel is the notification channel (default DefaultChannel; see
 	// ChannelFor).
 	Channel string
-	// NodeID is this node's Notifier's id: the events of this node's own
+	// NodeID is this node's Broadcaster's id: the events of this node's own
 	// notifications are not reported (the Service published them locally
 	// already); its Subscription and SubscriptionTopic ids are, since
 	// refreshing them is what makes a node's memory converge when its

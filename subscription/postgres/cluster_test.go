@@ -275,8 +275,8 @@ func startListener(t *testing.T, l *Listener, p *listenerProbe) {
 	wait(t, p.resyncs, "resync after connecting")
 }
 
-// startNotifier runs n until the test ends or stop is called.
-func startNotifier(t *testing.T, n *Notifier) (stop func()) {
+// startBroadcaster runs n until the test ends or stop is called.
+func startBroadcaster(t *testing.T, n *Broadcaster) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { n.Run(ctx) })
@@ -285,7 +285,7 @@ func startNotifier(t *testing.T, n *Notifier) (stop func()) {
 	return stop
 }
 
-func TestNotifierToListener(t *testing.T) {
+func TestBroadcasterToListener(t *testing.T) {
 	nodes := openNodes(t, 2)
 	ctx := t.Context()
 	channel, err := ChannelFor(ctx, nodes[0].Pool())
@@ -297,12 +297,12 @@ func TestNotifierToListener(t *testing.T) {
 	}
 	probe := newProbe()
 	startListener(t, NewListener(nodes[1].Pool().Config().ConnConfig, probe.config(channel, "n1")), probe)
-	other := NewNotifier(nodes[0].Pool(), NotifierConfig{Channel: channel, NodeID: "n0"})
-	own := NewNotifier(nodes[1].Pool(), NotifierConfig{Channel: channel, NodeID: "n1"})
-	off := NewNotifier(nodes[0].Pool(), NotifierConfig{Channel: channel, NodeID: "n0", Disabled: true})
-	startNotifier(t, other)
-	startNotifier(t, own)
-	startNotifier(t, off)
+	other := NewBroadcaster(nodes[0].Pool(), BroadcasterConfig{Channel: channel, NodeID: "n0"})
+	own := NewBroadcaster(nodes[1].Pool(), BroadcasterConfig{Channel: channel, NodeID: "n1"})
+	off := NewBroadcaster(nodes[0].Pool(), BroadcasterConfig{Channel: channel, NodeID: "n0", Disabled: true})
+	startBroadcaster(t, other)
+	startBroadcaster(t, own)
+	startBroadcaster(t, off)
 
 	other.Broadcast(subscription.Change{Events: refs("s1", 4), Subscriptions: []string{"s1"}, Topics: []string{"t1"}})
 	got := wait(t, probe.changes, "change from another node")
@@ -317,14 +317,14 @@ func TestNotifierToListener(t *testing.T) {
 		t.Fatalf("own change received as %+v, want its subscriptions without its events", got)
 	}
 
-	// A disabled notifier sends nothing: the next thing heard is the marker.
+	// A disabled broadcaster sends nothing: the next thing heard is the marker.
 	off.Broadcast(subscription.Change{Subscriptions: []string{"silent"}})
 	other.Broadcast(subscription.Change{Subscriptions: []string{"marker"}})
 	if got := wait(t, probe.changes, "marker"); !slices.Equal(got.Subscriptions, []string{"marker"}) {
-		t.Fatalf("received %+v, want only the marker (the disabled notifier sent something)", got)
+		t.Fatalf("received %+v, want only the marker (the disabled broadcaster sent something)", got)
 	}
 	if sent, _ := off.Sent(); sent != 0 {
-		t.Errorf("disabled notifier sent %d notifications", sent)
+		t.Errorf("disabled broadcaster sent %d notifications", sent)
 	}
 
 	// Too much for a payload: a bare poll hint.
@@ -332,7 +332,7 @@ func TestNotifierToListener(t *testing.T) {
 	wait(t, probe.polls, "poll hint")
 }
 
-func TestNotifierCoalesces(t *testing.T) {
+func TestBroadcasterCoalesces(t *testing.T) {
 	nodes := openNodes(t, 1)
 	channel, err := ChannelFor(t.Context(), nodes[0].Pool())
 	if err != nil {
@@ -340,17 +340,17 @@ func TestNotifierCoalesces(t *testing.T) {
 	}
 	probe := newProbe()
 	startListener(t, NewListener(nodes[0].Pool().Config().ConnConfig, probe.config(channel, "listener")), probe)
-	n := NewNotifier(nodes[0].Pool(), NotifierConfig{Channel: channel})
+	n := NewBroadcaster(nodes[0].Pool(), BroadcasterConfig{Channel: channel})
 	for i := 1; i <= 100; i++ { // before Run: all of it is pending at once
 		n.Broadcast(subscription.Change{Events: refs("a", i, "b", 2*i)})
 	}
-	stop := startNotifier(t, n)
+	stop := startBroadcaster(t, n)
 	got := wait(t, probe.changes, "coalesced change")
 	if !slices.Equal(got.Events, refs("a", 100, "b", 200)) {
 		t.Fatalf("received %v, want the highest number of each subscription", got.Events)
 	}
 	// The listener may hear it before Sent counts it; stopping the
-	// notifier while that send is in flight would cancel it and count a
+	// broadcaster while that send is in flight would cancel it and count a
 	// failure, so wait for the count first.
 	deadline := time.Now().Add(5 * time.Second)
 	for sent, _ := n.Sent(); sent == 0 && time.Now().Before(deadline); sent, _ = n.Sent() {
@@ -415,8 +415,8 @@ func TestListenerReconnects(t *testing.T) {
 	if got := l.Connects(); got != 2 {
 		t.Errorf("Connects() = %d, want 2", got)
 	}
-	n := NewNotifier(s.Pool(), NotifierConfig{Channel: channel, NodeID: "other"})
-	startNotifier(t, n)
+	n := NewBroadcaster(s.Pool(), BroadcasterConfig{Channel: channel, NodeID: "other"})
+	startBroadcaster(t, n)
 	n.Broadcast(subscription.Change{Subscriptions: []string{"after"}})
 	if c := wait(t, probe.changes, "change after reconnect"); !slices.Equal(c.Subscriptions, []string{"after"}) {
 		t.Fatalf("received %+v after reconnect", c)

@@ -56,7 +56,7 @@
 // tickets by the SHA-256 of their secret; consuming a ticket is one DELETE
 // ... RETURNING, so of concurrent consumers on any nodes exactly one wins.
 //
-// Between nodes (notify.go): a Notifier sends one coalesced NOTIFY after
+// Between nodes (cluster.go): a Broadcaster sends one coalesced NOTIFY after
 // each commit that changed events, Subscriptions or topics (a bare poll
 // hint when the payload would pass 8000 bytes); a Listener keeps its own
 // LISTEN connection, reconnects with backoff, resynchronises on every
