@@ -1,12 +1,10 @@
 // Package fhir is fhirbell's FHIR R4 wire format: resource JSON, the
-// Bundle, Parameters and OperationOutcome shapes, the Subscriptions Backport
-// IG notification shapes, and the search-parameter registry and matcher.
+// Bundle, Parameters and OperationOutcome shapes and the Subscriptions
+// Backport IG notification shapes. The search engine (registry, parser,
+// matcher) is package fhir/search.
 //
 // Invariants:
-//   - No I/O. Every function is a pure function of its arguments (the
-//     registry tables are embedded at build time), so the matcher that
-//     answers REST searches is the same one that decides which writes
-//     trigger which Subscription.
+//   - No I/O. Every function is a pure function of its arguments.
 //   - Raw JSON is the source of truth. Typed views (the samply R4 structs)
 //     are used only where they help, because they silently drop primitive
 //     extensions such as _criteria and _payload and the contained array.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 // Access control lives in the Service, not in the HTTP layer, so that a
@@ -67,7 +68,7 @@ func InCompartment(typ string, body []byte, patient string) bool {
 			}
 			continue
 		}
-		keys, err := fhir.IndexKeys(typ, p, body)
+		keys, err := search.IndexKeys(typ, p, body)
 		if err != nil {
 			continue // a compartment parameter fhirbell cannot evaluate
 		}
@@ -129,7 +130,7 @@ func granular(p auth.Principal, i auth.Interaction, typ string, bodies ...[]byte
 			if level == auth.LevelPatient && p.Patient == "" {
 				continue
 			}
-			q, err := fhir.ParseQuery(typ, sc.Constraints)
+			q, err := search.ParseQuery(typ, sc.Constraints)
 			if err != nil {
 				continue
 			}

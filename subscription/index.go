@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 // index holds the active subscriptions, arranged so that a write looks at
@@ -32,7 +32,7 @@ func newIndex() *index {
 // choosePin picks the pin to file a subscription under: any pin will do for
 // correctness (each must hold for a match), so prefer one that is likely to
 // be selective, avoiding low-cardinality parameters such as status.
-func choosePin(pins []fhir.Pin) fhir.Pin {
+func choosePin(pins []search.Pin) search.Pin {
 	for _, p := range pins {
 		switch p.Param {
 		case "status", "gender", "active", "intent", "priority", "class":
@@ -126,7 +126,7 @@ func (ix *index) get(id string) (*Subscription, bool) {
 // candidates returns, in no particular order, the subscriptions that may match a
 // write of type typ whose focus version is focus: the unpinned ones and
 // those whose pinned value is among the focus's index keys.
-func (ix *index) candidates(typ string, focus *fhir.Target) ([]*Subscription, error) {
+func (ix *index) candidates(typ string, focus *search.Target) ([]*Subscription, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	ti := ix.types[typ]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 	"github.com/google/uuid"
 )
 
@@ -469,7 +470,7 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 
 // additionalContext lists the references a topic's notification shape
 // includes for the focus (e.g. Encounter:patient), as "Type/id".
-func (s *Service) additionalContext(sub *Subscription, typ string, focus *fhir.Target) []string {
+func (s *Service) additionalContext(sub *Subscription, typ string, focus *search.Target) []string {
 	if sub.Kind != KindTopic || focus == nil {
 		return nil
 	}
@@ -577,7 +578,7 @@ func (s *Service) History(ctx context.Context, typ, id string) ([]Resource, erro
 // Search returns every current resource of q.Type that q matches and the
 // caller may see, ordered by LastUpdated then ID; paging and sorting are
 // the caller's.
-func (s *Service) Search(ctx context.Context, q *fhir.Query) ([]Resource, error) {
+func (s *Service) Search(ctx context.Context, q *search.Query) ([]Resource, error) {
 	if err := checkAccess(ctx, auth.Search, q.Type, nil, nil); err != nil {
 		return nil, err
 	}

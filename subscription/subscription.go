@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 // Kind says how a Subscription chooses its events.
@@ -93,9 +94,9 @@ type Subscription struct {
 	Criteria string // as sent
 	Kind     Kind
 
-	TopicURL string      // KindTopic: the topic canonical, without |version
-	Query    *fhir.Query // KindCriteria: the parsed criteria
-	Filters  []Filter    // KindTopic: backport-filter-criteria, one per parameter, each with a concrete ResourceType
+	TopicURL string        // KindTopic: the topic canonical, without |version
+	Query    *search.Query // KindCriteria: the parsed criteria
+	Filters  []Filter      // KindTopic: backport-filter-criteria, one per parameter, each with a concrete ResourceType
 
 	ChannelType     string        // always ChannelWebsocket
 	Payload         string        // channel.payload MIME type as sent, or ""
@@ -106,7 +107,7 @@ type Subscription struct {
 
 	Owner Owner // who created it, from the server-written owner extension
 
-	filterQueries map[string]*fhir.Query // KindTopic: every filter on a type ANDed into one query
+	filterQueries map[string]*search.Query // KindTopic: every filter on a type ANDed into one query
 }
 
 // Filter is one backport-filter-criteria term: a search parameter of
@@ -116,7 +117,7 @@ type Filter struct {
 	Param        string
 	Modifier     string // "" when none
 	Value        string
-	Query        *fhir.Query // this term alone as a search on ResourceType
+	Query        *search.Query // this term alone as a search on ResourceType
 }
 
 // ParseSubscription parses and validates a Subscription body in any of the
@@ -238,7 +239,7 @@ func (s *Subscription) parseCriteria(n node, topics TopicSet) error {
 	}
 	if !isCanonical(crit) {
 		s.Kind = KindCriteria
-		q, err := fhir.ParseCriteria(crit)
+		q, err := search.ParseCriteria(crit)
 		if err != nil {
 			return rePath(err, n.at("criteria"))
 		}
@@ -296,9 +297,9 @@ func (s *Subscription) compileFilters() error {
 		}
 		byType[f.ResourceType].Add(f.key(), f.Value)
 	}
-	s.filterQueries = map[string]*fhir.Query{}
+	s.filterQueries = map[string]*search.Query{}
 	for typ, vals := range byType {
-		q, err := fhir.ParseQuery(typ, vals)
+		q, err := search.ParseQuery(typ, vals)
 		if err != nil {
 			// Each filter parsed alone, so this cannot happen short of a
 			// search-engine bug; report it rather than match wrongly.
@@ -393,7 +394,7 @@ func parseFilters(s string, topic *Topic) ([]Filter, error) {
 				}
 			}
 			f := Filter{ResourceType: t, Param: param, Modifier: mod, Value: val}
-			q, err := fhir.ParseQuery(t, url.Values{f.key(): {val}})
+			q, err := search.ParseQuery(t, url.Values{f.key(): {val}})
 			if err != nil {
 				return nil, err
 			}
@@ -639,7 +640,7 @@ func (s *Subscription) Matches(interaction string, previous, current []byte, top
 
 // MatchesTarget is Matches on prepared versions (nil for none): the engine
 // prepares a write once and tries every candidate subscription on it.
-func (s *Subscription) MatchesTarget(interaction string, previous, current *fhir.Target, topics TopicSet) (bool, error) {
+func (s *Subscription) MatchesTarget(interaction string, previous, current *search.Target, topics TopicSet) (bool, error) {
 	switch s.Kind {
 	case KindCriteria:
 		switch interaction {
@@ -707,14 +708,14 @@ func (s *Subscription) ResourceTypes(topics TopicSet) []string {
 }
 
 // Pins returns the equalities a resource of type resourceType must satisfy
-// to fire the subscription (see fhir.Query.Pins): the criteria's pins, or
+// to fire the subscription (see search.Query.Pins): the criteria's pins, or
 // the pins of the topic filters on that type. None means every write of
 // the type must be tried. Pins hold for the focus: the current version, or
 // on a delete the previous one (criteria subscriptions never fire on
 // delete), so an index looks a delete up by the deleted version's keys.
 // Topic query criteria are not pinned, since a trigger may pass on its
 // previous-state test alone.
-func (s *Subscription) Pins(resourceType string) []fhir.Pin {
+func (s *Subscription) Pins(resourceType string) []search.Pin {
 	switch s.Kind {
 	case KindCriteria:
 		if s.Query.Type == resourceType {

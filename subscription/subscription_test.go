@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 var now = time.Date(2026, 3, 2, 9, 15, 0, 0, time.UTC)
@@ -73,7 +74,7 @@ func TestParseSubscriptionStyles(t *testing.T) {
 		if got := s.ResourceTypes(topics); !slices.Equal(got, []string{"Encounter"}) {
 			t.Errorf("ResourceTypes = %v", got)
 		}
-		if got := s.Pins("Encounter"); !slices.Equal(got, []fhir.Pin{{Param: "patient", Value: "Patient/p-77"}}) {
+		if got := s.Pins("Encounter"); !slices.Equal(got, []search.Pin{{Param: "patient", Value: "Patient/p-77"}}) {
 			t.Errorf("Pins(Encounter) = %v", got)
 		}
 	})
@@ -93,8 +94,8 @@ func TestParseSubscriptionStyles(t *testing.T) {
 			t.Errorf("ResourceTypes = %v", got)
 		}
 		pins := s.Pins("Observation")
-		slices.SortFunc(pins, func(a, b fhir.Pin) int { return strings.Compare(a.Param, b.Param) })
-		if want := []fhir.Pin{{Param: "code", Value: "http://loinc.org|8867-4"}, {Param: "subject", Value: "Patient/123"}}; !slices.Equal(pins, want) {
+		slices.SortFunc(pins, func(a, b search.Pin) int { return strings.Compare(a.Param, b.Param) })
+		if want := []search.Pin{{Param: "code", Value: "http://loinc.org|8867-4"}, {Param: "subject", Value: "Patient/123"}}; !slices.Equal(pins, want) {
 			t.Errorf("Pins = %v, want %v", pins, want)
 		}
 		if got := s.Pins("Patient"); len(got) != 0 {
@@ -358,7 +359,7 @@ func TestMatches(t *testing.T) {
 	if got := multi.ResourceTypes(topics); !slices.Equal(got, []string{"Condition", "Observation", "Patient"}) {
 		t.Errorf("ResourceTypes = %v", got)
 	}
-	if got := multi.Pins("Patient"); !slices.Equal(got, []fhir.Pin{{Param: "_id", Value: "123"}}) {
+	if got := multi.Pins("Patient"); !slices.Equal(got, []search.Pin{{Param: "_id", Value: "123"}}) {
 		t.Errorf("Pins(Patient) = %v", got)
 	}
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/buger/jsonparser"
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 	"github.com/gofhir/fhirpath"
 	"github.com/gofhir/fhirpath/types"
 )
@@ -73,7 +74,7 @@ type QueryCriteria struct {
 	ResultForDelete string // test-passes | test-fails | "" (the current test is skipped on delete)
 	RequireBoth     bool   // both tests must pass; otherwise either one suffices
 
-	previous, current *fhir.Query // compiled Previous and Current, nil when empty
+	previous, current *search.Query // compiled Previous and Current, nil when empty
 }
 
 // CanFilterBy is one filter a topic allows Subscriptions to apply.
@@ -288,7 +289,7 @@ func compileFHIRPath(expr string) (e *fhirpath.Expression, err error) {
 
 // parseTriggerQuery parses a queryCriteria previous/current string: a
 // search query on typ, optionally written as "Type?query".
-func parseTriggerQuery(typ, s, path string) (*fhir.Query, error) {
+func parseTriggerQuery(typ, s, path string) (*search.Query, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, nil
@@ -303,7 +304,7 @@ func parseTriggerQuery(typ, s, path string) (*fhir.Query, error) {
 	if err != nil {
 		return nil, fhir.Invalid(path, fmt.Sprintf("malformed query %q: %v", s, err))
 	}
-	q, err := fhir.ParseQuery(typ, vals)
+	q, err := search.ParseQuery(typ, vals)
 	if err != nil {
 		return nil, rePath(err, path)
 	}
@@ -353,7 +354,7 @@ func parseCanFilterBy(n node, t *Topic) (CanFilterBy, error) {
 
 // hasSearchParam reports whether code is a search parameter of typ.
 func hasSearchParam(typ, code string) bool {
-	for _, p := range fhir.SearchParams(typ) {
+	for _, p := range search.SearchParams(typ) {
 		if p.Code == code {
 			return true
 		}
@@ -452,15 +453,15 @@ func (t *Topic) Triggered(interaction string, previous, current []byte) (trigger
 }
 
 // target prepares a version for matching; nil stays nil (no version).
-func target(b []byte) *fhir.Target {
+func target(b []byte) *search.Target {
 	if b == nil {
 		return nil
 	}
-	return fhir.NewTarget(b)
+	return search.NewTarget(b)
 }
 
 // bytesOf is the JSON of a prepared version, nil for none.
-func bytesOf(t *fhir.Target) []byte {
+func bytesOf(t *search.Target) []byte {
 	if t == nil {
 		return nil
 	}
@@ -470,7 +471,7 @@ func bytesOf(t *fhir.Target) []byte {
 // TriggeredTarget is Triggered on prepared versions (nil for none), so that
 // the engine parses a write once for all the topics and subscriptions it
 // tries.
-func (t *Topic) TriggeredTarget(interaction string, previous, current *fhir.Target) (trigger *Trigger, ok bool, err error) {
+func (t *Topic) TriggeredTarget(interaction string, previous, current *search.Target) (trigger *Trigger, ok bool, err error) {
 	switch interaction {
 	case InteractionCreate, InteractionUpdate, InteractionDelete:
 	default:
@@ -506,7 +507,7 @@ func (tr *Trigger) supports(interaction string) bool {
 }
 
 // fires evaluates the trigger's criteria on a change; see Topic.Triggered.
-func (tr *Trigger) fires(interaction string, previous, current *fhir.Target) (bool, error) {
+func (tr *Trigger) fires(interaction string, previous, current *search.Target) (bool, error) {
 	if q := tr.Query; q != nil {
 		var results []bool
 		if q.previous != nil {

@@ -73,7 +73,8 @@ func TestPackageDocs(t *testing.T) {
 // implementations or notify, and only cmd/fhirbell imports everything.
 func TestDependencyDirection(t *testing.T) {
 	forbidden := map[string][]string{
-		"fhir":                  {"subscription", "notify", "auth", "migrations", "cmd"},
+		"fhir":                  {"fhir/search", "subscription", "notify", "auth", "migrations", "cmd"},
+		"fhir/search":           {"subscription", "notify", "auth", "migrations", "cmd"},
 		"migrations":            {"fhir", "subscription", "notify", "auth", "cmd"},
 		"auth":                  {"subscription", "notify", "migrations", "cmd"},
 		"subscription":          {"subscription/", "notify", "cmd"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 // CapabilityStatement is the R4 CapabilityStatement, reduced to what
@@ -165,7 +166,7 @@ func BuildCapabilityStatement(serverBase, softwareVersion string, built time.Tim
 			ConditionalRead:   "not-supported",
 			ConditionalDelete: "not-supported",
 		}
-		for _, p := range fhir.SearchParams(typ) {
+		for _, p := range search.SearchParams(typ) {
 			r.SearchParam = append(r.SearchParam, SearchParam{Name: p.Code, Type: p.Type, Documentation: p.Description})
 		}
 		rest.Resource = append(rest.Resource, r)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -65,7 +66,7 @@ func (a *api) searchBundle(ctx context.Context, fhirBase, typ string, params url
 			filter[k] = vs
 		}
 	}
-	q, err := fhir.ParseQuery(typ, filter)
+	q, err := search.ParseQuery(typ, filter)
 	if err != nil {
 		return nil, fmt.Errorf("parse search: %w", err)
 	}

@@ -2,7 +2,7 @@
 
 // gen writes the built-in "<Type>-changed" SubscriptionTopics, one JSON
 // file per type, from the official R4 SearchParameter bundle. It keeps the
-// parameters fhirbell's search supports (fhir.SearchParams) and names each
+// parameters fhirbell's search supports (search.SearchParams) and names each
 // by its official SearchParameter canonical in filterDefinition.
 //
 // Run from subscription/: go generate (see topics_builtin.go).
@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 // changedTypes are the resource types that get a "<Type>-changed" topic.
@@ -85,7 +85,7 @@ func main() {
 	}
 	for _, typ := range changedTypes {
 		var filters []any
-		for _, p := range fhir.SearchParams(typ) {
+		for _, p := range search.SearchParams(typ) {
 			def := defs[typ+"."+p.Code]
 			if p.Code[0] == '_' {
 				if !slices.Contains(commonParams, p.Code) {

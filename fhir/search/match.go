@@ -1,9 +1,10 @@
-package fhir
+package search
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"math/big"
 	"strings"
 	"time"
@@ -120,7 +121,7 @@ func (choiceModel) ChoiceTypes(path string) []string {
 	if !ok || strings.Contains(name, ".") {
 		return nil
 	}
-	if IsResourceType(typ) || !choiceNames[name] {
+	if fhir.IsResourceType(typ) || !choiceNames[name] {
 		return noChoice
 	}
 	return nil
@@ -135,7 +136,7 @@ func (choiceModel) IsSubtype(child, parent string) bool {
 }
 
 func (choiceModel) IsResource(typeName string) bool {
-	return IsResourceType(typeName) || typeName == "Resource" || typeName == "DomainResource"
+	return fhir.IsResourceType(typeName) || typeName == "Resource" || typeName == "DomainResource"
 }
 
 // evaluate returns the values the parameter's expression selects,

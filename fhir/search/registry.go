@@ -1,9 +1,10 @@
-package fhir
+package search
 
 import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"maps"
 	"slices"
 	"sync"
@@ -81,7 +82,7 @@ var searchRegistry = sync.OnceValue(func() *registry {
 		common[tp.Code] = mk(tp)
 	}
 	r := &registry{byType: map[string]map[string]*paramDef{}}
-	for _, rt := range ResourceTypes() {
+	for _, rt := range fhir.ResourceTypes() {
 		m := maps.Clone(common)
 		for _, tp := range table[rt] {
 			m[tp.Code] = mk(tp)

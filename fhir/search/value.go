@@ -1,7 +1,8 @@
-package fhir
+package search
 
 import (
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"math/big"
 	"regexp"
 	"strconv"
@@ -63,10 +64,10 @@ func (t *term) parseValue(part string) (*searchValue, error) {
 		case 2:
 			v.system, v.code, v.hasSystem = unescape(pieces[0]), unescape(pieces[1]), true
 			if v.system == "" && v.code == "" {
-				return nil, Invalid(t.key, `"|" is not a token: give a code, system|code, |code or system|`)
+				return nil, fhir.Invalid(t.key, `"|" is not a token: give a code, system|code, |code or system|`)
 			}
 		default:
-			return nil, Invalid(t.key, fmt.Sprintf("token %q has more than one unescaped \"|\"", v.raw))
+			return nil, fhir.Invalid(t.key, fmt.Sprintf("token %q has more than one unescaped \"|\"", v.raw))
 		}
 	case "string":
 		v.folded = foldText(v.raw)
@@ -76,24 +77,24 @@ func (t *term) parseValue(part string) (*searchValue, error) {
 		v.prefix, rest = splitPrefix(v.raw)
 		lo, hi, ok := parseDateRange(rest)
 		if !ok {
-			return nil, Invalid(t.key, fmt.Sprintf("%q is not a date, dateTime or instant (e.g. 2024-03-05 or 2024-03-05T10:00:00Z)", v.raw))
+			return nil, fhir.Invalid(t.key, fmt.Sprintf("%q is not a date, dateTime or instant (e.g. 2024-03-05 or 2024-03-05T10:00:00Z)", v.raw))
 		}
 		v.lo, v.hi = lo, hi
 	case "number":
 		var rest string
 		v.prefix, rest = splitPrefix(v.raw)
 		if !v.setNumber(rest) {
-			return nil, Invalid(t.key, fmt.Sprintf("%q is not a number", v.raw))
+			return nil, fhir.Invalid(t.key, fmt.Sprintf("%q is not a number", v.raw))
 		}
 	case "quantity":
 		pieces := splitEscaped(part, '|')
 		if len(pieces) != 1 && len(pieces) != 3 {
-			return nil, Invalid(t.key, fmt.Sprintf("%q is not a quantity: use number, number|system|code or number||unit", v.raw))
+			return nil, fhir.Invalid(t.key, fmt.Sprintf("%q is not a quantity: use number, number|system|code or number||unit", v.raw))
 		}
 		var rest string
 		v.prefix, rest = splitPrefix(unescape(pieces[0]))
 		if !v.setNumber(rest) {
-			return nil, Invalid(t.key, fmt.Sprintf("%q does not start with a number", v.raw))
+			return nil, fhir.Invalid(t.key, fmt.Sprintf("%q does not start with a number", v.raw))
 		}
 		if len(pieces) == 3 {
 			v.system, v.code = unescape(pieces[1]), unescape(pieces[2])
@@ -156,20 +157,20 @@ func (v *searchValue) setReference(t *term) error {
 	s := v.raw
 	if typ, id, ok := splitTypeID(s); ok {
 		if t.refType != "" && typ != t.refType {
-			return Invalid(t.key, fmt.Sprintf("%q does not refer to a %s", s, t.refType))
+			return fhir.Invalid(t.key, fmt.Sprintf("%q does not refer to a %s", s, t.refType))
 		}
 		if !strings.Contains(s, "://") && len(t.param.Targets) > 0 && !containsString(t.param.Targets, typ) {
-			return Invalid(t.key, fmt.Sprintf("%s cannot refer to %s", t.param.Code, typ))
+			return fhir.Invalid(t.key, fmt.Sprintf("%s cannot refer to %s", t.param.Code, typ))
 		}
 		v.refType, v.refID = typ, id
 		return nil
 	}
-	if ValidID(s) {
+	if fhir.ValidID(s) {
 		v.refType, v.refID = t.refType, s
 		return nil
 	}
 	if t.refType != "" {
-		return Invalid(t.key, fmt.Sprintf("%q is not an id of a %s", s, t.refType))
+		return fhir.Invalid(t.key, fmt.Sprintf("%q is not an id of a %s", s, t.refType))
 	}
 	return nil // compared as a literal (canonical) reference
 }
@@ -197,7 +198,7 @@ func splitTypeID(ref string) (typ, id string, ok bool) {
 	id = ref[j+1:]
 	rest := ref[:j]
 	typ = rest[strings.LastIndexByte(rest, '/')+1:]
-	if !IsResourceType(typ) || !ValidID(id) {
+	if !fhir.IsResourceType(typ) || !fhir.ValidID(id) {
 		return "", "", false
 	}
 	if len(typ) < len(rest) && !strings.Contains(rest, "://") {

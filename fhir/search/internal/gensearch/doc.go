@@ -1,14 +1,14 @@
 // Command gensearch turns the official R4 SearchParameter Bundle
 // (search-parameters.json from the FHIR R4 definitions) into the trimmed
-// table that package fhir embeds as searchparams.json.
+// table that package fhir/search embeds as searchparams.json.
 //
-// It is run by `go generate ./fhir` (see the directive in fhir/search.go):
+// It is run by `go generate ./fhir/search` (see the directive in fhir/search/query.go):
 //
-//	go run ./internal/gensearch -in ../../shared/fhir-r4/search-parameters.json -out searchparams.json
+//	go run ./internal/gensearch -in ../../../shared/fhir-r4/search-parameters.json -out searchparams.json
 //
 // What it does to each SearchParameter:
 //   - Parameters whose base is Resource or DomainResource go under the key
-//     "Resource"; package fhir applies them to every resource type.
+//     "Resource"; package search applies them to every resource type.
 //   - The expression is a union covering every base type ("Observation.code
 //     | Condition.code"); for each base type only the alternatives that
 //     start with that type (possibly inside parentheses) are kept. An
@@ -37,7 +37,7 @@
 // with a resolver that answers a stub {"resourceType": T} for a reference
 // to T/id, so the type test works without a database.
 //
-// It also writes search_choices_gen.go beside the output: the choice
+// It also writes choices_gen.go beside the output: the choice
 // elements of every resource type and the names of all choice elements,
 // which package fhir's choiceModel gives the FHIRPath engine so that a
 // missing element is not looked up under 50 typed names.

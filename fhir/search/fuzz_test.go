@@ -1,6 +1,7 @@
-package fhir
+package search
 
 import (
+	"github.com/fhirbell/fhirbell/fhir"
 	"net/url"
 	"strings"
 	"testing"
@@ -20,8 +21,8 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		q, err := ParseQuery(typ, params)
 		if err != nil {
-			if _, ok := err.(*ValidationError); !ok {
-				t.Fatalf("ParseQuery(%q, %q) error %T %v, want *ValidationError", typ, query, err, err)
+			if _, ok := err.(*fhir.ValidationError); !ok {
+				t.Fatalf("ParseQuery(%q, %q) error %T %v, want *fhir.ValidationError", typ, query, err, err)
 			}
 			return
 		}
@@ -41,8 +42,8 @@ func FuzzParseCriteria(f *testing.F) {
 	f.Fuzz(func(t *testing.T, criteria string) {
 		q, err := ParseCriteria(criteria)
 		if err != nil {
-			if _, ok := err.(*ValidationError); !ok {
-				t.Fatalf("ParseCriteria(%q) error %T %v, want *ValidationError", criteria, err, err)
+			if _, ok := err.(*fhir.ValidationError); !ok {
+				t.Fatalf("ParseCriteria(%q) error %T %v, want *fhir.ValidationError", criteria, err, err)
 			}
 			return
 		}

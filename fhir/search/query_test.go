@@ -1,8 +1,9 @@
-package fhir
+package search
 
 import (
 	"errors"
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"maps"
 	"net/url"
 	"slices"
@@ -332,7 +333,7 @@ func TestMatch(t *testing.T) {
 }
 
 func resourceLabel(res string) string {
-	r, err := ParseResource([]byte(res))
+	r, err := fhir.ParseResource([]byte(res))
 	if err != nil {
 		return "<invalid>"
 	}
@@ -347,42 +348,42 @@ func TestParseQueryErrors(t *testing.T) {
 		wantPath string
 		wantCode string
 	}{
-		{"unknown parameter", "Observation", "foo=bar", "foo", IssueNotSupported},
-		{"unknown parameter of other type", "Observation", "birthdate=2020", "birthdate", IssueNotSupported},
-		{"composite", "Observation", "code-value-quantity=x", "code-value-quantity", IssueNotSupported},
-		{"special", "Location", "near=1|2|3|km", "near", IssueNotSupported},
-		{"_text", "Observation", "_text=x", "_text", IssueNotSupported},
-		{"_content", "Observation", "_content=x", "_content", IssueNotSupported},
-		{"chained", "Observation", "subject.name=x", "subject.name", IssueNotSupported},
-		{"_has", "Patient", "_has:Observation:patient:code=1", "_has:Observation:patient:code", IssueNotSupported},
-		{"_include", "Observation", "_include=Observation:subject", "_include", IssueNotSupported},
-		{"_revinclude", "Patient", "_revinclude=Observation:subject", "_revinclude", IssueNotSupported},
-		{"_summary", "Observation", "_summary=true", "_summary", IssueNotSupported},
-		{"_elements", "Observation", "_elements=id", "_elements", IssueNotSupported},
-		{"_sort unsupported key", "Observation", "_sort=date", "_sort", IssueNotSupported},
-		{"_format xml", "Observation", "_format=xml", "_format", IssueNotSupported},
-		{"_count negative", "Observation", "_count=-1", "_count", IssueInvalid},
-		{"_count not a number", "Observation", "_count=ten", "_count", IssueInvalid},
-		{"_offset negative", "Observation", "_offset=-5", "_offset", IssueInvalid},
-		{"unsupported modifier", "Observation", "code:below=x", "code:below", IssueNotSupported},
-		{"exact on token", "Observation", "code:exact=x", "code:exact", IssueNotSupported},
-		{"not on string", "Patient", "name:not=x", "name:not", IssueNotSupported},
-		{"unknown modifier", "Patient", "name:foo=x", "name:foo", IssueNotSupported},
-		{"identifier modifier", "Observation", "subject:identifier=x|1", "subject:identifier", IssueNotSupported},
-		{"type modifier not a target", "Observation", "subject:Practitioner=1", "subject:Practitioner", IssueInvalid},
-		{"type modifier on token", "Observation", "code:Patient=1", "code:Patient", IssueNotSupported},
-		{"reference type conflicts modifier", "Observation", "subject:Patient=Group/1", "subject:Patient", IssueInvalid},
-		{"reference type not a target", "Observation", "patient=Group/1", "patient", IssueInvalid},
-		{"missing not boolean", "Observation", "code:missing=yes", "code:missing", IssueInvalid},
-		{"bad date", "Observation", "date=2024-13-01", "date", IssueInvalid},
-		{"bad date text", "Observation", "date=yesterday", "date", IssueInvalid},
-		{"bad date Feb 30", "Patient", "birthdate=2023-02-30", "birthdate", IssueInvalid},
-		{"bad date prefix", "Observation", "date=xx2024", "date", IssueInvalid},
-		{"bad number", "RiskAssessment", "probability=gt1.2.3", "probability", IssueInvalid},
-		{"bad quantity", "Observation", "value-quantity=abc", "value-quantity", IssueInvalid},
-		{"bad quantity pipes", "Observation", "value-quantity=5|a", "value-quantity", IssueInvalid},
-		{"bad token pipes", "Observation", "code=a|b|c", "code", IssueInvalid},
-		{"lone pipe", "Observation", "code=|", "code", IssueInvalid},
+		{"unknown parameter", "Observation", "foo=bar", "foo", fhir.IssueNotSupported},
+		{"unknown parameter of other type", "Observation", "birthdate=2020", "birthdate", fhir.IssueNotSupported},
+		{"composite", "Observation", "code-value-quantity=x", "code-value-quantity", fhir.IssueNotSupported},
+		{"special", "Location", "near=1|2|3|km", "near", fhir.IssueNotSupported},
+		{"_text", "Observation", "_text=x", "_text", fhir.IssueNotSupported},
+		{"_content", "Observation", "_content=x", "_content", fhir.IssueNotSupported},
+		{"chained", "Observation", "subject.name=x", "subject.name", fhir.IssueNotSupported},
+		{"_has", "Patient", "_has:Observation:patient:code=1", "_has:Observation:patient:code", fhir.IssueNotSupported},
+		{"_include", "Observation", "_include=Observation:subject", "_include", fhir.IssueNotSupported},
+		{"_revinclude", "Patient", "_revinclude=Observation:subject", "_revinclude", fhir.IssueNotSupported},
+		{"_summary", "Observation", "_summary=true", "_summary", fhir.IssueNotSupported},
+		{"_elements", "Observation", "_elements=id", "_elements", fhir.IssueNotSupported},
+		{"_sort unsupported key", "Observation", "_sort=date", "_sort", fhir.IssueNotSupported},
+		{"_format xml", "Observation", "_format=xml", "_format", fhir.IssueNotSupported},
+		{"_count negative", "Observation", "_count=-1", "_count", fhir.IssueInvalid},
+		{"_count not a number", "Observation", "_count=ten", "_count", fhir.IssueInvalid},
+		{"_offset negative", "Observation", "_offset=-5", "_offset", fhir.IssueInvalid},
+		{"unsupported modifier", "Observation", "code:below=x", "code:below", fhir.IssueNotSupported},
+		{"exact on token", "Observation", "code:exact=x", "code:exact", fhir.IssueNotSupported},
+		{"not on string", "Patient", "name:not=x", "name:not", fhir.IssueNotSupported},
+		{"unknown modifier", "Patient", "name:foo=x", "name:foo", fhir.IssueNotSupported},
+		{"identifier modifier", "Observation", "subject:identifier=x|1", "subject:identifier", fhir.IssueNotSupported},
+		{"type modifier not a target", "Observation", "subject:Practitioner=1", "subject:Practitioner", fhir.IssueInvalid},
+		{"type modifier on token", "Observation", "code:Patient=1", "code:Patient", fhir.IssueNotSupported},
+		{"reference type conflicts modifier", "Observation", "subject:Patient=Group/1", "subject:Patient", fhir.IssueInvalid},
+		{"reference type not a target", "Observation", "patient=Group/1", "patient", fhir.IssueInvalid},
+		{"missing not boolean", "Observation", "code:missing=yes", "code:missing", fhir.IssueInvalid},
+		{"bad date", "Observation", "date=2024-13-01", "date", fhir.IssueInvalid},
+		{"bad date text", "Observation", "date=yesterday", "date", fhir.IssueInvalid},
+		{"bad date Feb 30", "Patient", "birthdate=2023-02-30", "birthdate", fhir.IssueInvalid},
+		{"bad date prefix", "Observation", "date=xx2024", "date", fhir.IssueInvalid},
+		{"bad number", "RiskAssessment", "probability=gt1.2.3", "probability", fhir.IssueInvalid},
+		{"bad quantity", "Observation", "value-quantity=abc", "value-quantity", fhir.IssueInvalid},
+		{"bad quantity pipes", "Observation", "value-quantity=5|a", "value-quantity", fhir.IssueInvalid},
+		{"bad token pipes", "Observation", "code=a|b|c", "code", fhir.IssueInvalid},
+		{"lone pipe", "Observation", "code=|", "code", fhir.IssueInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -394,9 +395,9 @@ func TestParseQueryErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseQuery(%s, %q) = %+v, want error", tc.typ, tc.query, q)
 			}
-			var ve *ValidationError
+			var ve *fhir.ValidationError
 			if !errors.As(err, &ve) {
-				t.Fatalf("ParseQuery(%s, %q) error %T %v, want *ValidationError", tc.typ, tc.query, err, err)
+				t.Fatalf("ParseQuery(%s, %q) error %T %v, want *fhir.ValidationError", tc.typ, tc.query, err, err)
 			}
 			if ve.Path != tc.wantPath || ve.IssueCode() != tc.wantCode {
 				t.Errorf("ParseQuery(%s, %q) = path %q code %q (%v), want path %q code %q", tc.typ, tc.query, ve.Path, ve.IssueCode(), ve, tc.wantPath, tc.wantCode)
@@ -443,9 +444,9 @@ func TestParseQueryControls(t *testing.T) {
 func TestParseCriteriaErrors(t *testing.T) {
 	for _, c := range []string{"", "/", "?code=1", "Foo?code=1", "observation", "Resource", "DomainResource", "http://x/fhir/Observation?code=1", "Observation?code=%zz"} {
 		q, err := ParseCriteria(c)
-		var ve *ValidationError
+		var ve *fhir.ValidationError
 		if !errors.As(err, &ve) {
-			t.Errorf("ParseCriteria(%q) = %v, %v, want *ValidationError", c, q, err)
+			t.Errorf("ParseCriteria(%q) = %v, %v, want *fhir.ValidationError", c, q, err)
 		}
 	}
 }
@@ -595,7 +596,7 @@ func TestPinInvariant(t *testing.T) {
 func TestExpressionsCompile(t *testing.T) {
 	seen := map[string]bool{}
 	supported, unsupported := 0, 0
-	for _, rt := range ResourceTypes() {
+	for _, rt := range fhir.ResourceTypes() {
 		for code, p := range searchRegistry().byType[rt] {
 			if p.Unsupported != "" {
 				unsupported++

@@ -1,10 +1,10 @@
-package fhir
+package search
 
 // The search-parameter table (searchparams.json) and the choice-element
 // table (search_choices_gen.go) are generated from the official HL7 R4
 // definitions in shared/fhir-r4 (search-parameters.json and
 // fhir.schema.json) and committed, so neither build nor run reads
-// shared/. Regenerate with `go generate ./fhir`; internal/gensearch
+// shared/. Regenerate with `go generate ./fhir/search`; internal/gensearch
 // documents what it trims and rewrites.
 //
 // Search semantics (FHIR R4 search, https://hl7.org/fhir/R4/search.html),
@@ -31,10 +31,11 @@ package fhir
 //   - uri: exact; :below and :above by string prefix.
 //   - :missing=true matches when the expression selects nothing.
 
-//go:generate go run ./internal/gensearch -in ../../shared/fhir-r4/search-parameters.json -out searchparams.json
+//go:generate go run ./internal/gensearch -in ../../../shared/fhir-r4/search-parameters.json -out searchparams.json
 
 import (
 	"fmt"
+	"github.com/fhirbell/fhirbell/fhir"
 	"net/url"
 	"slices"
 	"strconv"
@@ -97,8 +98,8 @@ type term struct {
 // _revinclude, _contained, chained parameters and _has are rejected as not
 // supported.
 func ParseQuery(resourceType string, params url.Values) (*Query, error) {
-	if !IsResourceType(resourceType) {
-		return nil, &ValidationError{Msg: fmt.Sprintf("unknown resource type %q", resourceType), Code: IssueNotSupported}
+	if !fhir.IsResourceType(resourceType) {
+		return nil, &fhir.ValidationError{Msg: fmt.Sprintf("unknown resource type %q", resourceType), Code: fhir.IssueNotSupported}
 	}
 	q := &Query{Type: resourceType}
 	reg := searchRegistry()
@@ -130,8 +131,8 @@ func termRank(t *term) int {
 	return 1
 }
 
-func notSupported(path, format string, args ...any) *ValidationError {
-	return &ValidationError{Path: path, Msg: fmt.Sprintf(format, args...), Code: IssueNotSupported}
+func notSupported(path, format string, args ...any) *fhir.ValidationError {
+	return &fhir.ValidationError{Path: path, Msg: fmt.Sprintf(format, args...), Code: fhir.IssueNotSupported}
 }
 
 func (q *Query) parseParam(reg *registry, key, raw string) error {
@@ -139,7 +140,7 @@ func (q *Query) parseParam(reg *registry, key, raw string) error {
 	case "_count", "_offset":
 		n, err := strconv.Atoi(strings.TrimSpace(raw))
 		if err != nil || n < 0 {
-			return Invalid(key, fmt.Sprintf("must be a non-negative integer, not %q", raw))
+			return fhir.Invalid(key, fmt.Sprintf("must be a non-negative integer, not %q", raw))
 		}
 		if key == "_offset" {
 			q.Offset = n
@@ -200,7 +201,7 @@ func (q *Query) parseParam(reg *registry, key, raw string) error {
 			t.missing = true
 		case "false":
 		default:
-			return Invalid(key, fmt.Sprintf(":missing takes true or false, not %q", raw))
+			return fhir.Invalid(key, fmt.Sprintf(":missing takes true or false, not %q", raw))
 		}
 		q.terms = append(q.terms, t)
 		return nil
@@ -237,9 +238,9 @@ func (t *term) setModifier(mod string) error {
 	case "below", "above":
 		ok = typ == "uri"
 	default:
-		if typ == "reference" && IsResourceType(mod) {
+		if typ == "reference" && fhir.IsResourceType(mod) {
 			if len(t.param.Targets) > 0 && !slices.Contains(t.param.Targets, mod) {
-				return Invalid(t.key, fmt.Sprintf("%s cannot refer to %s (targets: %s)", t.param.Code, mod, strings.Join(t.param.Targets, ", ")))
+				return fhir.Invalid(t.key, fmt.Sprintf("%s cannot refer to %s (targets: %s)", t.param.Code, mod, strings.Join(t.param.Targets, ", ")))
 			}
 			t.modifier, t.refType = "type", mod
 			return nil
@@ -260,14 +261,14 @@ func ParseCriteria(criteria string) (*Query, error) {
 	c := strings.TrimPrefix(strings.TrimSpace(criteria), "/")
 	typ, rawQuery, _ := strings.Cut(c, "?")
 	if typ == "" {
-		return nil, Invalid("", "criteria has no resource type")
+		return nil, fhir.Invalid("", "criteria has no resource type")
 	}
-	if !IsResourceType(typ) {
-		return nil, &ValidationError{Msg: fmt.Sprintf("unknown resource type %q in criteria", typ), Code: IssueNotSupported}
+	if !fhir.IsResourceType(typ) {
+		return nil, &fhir.ValidationError{Msg: fmt.Sprintf("unknown resource type %q in criteria", typ), Code: fhir.IssueNotSupported}
 	}
 	params, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return nil, Invalid("", fmt.Sprintf("criteria query is malformed: %v", err))
+		return nil, fhir.Invalid("", fmt.Sprintf("criteria query is malformed: %v", err))
 	}
 	return ParseQuery(typ, params)
 }
