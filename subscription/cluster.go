@@ -249,21 +249,3 @@ func (s *Service) Reload(ctx context.Context) error {
 	s.logger.Debug("subscriptions reloaded", "topics", len(s.topics.All()), "active_subscriptions", len(active))
 	return nil
 }
-
-// LookupActive returns subscription id if it is active, like
-// ActiveSubscription, but on a miss it first refreshes id from the store:
-// in a cluster a subscription created on another node may not have reached
-// this node's memory yet (a broadcast takes milliseconds, the polling
-// fallback up to a second), and a client that creates a subscription and
-// at once asks another node for a ticket or binds there must not be told
-// it does not exist.
-func (s *Service) LookupActive(ctx context.Context, id string) (*Subscription, bool, error) {
-	if sub, ok := s.index.get(id); ok {
-		return sub, true, nil
-	}
-	if err := s.Refresh(ctx, []string{id}, nil); err != nil {
-		return nil, false, err
-	}
-	sub, ok := s.index.get(id)
-	return sub, ok, nil
-}

@@ -3,9 +3,13 @@ package subscription
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 // Event is one entry in a Subscription's event log: a write that matched
@@ -118,4 +122,131 @@ func NotificationEvent(ev Event) fhir.NotificationEvent {
 		ne.AdditionalContext = append(ne.AdditionalContext, fhir.Reference{Reference: ref})
 	}
 	return ne
+}
+
+// written matches a stored write against the active subscriptions and
+// appends an event for each match. prev is the body before the write (nil
+// on create); res the stored version (a deletion on delete).
+func (w *Writer) written(ctx context.Context, interaction string, prev []byte, res Resource) error {
+	s := w.svc
+	cur := res.Body
+	focus := cur
+	if interaction == InteractionDelete {
+		cur, focus = nil, prev
+	}
+	// One parse of each version, and one evaluation of each search
+	// parameter, for the index lookup and every candidate.
+	prevT, curT := target(prev), target(cur)
+	focusT := curT
+	if focusT == nil {
+		focusT = prevT
+	}
+	cands, err := s.index.candidates(res.Type, focusT)
+	if err != nil {
+		return fmt.Errorf("match %s/%s: %w", res.Type, res.ID, err)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	now := s.now()
+	var evs []Event
+	for _, sub := range cands {
+		if sub.Expired(now) {
+			continue
+		}
+		ok, err := sub.MatchesTarget(interaction, prevT, curT, s.topics)
+		if err != nil {
+			// A subscription that cannot be evaluated must not fail the
+			// client's write; it is logged and skipped.
+			s.logger.Warn("subscription not evaluated", "subscription_id", sub.ID, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if ok, err := s.auth.MayRead(ctx, sub, res.Type, focus); err != nil {
+			return fmt.Errorf("authorize subscription %s: %w", sub.ID, err)
+		} else if !ok {
+			continue
+		}
+		ev := Event{
+			SubscriptionID:    sub.ID,
+			Time:              now.UTC().Truncate(time.Millisecond),
+			Interaction:       interaction,
+			FocusType:         res.Type,
+			FocusID:           res.ID,
+			FocusVersion:      res.VersionID,
+			AdditionalContext: s.additionalContext(sub, res.Type, focusT),
+		}
+		if sub.Content == ContentFullResource && interaction != InteractionDelete {
+			ev.Resource = cur
+		}
+		evs = append(evs, ev)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	// Counters are locked in subscription order, so that concurrent writes
+	// matching the same subscriptions cannot deadlock.
+	slices.SortFunc(evs, func(a, b Event) int { return strings.Compare(a.SubscriptionID, b.SubscriptionID) })
+	evs, err = w.tx.AppendEvents(ctx, evs)
+	if err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	for _, ev := range evs {
+		w.refs = append(w.refs, EventRef{SubscriptionID: ev.SubscriptionID, Number: ev.Number})
+		w.evs = append(w.evs, ev)
+	}
+	return nil
+}
+
+// additionalContext lists the references a topic's notification shape
+// includes for the focus (e.g. Encounter:patient), as "Type/id".
+func (s *Service) additionalContext(sub *Subscription, typ string, focus *search.Target) []string {
+	if sub.Kind != KindTopic || focus == nil {
+		return nil
+	}
+	t, ok := s.topics.Topic(sub.TopicURL)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, shape := range t.Shapes {
+		if shape.Resource != typ {
+			continue
+		}
+		for _, inc := range shape.Include {
+			param := includeParam(typ, inc)
+			if param == "" {
+				continue
+			}
+			keys, err := focus.IndexKeys(typ, param)
+			if err != nil {
+				continue
+			}
+			for _, k := range keys {
+				if isTypedRef(k) && !slices.Contains(out, k) {
+					out = append(out, k)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// includeParam returns the search parameter of an _include value such as
+// "Encounter:patient" or "Encounter:subject:Patient" when it starts with
+// typ, and "" otherwise.
+func includeParam(typ, include string) string {
+	parts := strings.Split(include, ":")
+	if len(parts) < 2 || parts[0] != typ {
+		return ""
+	}
+	return parts[1]
+}
+
+// isTypedRef reports whether an index key is a relative "Type/id" reference.
+func isTypedRef(k string) bool {
+	typ, id, ok := strings.Cut(k, "/")
+	return ok && fhir.IsResourceType(typ) && fhir.ValidID(id)
 }

@@ -1,0 +1,341 @@
+// Reads and writes of resources of every type: the Writer and its
+// transaction, create, update, delete, read, vread, history and search.
+// Every REST interaction and Bundle entry goes through here.
+
+package subscription
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
+)
+
+// Writer performs writes inside one transaction; see Service.Transaction.
+type Writer struct {
+	svc *Service
+	tx  Tx
+	// Set by the writes, applied or published after commit.
+	after []func()
+	refs  []EventRef
+	evs   []Event // the events appended, for an EventsPublisher
+	// Ids of the Subscription and SubscriptionTopic resources written,
+	// broadcast to other nodes after commit (cluster.go).
+	subIDs, topicIDs []string
+}
+
+// Transaction runs fn with a Writer whose writes commit together when fn
+// returns nil, and not at all otherwise. fn may run more than once (see
+// Store.Tx); only the last run's effects count.
+func (s *Service) Transaction(ctx context.Context, fn func(w *Writer) error) error {
+	var last *Writer
+	err := s.store.Tx(ctx, func(tx Tx) error {
+		last = &Writer{svc: s, tx: tx}
+		return fn(last)
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range last.after {
+		f()
+	}
+	if len(last.refs) > 0 {
+		if ep, ok := s.pub.(EventsPublisher); ok {
+			ep.PublishEvents(last.evs)
+		} else {
+			s.pub.Publish(last.refs)
+		}
+	}
+	s.broadcast(last)
+	return nil
+}
+
+// Create stores r under a new server-assigned id (any id in the body is
+// replaced, as FHIR create requires).
+func (w *Writer) Create(ctx context.Context, r *fhir.Resource) (Resource, error) {
+	return w.CreateWithID(ctx, r, w.svc.newID())
+}
+
+// CreateWithID stores r as version 1 under id, which the caller assigned
+// (a transaction Bundle assigns ids before it rewrites urn:uuid references).
+func (w *Writer) CreateWithID(ctx context.Context, r *fhir.Resource, id string) (Resource, error) {
+	r.ID = id
+	r.Obj.Set("id", id)
+	if err := checkAccess(ctx, auth.Create, r.Type, nil, r.Obj.Bytes()); err != nil {
+		return Resource{}, err
+	}
+	if err := w.prepare(ctx, r, nil); err != nil {
+		return Resource{}, err
+	}
+	res, err := w.tx.Create(ctx, r)
+	if err != nil {
+		return Resource{}, fmt.Errorf("create %s: %w", r.Type, err)
+	}
+	if err := w.written(ctx, InteractionCreate, nil, res); err != nil {
+		return Resource{}, err
+	}
+	return res, nil
+}
+
+// Update stores the next version of r (r.ID must be set), creating it if it
+// has no live version. ifMatch > 0 requires the current version to be
+// ifMatch.
+func (w *Writer) Update(ctx context.Context, r *fhir.Resource, ifMatch int64) (Resource, bool, error) {
+	if r.ID == "" {
+		return Resource{}, false, fhir.Invalid("id", "update needs an id")
+	}
+	prev, err := w.tx.Read(ctx, r.Type, r.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrGone) {
+		return Resource{}, false, fmt.Errorf("update %s/%s: %w", r.Type, r.ID, err)
+	}
+	if prev.Body == nil {
+		err = checkAccess(ctx, auth.Create, r.Type, nil, r.Obj.Bytes())
+	} else {
+		err = checkAccess(ctx, auth.Update, r.Type, prev.Body, r.Obj.Bytes())
+	}
+	if err != nil {
+		return Resource{}, false, err
+	}
+	if err := w.prepare(ctx, r, prev.Body); err != nil {
+		return Resource{}, false, err
+	}
+	res, created, err := w.tx.Put(ctx, r, ifMatch)
+	if err != nil {
+		return Resource{}, false, fmt.Errorf("update %s/%s: %w", r.Type, r.ID, err)
+	}
+	interaction := InteractionUpdate
+	if created {
+		interaction, prev.Body = InteractionCreate, nil
+	}
+	if err := w.written(ctx, interaction, prev.Body, res); err != nil {
+		return Resource{}, false, err
+	}
+	return res, created, nil
+}
+
+// Delete records the deletion of typ/id.
+func (w *Writer) Delete(ctx context.Context, typ, id string, ifMatch int64) (Resource, error) {
+	prev, err := w.tx.Read(ctx, typ, id)
+	if err != nil && !errors.Is(err, ErrGone) {
+		return Resource{}, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	alreadyGone := errors.Is(err, ErrGone)
+	if err := checkAccess(ctx, auth.Delete, typ, prev.Body, nil); err != nil {
+		return Resource{}, err
+	}
+	if !alreadyGone {
+		if err := w.prepareDelete(typ, id, prev.Body); err != nil {
+			return Resource{}, err
+		}
+	}
+	res, err := w.tx.Delete(ctx, typ, id, ifMatch)
+	if err != nil {
+		return Resource{}, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	if alreadyGone {
+		return res, nil // nothing changed: no event
+	}
+	if err := w.written(ctx, InteractionDelete, prev.Body, res); err != nil {
+		return Resource{}, err
+	}
+	return res, nil
+}
+
+// Read returns the current version of typ/id as this transaction sees it.
+func (w *Writer) Read(ctx context.Context, typ, id string) (Resource, error) {
+	return w.tx.Read(ctx, typ, id)
+}
+
+// prepare validates the resource types the engine owns and arranges for the
+// in-memory state to follow after commit. prev is the current live body,
+// nil when there is none.
+func (w *Writer) prepare(ctx context.Context, r *fhir.Resource, prev []byte) error {
+	s := w.svc
+	switch r.Type {
+	case "Subscription":
+		// The owner is the server's to write: the creator, kept across
+		// updates (an admin editing someone's subscription does not take it).
+		owner := Owner{}
+		if p, ok := auth.PrincipalFrom(ctx); ok {
+			owner = OwnerOf(p)
+		}
+		if prev != nil {
+			o, err := ownerOf(prev)
+			if err != nil {
+				return err
+			}
+			owner = o
+		}
+		if err := withOwner(r, owner); err != nil {
+			return err
+		}
+		sub, err := ParseSubscription(r.Obj.Bytes(), s.topics, s.now())
+		if err != nil {
+			return err
+		}
+		if err := s.checkSubscriptionGrant(ctx, sub); err != nil {
+			return err
+		}
+		sub.ID = r.ID
+		body, err := ActivatedBody(r.Obj.Bytes(), sub)
+		if err != nil {
+			return err
+		}
+		nr, err := fhir.ParseResource(body)
+		if err != nil {
+			return err
+		}
+		*r = *nr
+		noteChanged(&w.subIDs, sub.ID)
+		w.after = append(w.after, func() {
+			if sub.Status == StatusActive {
+				s.index.put(sub, s.topics)
+			} else {
+				s.index.remove(sub.ID)
+			}
+		})
+	case "SubscriptionTopic":
+		if builtinID(r.ID) {
+			return &fhir.ValidationError{Path: "SubscriptionTopic.id", Code: fhir.IssueNotSupported, Msg: fmt.Sprintf("%s is a built-in topic and cannot be changed", r.ID)}
+		}
+		t, err := ParseTopic(r.Obj.Bytes())
+		if err != nil {
+			return err
+		}
+		if old, ok := s.topics.Topic(t.URL); ok && old.ID != r.ID {
+			if builtinID(old.ID) {
+				return &fhir.ValidationError{Path: "SubscriptionTopic.url", Code: fhir.IssueConflict, Msg: fmt.Sprintf("%s is the canonical of a built-in topic", t.URL)}
+			}
+		}
+		noteChanged(&w.topicIDs, r.ID)
+		w.after = append(w.after, func() {
+			s.topics.Add(t)
+			s.reindex()
+		})
+	}
+	return nil
+}
+
+// prepareDelete refuses deletions that would break the engine's state and
+// arranges for the in-memory state to follow after commit.
+func (w *Writer) prepareDelete(typ, id string, prev []byte) error {
+	s := w.svc
+	switch typ {
+	case "Subscription":
+		noteChanged(&w.subIDs, id)
+		w.after = append(w.after, func() { s.index.remove(id) })
+	case "SubscriptionTopic":
+		if builtinID(id) {
+			return &fhir.ValidationError{Path: "SubscriptionTopic.id", Code: fhir.IssueNotSupported, Msg: fmt.Sprintf("%s is a built-in topic and cannot be deleted", id)}
+		}
+		t, err := ParseTopic(prev)
+		if err != nil {
+			return nil // not a topic the engine knows
+		}
+		for _, sub := range s.index.all() {
+			if sub.Kind == KindTopic && sub.TopicURL == t.URL {
+				return fmt.Errorf("delete topic %s: active Subscription/%s uses it: %w", t.URL, sub.ID, ErrConflict)
+			}
+		}
+		noteChanged(&w.topicIDs, id)
+		w.after = append(w.after, func() {
+			s.topics.Remove(t.URL)
+			s.reindex()
+		})
+	}
+	return nil
+}
+
+func builtinID(id string) bool {
+	return slices.ContainsFunc(BuiltinTopics(), func(t *Topic) bool { return t.ID == id })
+}
+
+// Create stores r under a new id in its own transaction.
+func (s *Service) Create(ctx context.Context, r *fhir.Resource) (res Resource, err error) {
+	err = s.Transaction(ctx, func(w *Writer) error {
+		res, err = w.Create(ctx, r)
+		return err
+	})
+	return res, err
+}
+
+// Update stores the next version of r in its own transaction.
+func (s *Service) Update(ctx context.Context, r *fhir.Resource, ifMatch int64) (res Resource, created bool, err error) {
+	err = s.Transaction(ctx, func(w *Writer) error {
+		res, created, err = w.Update(ctx, r, ifMatch)
+		return err
+	})
+	return res, created, err
+}
+
+// Delete records the deletion of typ/id in its own transaction.
+func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (res Resource, err error) {
+	err = s.Transaction(ctx, func(w *Writer) error {
+		res, err = w.Delete(ctx, typ, id, ifMatch)
+		return err
+	})
+	return res, err
+}
+
+// Read returns the current version of typ/id (see Store.Read), if the
+// caller may read it.
+func (s *Service) Read(ctx context.Context, typ, id string) (Resource, error) {
+	res, err := s.store.Read(ctx, typ, id)
+	if err != nil && !errors.Is(err, ErrGone) {
+		return res, err
+	}
+	if aerr := checkAccess(ctx, auth.Read, typ, res.Body, nil); aerr != nil {
+		return Resource{}, aerr
+	}
+	return res, err
+}
+
+// VRead returns version vid of typ/id (see Store.VRead), if the caller may
+// read it.
+func (s *Service) VRead(ctx context.Context, typ, id string, vid int64) (Resource, error) {
+	res, err := s.store.VRead(ctx, typ, id, vid)
+	if err != nil && !errors.Is(err, ErrGone) {
+		return res, err
+	}
+	if aerr := checkAccess(ctx, auth.Read, typ, res.Body, nil); aerr != nil {
+		return Resource{}, aerr
+	}
+	return res, err
+}
+
+// History returns every version of typ/id, newest first, if the caller may
+// read the resource (judged on its latest live version).
+func (s *Service) History(ctx context.Context, typ, id string) ([]Resource, error) {
+	versions, err := s.store.History(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	var latest []byte
+	for _, v := range versions {
+		if !v.Deleted {
+			latest = v.Body
+			break
+		}
+	}
+	if err := checkAccess(ctx, auth.Read, typ, latest, nil); err != nil {
+		return nil, err
+	}
+	return versions, nil
+}
+
+// Search returns every current resource of q.Type that q matches and the
+// caller may see, ordered by LastUpdated then ID; paging and sorting are
+// the caller's.
+func (s *Service) Search(ctx context.Context, q *search.Query) ([]Resource, error) {
+	if err := checkAccess(ctx, auth.Search, q.Type, nil, nil); err != nil {
+		return nil, err
+	}
+	return s.store.Search(ctx, q.Type, func(body []byte) (bool, error) {
+		ok, err := q.Match(body)
+		return ok && visible(ctx, q.Type, body), err
+	})
+}
