@@ -1,11 +1,17 @@
 package fhir
 
+import (
+	"errors"
+	"strings"
+)
+
 // Issue type codes (http://hl7.org/fhir/issue-type) used in OperationOutcomes.
 const (
 	IssueInvalid      = "invalid"
 	IssueStructure    = "structure"
 	IssueRequired     = "required"
 	IssueValue        = "value"
+	IssueCodeInvalid  = "code-invalid"
 	IssueNotSupported = "not-supported"
 	IssueNotFound     = "not-found"
 	IssueDeleted      = "deleted"
@@ -49,4 +55,31 @@ func (e *ValidationError) IssueCode() string {
 // Invalid returns a *ValidationError with code IssueInvalid.
 func Invalid(path, msg string) *ValidationError {
 	return &ValidationError{Path: path, Msg: msg}
+}
+
+// ValidationErrors is several client errors found in one input, such as
+// every schema violation of a resource; each becomes one
+// OperationOutcome.issue. It is never empty when returned as an error.
+type ValidationErrors []*ValidationError
+
+// Error joins the errors' messages.
+func (es ValidationErrors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// AsValidation returns the client errors err holds: a ValidationErrors, or
+// a single *ValidationError as a list of one; ok is false when err is
+// neither.
+func AsValidation(err error) (es ValidationErrors, ok bool) {
+	if es, ok := errors.AsType[ValidationErrors](err); ok {
+		return es, true
+	}
+	if e, ok := errors.AsType[*ValidationError](err); ok {
+		return ValidationErrors{e}, true
+	}
+	return nil, false
 }

@@ -38,6 +38,16 @@ func OutcomeFor(e *ValidationError) *OperationOutcome {
 	return NewOutcome(e.IssueCode(), e.Error(), e.Path)
 }
 
+// OutcomeForAll returns the OperationOutcome listing every error of es,
+// one issue each.
+func OutcomeForAll(es ValidationErrors) *OperationOutcome {
+	oo := &OperationOutcome{ResourceType: "OperationOutcome"}
+	for _, e := range es {
+		oo.Issue = append(oo.Issue, OutcomeFor(e).Issue...)
+	}
+	return oo
+}
+
 // MarshalOutcome encodes an OperationOutcome; it cannot fail.
 func MarshalOutcome(o *OperationOutcome) []byte {
 	b, _ := json.Marshal(o)

@@ -150,11 +150,15 @@ func (w *Writer) Read(ctx context.Context, typ, id string) (Resource, error) {
 	return w.tx.Read(ctx, typ, id)
 }
 
-// prepare validates the resource types the engine owns and arranges for the
+// prepare validates the resource against R4 (validateWrite) and the types
+// the engine owns against their own rules, and arranges for the
 // in-memory state to follow after commit. prev is the current live body,
 // nil when there is none.
 func (w *Writer) prepare(ctx context.Context, r *fhir.Resource, prev []byte) error {
 	s := w.svc
+	if err := validateWrite(r); err != nil {
+		return err
+	}
 	switch r.Type {
 	case "Subscription":
 		// The owner is the server's to write: the creator, kept across

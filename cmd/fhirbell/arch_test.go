@@ -73,8 +73,9 @@ func TestPackageDocs(t *testing.T) {
 // implementations or notify, and only cmd/fhirbell imports everything.
 func TestDependencyDirection(t *testing.T) {
 	forbidden := map[string][]string{
-		"fhir":                  {"fhir/search", "subscription", "notify", "auth", "migrations", "cmd"},
+		"fhir":                  {"fhir/search", "fhir/validate", "subscription", "notify", "auth", "migrations", "cmd"},
 		"fhir/search":           {"subscription", "notify", "auth", "migrations", "cmd"},
+		"fhir/validate":         {"subscription", "notify", "auth", "migrations", "cmd"},
 		"migrations":            {"fhir", "subscription", "notify", "auth", "cmd"},
 		"auth":                  {"subscription", "notify", "migrations", "cmd"},
 		"subscription":          {"subscription/", "notify", "cmd"},

@@ -2,263 +2,38 @@ package fhirtest
 
 import (
 	"bytes"
-	"compress/gzip"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/message"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/validate"
 )
-
-//go:generate sh -c "gzip -9 -n < ../../../shared/fhir-r4/fhir.schema.json > r4.schema.json.gz"
-
-//go:embed r4.schema.json.gz
-var schemaGZ []byte
-
-// schemaURL is the id the R4 JSON schema declares for itself.
-const schemaURL = "http://hl7.org/fhir/json-schema/4.0"
-
-// resourceKeyword is the schema keyword that replaces the schema's
-// 186-branch ResourceList oneOf: it picks the definition named by the
-// instance's resourceType, as the schema's own (OpenAPI-style, unenforced)
-// discriminator mapping intends.
-const resourceKeyword = "x-fhirbell-resourceType"
-
-// r4 is the schema compiler with a cache of compiled definitions, one per
-// R4 resource type, each compiled on first use.
-type r4 struct {
-	known map[string]bool // the R4 resource types
-
-	mu    sync.Mutex // guards c and types
-	c     *jsonschema.Compiler
-	types map[string]*jsonschema.Schema
-}
-
-// compiled loads the embedded schema once per process.
-var compiled = sync.OnceValues(loadR4)
-
-func loadR4() (*r4, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(schemaGZ))
-	if err != nil {
-		return nil, fmt.Errorf("read embedded schema: %w", err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(zr)
-	if err != nil {
-		return nil, fmt.Errorf("read embedded schema: %w", err)
-	}
-	root, ok := doc.(map[string]any)
-	if !ok {
-		return nil, errors.New("read embedded schema: not an object")
-	}
-	defs, _ := root["definitions"].(map[string]any)
-	disc, _ := root["discriminator"].(map[string]any)
-	mapping, _ := disc["mapping"].(map[string]any)
-	if defs == nil || mapping == nil {
-		return nil, errors.New("read embedded schema: no definitions or discriminator mapping")
-	}
-	r := &r4{known: map[string]bool{}, types: map[string]*jsonschema.Schema{}}
-	// The R4 types: the discriminator's names that fhirbell serves, which
-	// drops the Medplum-only types the file also defines.
-	for name := range mapping {
-		if _, ok := defs[name]; ok && fhir.IsResourceType(name) {
-			r.known[name] = true
-		}
-	}
-	// Patches, all confined to this in-memory copy:
-	//   - ResourceList (Bundle.entry.resource, contained, parameter.resource)
-	//     dispatches on resourceType instead of trying every branch. That is
-	//     far faster, reports the errors of the matching type only, and lets
-	//     each type be compiled when first met: compiling everything at
-	//     once takes seconds, as the compiler's work queue is quadratic.
-	//   - Resource and integer64 are referenced by Medplum definitions but
-	//     not defined; define them so the document is complete.
-	//   - The document root, a oneOf over every type, goes: the compiler
-	//     compiles a definition's enclosing resource (the root) with it.
-	delete(root, "oneOf")
-	delete(root, "discriminator")
-	defs["ResourceList"] = map[string]any{"type": "object", resourceKeyword: true}
-	defs["Resource"] = map[string]any{"$ref": "#/definitions/ResourceList"}
-	defs["integer64"] = map[string]any{"type": "string", "pattern": `^-?([0]|([1-9][0-9]*))$`}
-
-	r.c = jsonschema.NewCompiler()
-	r.c.DefaultDraft(jsonschema.Draft6)
-	r.c.RegisterVocabulary(&jsonschema.Vocabulary{
-		URL: "https://fhirbell.dev/jsonschema/resource-type",
-		Compile: func(_ *jsonschema.CompilerContext, obj map[string]any) (jsonschema.SchemaExt, error) {
-			if _, ok := obj[resourceKeyword]; !ok {
-				return nil, nil
-			}
-			return resourceSwitch{r}, nil
-		},
-	})
-	if err := r.c.AddResource(schemaURL, doc); err != nil {
-		return nil, fmt.Errorf("add schema: %w", err)
-	}
-	// Compile the Bundle now, so that a broken schema fails the first
-	// caller rather than some nested validation.
-	if _, err := r.schema("Bundle"); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// schema returns the compiled definition of resource type rt, or nil when
-// rt is not an R4 resource type.
-func (r *r4) schema(rt string) (*jsonschema.Schema, error) {
-	if !r.known[rt] {
-		return nil, nil
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s := r.types[rt]; s != nil {
-		return s, nil
-	}
-	s, err := r.c.Compile(schemaURL + "#/definitions/" + rt)
-	if err != nil {
-		return nil, fmt.Errorf("compile schema for %s: %w", rt, err)
-	}
-	r.types[rt] = s
-	return s, nil
-}
-
-// resourceSwitch is the compiled resourceKeyword.
-type resourceSwitch struct{ r *r4 }
-
-func (rs resourceSwitch) Validate(ctx *jsonschema.ValidatorContext, v any) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return // "type": "object" reports it
-	}
-	rt, _ := obj["resourceType"].(string)
-	s, err := rs.r.schema(rt)
-	if err != nil {
-		ctx.AddError(&resourceError{msg: err.Error()})
-		return
-	}
-	if s == nil {
-		if obj["resourceType"] == nil {
-			ctx.AddError(&resourceError{msg: "missing resourceType"})
-		} else {
-			ctx.AddError(&resourceError{msg: fmt.Sprintf("resourceType %v is not an R4 resource type", obj["resourceType"])})
-		}
-		return
-	}
-	if err := ctx.Validate(s, v, nil); err != nil {
-		ctx.AddErr(err)
-	}
-}
-
-// resourceError is the error kind of resourceKeyword.
-type resourceError struct{ msg string }
-
-func (*resourceError) KeywordPath() []string { return []string{resourceKeyword} }
-
-func (k *resourceError) LocalizedString(*message.Printer) string { return k.msg }
-
-// parse decodes b as one JSON value, numbers kept as json.Number, and
-// rejects duplicate object keys, which FHIR JSON forbids and encoding/json
-// silently resolves.
-func parse(b []byte) (any, error) {
-	if err := checkDuplicateKeys(b); err != nil {
-		return nil, err
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("not valid JSON: %w", err)
-	}
-	return v, nil
-}
-
-func checkDuplicateKeys(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	type frame struct {
-		keys   map[string]bool
-		object bool
-		key    bool // next string token is a key
-	}
-	var stack []frame
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("not valid JSON: %w", err)
-		}
-		top := len(stack) - 1
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{':
-				stack = append(stack, frame{keys: map[string]bool{}, object: true, key: true})
-			case '[':
-				stack = append(stack, frame{})
-			default:
-				stack = stack[:top]
-				if top > 0 && stack[top-1].object {
-					stack[top-1].key = true
-				}
-			}
-			continue
-		}
-		if top < 0 || !stack[top].object {
-			continue
-		}
-		if stack[top].key {
-			k := tok.(string)
-			if stack[top].keys[k] {
-				return fmt.Errorf("duplicate property %q", k)
-			}
-			stack[top].keys[k] = true
-			stack[top].key = false
-		} else {
-			stack[top].key = true
-		}
-	}
-}
 
 // ValidateR4 validates b, one resource in R4 JSON, against the R4 JSON
 // schema definition of its resourceType, and rejects duplicate properties.
 // Nested resources (Bundle entries, contained, parameter.resource) are
 // validated against the definition of their own resourceType.
 func ValidateR4(b []byte) error {
-	v, err := parse(b)
-	if err != nil {
-		return fmt.Errorf("r4: %w", err)
-	}
-	return validateR4(v)
-}
-
-func validateR4(v any) error {
-	s, err := compiled()
-	if err != nil {
-		return fmt.Errorf("r4: %w", err)
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return errors.New("r4: not a JSON object")
-	}
-	rt, _ := obj["resourceType"].(string)
-	sch, err := s.schema(rt)
-	if err != nil {
-		return fmt.Errorf("r4: %w", err)
-	}
-	if sch == nil {
-		return fmt.Errorf("r4: resourceType %v is not an R4 resource type", obj["resourceType"])
-	}
-	if err := sch.Validate(v); err != nil {
+	if err := validate.Resource(b); err != nil {
 		return fmt.Errorf("r4: %w", err)
 	}
 	return nil
+}
+
+// parse decodes b as one JSON value, numbers kept as json.Number, after
+// ValidateR4 checked it.
+func parse(b []byte) (any, error) {
+	if err := ValidateR4(b); err != nil {
+		return nil, err
+	}
+	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
 }
 
 // ValidateBackportNotification validates b as an R4 Subscriptions Backport
@@ -352,9 +127,6 @@ func ValidateStatusBundle(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("status bundle: %w", err)
 	}
-	if err := validateR4(v); err != nil {
-		return err
-	}
 	bundle := v.(map[string]any)
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("status bundle: "+format, args...)) }
@@ -442,9 +214,6 @@ func validateNotification(b []byte) (*notification, error) {
 	v, err := parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("backport: %w", err)
-	}
-	if err := validateR4(v); err != nil {
-		return nil, err
 	}
 	bundle := v.(map[string]any)
 	if rt := bundle["resourceType"]; rt != "Bundle" {

@@ -140,7 +140,7 @@ func TestValidateBackportNotificationRejects(t *testing.T) {
 		{"version-specific fullUrl", mutate(t, idOnly, func(b map[string]any) {
 			entry(b, 1)["fullUrl"] = "https://fhir.example.com/r4/Encounter/enc-901/_history/2"
 		}), "version specific (bdl-8)"},
-		{"invalid R4: status as number", mutate(t, idOnly, func(b map[string]any) { param(b, "status")["valueCode"] = 5 }), "/entry/0/resource/parameter/2/valueCode"},
+		{"invalid R4: status as number", mutate(t, idOnly, func(b map[string]any) { param(b, "status")["valueCode"] = 5 }), "Bundle.entry[0].resource.parameter[2].valueCode"},
 		{"invalid R4: unknown property", mutate(t, idOnly, func(b map[string]any) { entry(b, 1)["resourse"] = map[string]any{} }), "resourse"},
 		{"invalid R4: Medplum-only resource", mutate(t, idOnly, func(b map[string]any) {
 			entry(b, 1)["resource"] = map[string]any{"resourceType": "Project"}
@@ -268,16 +268,16 @@ func TestValidateR4(t *testing.T) {
 		{"valid Patient", `{"resourceType":"Patient","id":"p-77","active":true,"gender":"female","birthDate":"1970-01-31",
 			"name":[{"family":"Chalmers","given":["Peter","James"]}],"managingOrganization":{"reference":"Organization/1"}}`, ""},
 		{"Patient with contained Observation", `{"resourceType":"Patient","id":"p","contained":[{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"}}]}`, ""},
-		{"bad gender", `{"resourceType":"Patient","gender":"f"}`, "/gender"},
-		{"bad birthDate", `{"resourceType":"Patient","birthDate":"31/01/1970"}`, "/birthDate"},
+		{"bad gender", `{"resourceType":"Patient","gender":"f"}`, "Patient.gender"},
+		{"bad birthDate", `{"resourceType":"Patient","birthDate":"31/01/1970"}`, "Patient.birthDate"},
 		{"unknown property", `{"resourceType":"Patient","nickname":"P"}`, "nickname"},
-		{"bad id", `{"resourceType":"Patient","id":"a b"}`, "/id"},
-		{"active as string", `{"resourceType":"Patient","active":"yes"}`, "/active"},
-		{"bad contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"done","code":{}}]}`, "/contained/0/status"},
+		{"bad id", `{"resourceType":"Patient","id":"a b"}`, "Patient.id"},
+		{"active as string", `{"resourceType":"Patient","active":"yes"}`, "Patient.active"},
+		{"bad contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"done","code":{}}]}`, "Patient.contained[0].status"},
 		{"contained without resourceType", `{"resourceType":"Patient","contained":[{"id":"x"}]}`, "missing resourceType"},
 		{"missing required", `{"resourceType":"Encounter","status":"planned"}`, "class"},
-		{"unknown resourceType", `{"resourceType":"Patientt"}`, `resourceType Patientt is not an R4 resource type`},
-		{"Medplum resourceType", `{"resourceType":"Bot"}`, `resourceType Bot is not an R4 resource type`},
+		{"unknown resourceType", `{"resourceType":"Patientt"}`, `Patientt is not an R4 resource type`},
+		{"Medplum resourceType", `{"resourceType":"Bot"}`, `Bot is not an R4 resource type`},
 		{"R4B-only resourceType", `{"resourceType":"SubscriptionTopic"}`, `is not an R4 resource type`},
 		{"no resourceType", `{"id":"x"}`, "is not an R4 resource type"},
 		{"array", `[{"resourceType":"Patient"}]`, "not a JSON object"},

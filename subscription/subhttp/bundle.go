@@ -68,12 +68,16 @@ func (e *entryError) outcome() (int, *fhir.OperationOutcome) {
 	if e.path != "" {
 		prefix += "." + e.path
 	}
-	if ve, ok := errors.AsType[*fhir.ValidationError](e.err); ok {
-		p := prefix
-		if ve.Path != "" {
-			p += "." + ve.Path
+	if es, ok := fhir.AsValidation(e.err); ok {
+		located := make(fhir.ValidationErrors, len(es))
+		for i, ve := range es {
+			p := prefix
+			if ve.Path != "" {
+				p += "." + ve.Path
+			}
+			located[i] = &fhir.ValidationError{Path: p, Msg: ve.Msg, Code: ve.Code}
 		}
-		return http.StatusBadRequest, fhir.OutcomeFor(&fhir.ValidationError{Path: p, Msg: ve.Msg, Code: ve.Code})
+		return http.StatusBadRequest, fhir.OutcomeForAll(located)
 	}
 	status, oo := Outcome(e.err)
 	if oo == nil {
@@ -431,17 +435,21 @@ func (a *api) execWrite(ctx context.Context, w *subscription.Writer, base string
 // validation errors concern the resource; their paths may start with the
 // resource type ("Subscription.criteria"), which the entry path replaces.
 func execErr(e *entry, err error) error {
-	ve, ok := errors.AsType[*fhir.ValidationError](err)
+	es, ok := fhir.AsValidation(err)
 	if !ok || e.res == nil {
 		return entryErr(e.index, "", err)
 	}
-	p := ve.Path
-	if p == e.typ {
-		p = ""
-	} else if rest, ok := strings.CutPrefix(p, e.typ+"."); ok {
-		p = rest
+	rel := make(fhir.ValidationErrors, len(es))
+	for i, ve := range es {
+		p := ve.Path
+		if p == e.typ {
+			p = ""
+		} else if rest, ok := strings.CutPrefix(p, e.typ+"."); ok {
+			p = rest
+		}
+		rel[i] = &fhir.ValidationError{Path: p, Msg: ve.Msg, Code: ve.Code}
 	}
-	return entryErr(e.index, "resource", &fhir.ValidationError{Path: p, Msg: ve.Msg, Code: ve.Code})
+	return entryErr(e.index, "resource", rel)
 }
 
 // resourceEntry is the response entry of an interaction that produced res.

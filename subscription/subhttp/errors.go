@@ -42,6 +42,7 @@ const retryAfterSeconds = 5
 //   - a Bundle entry's error: the status of the cause, the issue prefixed
 //     with Bundle.entry[i];
 //   - *fhir.ValidationError: 400 with the error's code and path;
+//     fhir.ValidationErrors: 400 with one issue per error;
 //   - subscription.ErrNotFound 404 not-found, ErrGone 410 deleted,
 //     ErrConflict 409 conflict, ErrPreconditionFailed 412 conflict,
 //     ErrUnavailable and context.DeadlineExceeded 503 transient;
@@ -57,8 +58,8 @@ func Outcome(err error) (status int, oo *fhir.OperationOutcome) {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Status, fhir.NewOutcome(e.Code, e.Msg, e.Expression...)
 	}
-	if e, ok := errors.AsType[*fhir.ValidationError](err); ok {
-		return http.StatusBadRequest, fhir.OutcomeFor(e)
+	if es, ok := fhir.AsValidation(err); ok {
+		return http.StatusBadRequest, fhir.OutcomeForAll(es)
 	}
 	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return http.StatusRequestEntityTooLarge, fhir.NewOutcome(fhir.IssueTooLong,
