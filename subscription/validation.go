@@ -21,3 +21,21 @@ func Validate(typ string, body []byte) error {
 
 // validateWrite is Validate for a write about to be stored.
 func validateWrite(r *fhir.Resource) error { return Validate(r.Type, r.Obj.Bytes()) }
+
+// Check is what $validate runs: Validate, then the engine's own rules for
+// the types it owns (a Subscription's criteria and channel, a topic's
+// triggers). It stores nothing.
+func (s *Service) Check(r *fhir.Resource) error {
+	if err := validateWrite(r); err != nil {
+		return err
+	}
+	switch r.Type {
+	case "Subscription":
+		_, err := ParseSubscription(r.Obj.Bytes(), s.topics, s.now())
+		return err
+	case "SubscriptionTopic":
+		_, err := ParseTopic(r.Obj.Bytes())
+		return err
+	}
+	return nil
+}

@@ -156,6 +156,8 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 	r.Get("/{type}", a.search)
 	r.Post("/{type}", a.create)
 	r.Post("/{type}/_search", a.search)
+	r.Post("/{type}/$validate", a.validateOp)
+	r.Post("/{type}/{id}/$validate", a.validateOp)
 	r.Get("/{type}/{id}", a.read)
 	r.Put("/{type}/{id}", a.update)
 	r.Delete("/{type}/{id}", a.delete)
