@@ -79,7 +79,7 @@ func (e *entryError) outcome() (int, *fhir.OperationOutcome) {
 		}
 		return http.StatusBadRequest, fhir.OutcomeForAll(located)
 	}
-	status, oo := Outcome(e.err)
+	status, oo := errorOutcome(e.err)
 	if oo == nil {
 		return status, nil
 	}
@@ -99,18 +99,16 @@ func entryErr(index int, path string, err error) error {
 	return &entryError{index: index, path: path, err: err}
 }
 
-func (a *api) bundle(w http.ResponseWriter, r *http.Request) {
+func (a *api) bundle(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, a.cfg.MaxBundleBytes, jsonTypes)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
-	out, err := a.processBundle(r.Context(), RequestLogger(r), FHIRBase(r), body, preferReturn(r, returnMinimal))
+	out, err := a.processBundle(r.Context(), requestLog(r), fhirBase(r), body, preferReturn(r, returnMinimal))
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
-	WriteJSON(w, r, http.StatusOK, out)
+	return writeJSON(w, r, http.StatusOK, out)
 }
 
 // processBundle runs a transaction or batch Bundle and returns the response
@@ -137,7 +135,7 @@ func (a *api) processBundle(ctx context.Context, log *slog.Logger, base string, 
 		}
 	}
 	if n := len(raws); n > a.cfg.MaxBundleEntries {
-		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: fhir.IssueTooLong, Expression: []string{"Bundle.entry"},
+		return nil, &statusError{Status: http.StatusRequestEntityTooLarge, Code: fhir.IssueTooLong, Expression: []string{"Bundle.entry"},
 			Msg: fmt.Sprintf("the Bundle has %d entries; at most %d are accepted", n, a.cfg.MaxBundleEntries)}
 	}
 	if kind == "transaction" {
@@ -477,7 +475,7 @@ func (a *api) batch(ctx context.Context, log *slog.Logger, base string, raws []j
 			if _, ok := errors.AsType[*entryError](err); !ok {
 				err = entryErr(i, "", err)
 			}
-			status, oo := Outcome(err)
+			status, oo := errorOutcome(err)
 			switch status {
 			case 0:
 				return nil, err // the client is gone; stop

@@ -133,10 +133,10 @@ var resourceInteractions = []Interaction{
 	{Code: "history-instance"}, {Code: "create"}, {Code: "search-type"},
 }
 
-// BuildCapabilityStatement returns the statement of what this package
+// buildCapabilityStatement returns the statement of what this package
 // serves, for a server whose base (without FHIRPath) is serverBase. It does
 // not apply Config.Capability.
-func BuildCapabilityStatement(serverBase, softwareVersion string, built time.Time) *CapabilityStatement {
+func buildCapabilityStatement(serverBase, softwareVersion string, built time.Time) *CapabilityStatement {
 	cs := &CapabilityStatement{
 		ResourceType:   "CapabilityStatement",
 		Name:           "FhirbellCapabilityStatement",
@@ -194,17 +194,14 @@ const maxCapEntries = 16
 func (a *api) capabilityJSON(serverBase string) ([]byte, error) {
 	// The topics are part of the statement: a topic created or deleted
 	// makes a new generation.
-	gen := a.svc.Topics().Generation() << 32
-	if a.cfg.CapabilityGeneration != nil {
-		gen += a.cfg.CapabilityGeneration()
-	}
+	gen := a.svc.Topics().Generation()
 	a.caps.mu.Lock()
 	e, ok := a.caps.entries[serverBase]
 	a.caps.mu.Unlock()
 	if ok && e.generation == gen {
 		return e.body, nil
 	}
-	cs := BuildCapabilityStatement(serverBase, a.cfg.SoftwareVersion, time.Now())
+	cs := buildCapabilityStatement(serverBase, a.cfg.SoftwareVersion, time.Now())
 	a.subscriptionCapability(cs, serverBase)
 	if a.cfg.Capability != nil {
 		a.cfg.Capability(cs, serverBase)
@@ -222,13 +219,13 @@ func (a *api) capabilityJSON(serverBase string) ([]byte, error) {
 	return body, nil
 }
 
-func (a *api) metadata(w http.ResponseWriter, r *http.Request) {
-	body, err := a.capabilityJSON(ServerBase(r))
+func (a *api) metadata(w http.ResponseWriter, r *http.Request) error {
+	body, err := a.capabilityJSON(serverBase(r))
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	writeBody(w, r, http.StatusOK, body)
+	return nil
 }
 
 // Canonicals of what fhirbell implements from the Subscriptions Backport IG.

@@ -1,16 +1,30 @@
 // Package subhttp is fhirbell's FHIR REST API: the chi routes that serve
 // create, read, update, delete, vread, instance history and search for every
-// resource type, transaction and batch Bundles, and the CapabilityStatement.
+// resource type, transaction and batch Bundles, the Subscription operations
+// ($status, $events, $get-ws-binding-token, $websocket-ticket) and the
+// CapabilityStatement.
 //
 // NewHandler returns a router meant to be mounted at /fhir:
 //
 //	r := chi.NewRouter()
 //	r.Mount("/fhir", subhttp.NewHandler(svc, subhttp.Config{BaseURL: "https://fhir.example.org"}))
 //
-// Operations on Subscription ($status, $events, …) are added through
-// Config.Routes, which registers extra routes on the same router (they get
-// the same middleware, so WriteError, WriteJSON, ReadBody, FHIRBase and
-// RequestLogger work in them), and advertised through Config.Capability.
+// The Subscription operations are routes of the router itself
+// (operations.go); Config.Capability lets the caller amend the
+// CapabilityStatement (with the security in force).
+//
+// Every route handler is a handlerFunc: it returns its failure instead of
+// writing it, and handlerFunc.ServeHTTP answers it with writeError, the
+// one writer of error responses, through errorOutcome, the one mapping from
+// errors to statuses and OperationOutcomes.
+//
+// Files: handler.go (Config, the router, the middleware), errors.go
+// (handlerFunc, errorOutcome, the response and request-body helpers),
+// resource.go (create, read, vread, update, delete), search.go (search and
+// history), bundle.go (transaction and batch), refs.go (urn:uuid:
+// reference rewriting), wire.go (the Bundle types the handlers emit),
+// operations.go (the Subscription operations), validate.go ($validate),
+// capability.go (the CapabilityStatement).
 //
 // Wire rules (the choices a client can rely on):
 //   - Responses are application/fhir+json; charset=utf-8. Request bodies must
@@ -50,8 +64,8 @@
 //     (413 too-long). Response entries carry status, location, etag and
 //     lastModified; the resources too only with Prefer:
 //     return=representation (GET entries always carry theirs).
-//   - Every failure is an OperationOutcome built by Outcome, the one function
-//     that maps errors to statuses. Only unexpected (500) errors and panics
+//   - Every failure is an OperationOutcome built by errorOutcome, the one
+//     function that maps errors to statuses. Only unexpected (500) errors and panics
 //     are logged at Error; a request whose client went away gets no answer.
 //
 // Invariants: the handlers hold no state between requests except the cached

@@ -18,10 +18,10 @@ import (
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
-// Error is a failure with a precise HTTP status and OperationOutcome issue,
-// for the cases no domain error names (415, 413, 405, an unknown type).
-// Route handlers added through Config.Routes may return it too.
-type Error struct {
+// statusError is a failure with a precise HTTP status and OperationOutcome
+// issue, for the cases no domain error names (415, 413, 405, an unknown
+// type).
+type statusError struct {
 	Status     int      // HTTP status
 	Code       string   // issue type code, such as fhir.IssueNotSupported
 	Msg        string   // the diagnostics
@@ -29,16 +29,16 @@ type Error struct {
 }
 
 // Error returns the message.
-func (e *Error) Error() string { return e.Msg }
+func (e *statusError) Error() string { return e.Msg }
 
 // retryAfterSeconds is the Retry-After of a 503: long enough for a store
 // failover, short enough that a test bench does not stall.
 const retryAfterSeconds = 5
 
-// Outcome maps an error to the HTTP status and OperationOutcome that answer
-// it. It is the one place where errors become statuses:
+// errorOutcome maps an error to the HTTP status and OperationOutcome that
+// answer it. It is the one place where errors become statuses:
 //
-//   - *Error: its own status and issue;
+//   - *statusError: its own status and issue;
 //   - a Bundle entry's error: the status of the cause, the issue prefixed
 //     with Bundle.entry[i];
 //   - *fhir.ValidationError: 400 with the error's code and path;
@@ -50,12 +50,12 @@ const retryAfterSeconds = 5
 //     gone and nothing should be written;
 //   - anything else: 500 exception with a generic message, so internals
 //     never reach a client.
-func Outcome(err error) (status int, oo *fhir.OperationOutcome) {
+func errorOutcome(err error) (status int, oo *fhir.OperationOutcome) {
 	// An entry's error wraps its cause: locate it before looking inside.
 	if e, ok := errors.AsType[*entryError](err); ok {
 		return e.outcome()
 	}
-	if e, ok := errors.AsType[*Error](err); ok {
+	if e, ok := errors.AsType[*statusError](err); ok {
 		return e.Status, fhir.NewOutcome(e.Code, e.Msg, e.Expression...)
 	}
 	if es, ok := fhir.AsValidation(err); ok {
@@ -92,11 +92,22 @@ func Outcome(err error) (status int, oo *fhir.OperationOutcome) {
 	return http.StatusInternalServerError, fhir.NewOutcome(fhir.IssueException, "internal server error")
 }
 
-// WriteError answers err as an OperationOutcome with the status Outcome
+// handlerFunc is a route handler that answers a failure by returning it:
+// ServeHTTP writes the error as an OperationOutcome (writeError), so that
+// no handler writes its own. A handler that returns nil has answered.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (h handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// writeError answers err as an OperationOutcome with the status errorOutcome
 // gives. Only the 500 case is logged, at Error, with the request logger;
 // a cancelled request gets no answer at all.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	status, oo := Outcome(err)
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, oo := errorOutcome(err)
 	switch {
 	case status == 0:
 		info(r).log.Debug("client gone", "err", err)
@@ -117,13 +128,14 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, status int, oo *fhir.O
 	writeBody(w, r, status, fhir.MarshalOutcome(oo))
 }
 
-// ContentType is the Content-Type of every response body.
-const ContentType = "application/fhir+json; charset=utf-8"
+// contentType is the Content-Type of every response body.
+const contentType = "application/fhir+json; charset=utf-8"
 
-// WriteJSON answers v, encoded as JSON, with status and the FHIR content
+// writeJSON answers v, encoded as JSON, with status and the FHIR content
 // type; a json.RawMessage or []byte is written as is. With _pretty=true in
-// the query the body is indented.
-func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+// the query the body is indented. It fails, writing nothing, only when v
+// cannot be encoded.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) error {
 	var body []byte
 	switch v := v.(type) {
 	case json.RawMessage:
@@ -137,12 +149,12 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
-			WriteError(w, r, fmt.Errorf("encode response: %w", err))
-			return
+			return fmt.Errorf("encode response: %w", err)
 		}
 		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	writeBody(w, r, status, body)
+	return nil
 }
 
 func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) {
@@ -152,16 +164,16 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 			body = buf.Bytes()
 		}
 	}
-	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body) // an error here means the client is gone; nothing to do
 }
 
-// ReadBody reads a JSON request body under the configured size limit. A
-// Content-Type that is not JSON is a 415 *Error, a body over the limit a 413
-// *Error, an empty body a *fhir.ValidationError.
-func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// readJSONBody reads a JSON request body under the configured size limit.
+// A Content-Type that is not JSON is a 415 *statusError, a body over the
+// limit a 413 *statusError, an empty body a *fhir.ValidationError.
+func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return readBody(w, r, info(r).maxBodyBytes, jsonTypes)
 }
 
@@ -169,17 +181,17 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, types []strin
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !slices.Contains(types, mt) {
-			return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: fhir.IssueNotSupported,
+			return nil, &statusError{Status: http.StatusUnsupportedMediaType, Code: fhir.IssueNotSupported,
 				Msg: fmt.Sprintf("Content-Type %q is not supported; send %s", ct, types[0])}
 		}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: fhir.IssueTooLong,
+			return nil, &statusError{Status: http.StatusRequestEntityTooLarge, Code: fhir.IssueTooLong,
 				Msg: fmt.Sprintf("request body exceeds the limit of %d bytes", limit)}
 		}
-		return nil, &Error{Status: http.StatusBadRequest, Code: fhir.IssueInvalid,
+		return nil, &statusError{Status: http.StatusBadRequest, Code: fhir.IssueInvalid,
 			Msg: "cannot read the request body: " + err.Error()}
 	}
 	if len(bytes.TrimSpace(b)) == 0 && len(types) > 0 && types[0] != formType {
@@ -188,14 +200,14 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, types []strin
 	return b, nil
 }
 
-// FHIRBase returns the absolute FHIR base URL of the request, such as
+// fhirBase returns the absolute FHIR base URL of the request, such as
 // "http://127.0.0.1:8080/fhir".
-func FHIRBase(r *http.Request) string { return info(r).serverBase + FHIRPath }
+func fhirBase(r *http.Request) string { return info(r).serverBase + FHIRPath }
 
-// ServerBase returns the absolute server base of the request, without
+// serverBase returns the absolute server base of the request, without
 // FHIRPath, such as "http://127.0.0.1:8080".
-func ServerBase(r *http.Request) string { return info(r).serverBase }
+func serverBase(r *http.Request) string { return info(r).serverBase }
 
-// RequestLogger returns the request's logger, which carries method, path
+// requestLog returns the request's logger, which carries method, path
 // and request_id.
-func RequestLogger(r *http.Request) *slog.Logger { return info(r).log }
+func requestLog(r *http.Request) *slog.Logger { return info(r).log }

@@ -60,28 +60,18 @@ type Config struct {
 	// "dev".
 	SoftwareVersion string
 
-	// Routes, when set, registers extra routes (the Subscription
-	// operations) on the router before the generic ones. Paths are relative
-	// to the mount point, e.g. "/Subscription/{id}/$status". chi prefers
-	// static segments, so these win over /{type}/{id}. The routes run behind
-	// the same middleware, so the package's helpers work in them.
-	Routes func(r chi.Router)
 	// Capability, when set, amends the CapabilityStatement after it is built
 	// and before it is cached (operations, topic canonicals, the websocket
 	// extension). serverBase is the server base the statement is built for,
 	// without FHIRPath.
 	Capability func(cs *CapabilityStatement, serverBase string)
-	// CapabilityGeneration, when set, is consulted on every GET /metadata;
-	// a cached statement built under another generation is rebuilt. Bump it
-	// when what Capability adds changes (a topic was created).
-	CapabilityGeneration func() uint64
 	// IssueLimit, when set, is asked before a binding token or ticket is
 	// issued; false answers 429 (a per-client rate limit).
 	IssueLimit func(r *http.Request) bool
-	// DecorateResponse, when set, is called before a single resource is
-	// written by create, update or read, to add headers (such as the
-	// websocket-ticket Link of a Subscription create).
-	DecorateResponse func(r *http.Request, h http.Header, res subscription.Resource)
+
+	// testRoutes, set by this package's tests only, registers extra routes
+	// behind the same middleware, to exercise it.
+	testRoutes func(r chi.Router)
 }
 
 func (c *Config) setDefaults() {
@@ -122,17 +112,17 @@ type api struct {
 // are GET /metadata; POST / (transaction or batch); GET /{type} and POST
 // /{type}/_search (search); POST /{type} (create); GET, PUT and DELETE
 // /{type}/{id}; GET /{type}/{id}/_history; GET /{type}/{id}/_history/{vid};
-// plus whatever cfg.Routes adds.
+// and the Subscription operations (operations.go).
 func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 	cfg.setDefaults()
 	a := &api{svc: svc, cfg: cfg}
 	r := chi.NewRouter()
 	r.Use(requestID, a.requestContext, logRequests, recoverPanics, checkAccept, middleware.GetHead)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, &Error{Status: http.StatusNotFound, Code: fhir.IssueNotFound,
-			Msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+	r.NotFound(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return &statusError{Status: http.StatusNotFound, Code: fhir.IssueNotFound,
+			Msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)}
+	}).ServeHTTP)
+	r.MethodNotAllowed(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
 		path := req.URL.Path
 		if rctx := chi.RouteContext(req.Context()); rctx != nil && rctx.RoutePath != "" {
 			path = rctx.RoutePath
@@ -144,25 +134,32 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 			}
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		WriteError(w, req, &Error{Status: http.StatusMethodNotAllowed, Code: fhir.IssueNotSupported,
-			Msg: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))})
-	})
+		return &statusError{Status: http.StatusMethodNotAllowed, Code: fhir.IssueNotSupported,
+			Msg: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))}
+	}).ServeHTTP)
 	a.subscriptionRoutes(r)
-	if cfg.Routes != nil {
-		cfg.Routes(r)
+	if cfg.testRoutes != nil {
+		cfg.testRoutes(r)
 	}
-	r.Get("/metadata", a.metadata)
-	r.Post("/", a.bundle)
-	r.Get("/{type}", a.search)
-	r.Post("/{type}", a.create)
-	r.Post("/{type}/_search", a.search)
-	r.Post("/{type}/$validate", a.validateOp)
-	r.Post("/{type}/{id}/$validate", a.validateOp)
-	r.Get("/{type}/{id}", a.read)
-	r.Put("/{type}/{id}", a.update)
-	r.Delete("/{type}/{id}", a.delete)
-	r.Get("/{type}/{id}/_history", a.history)
-	r.Get("/{type}/{id}/_history/{vid}", a.vread)
+	for _, route := range []struct {
+		method, path string
+		h            handlerFunc
+	}{
+		{http.MethodGet, "/metadata", a.metadata},
+		{http.MethodPost, "/", a.bundle},
+		{http.MethodGet, "/{type}", a.search},
+		{http.MethodPost, "/{type}", a.create},
+		{http.MethodPost, "/{type}/_search", a.search},
+		{http.MethodPost, "/{type}/$validate", a.validateOp},
+		{http.MethodPost, "/{type}/{id}/$validate", a.validateOp},
+		{http.MethodGet, "/{type}/{id}", a.read},
+		{http.MethodPut, "/{type}/{id}", a.update},
+		{http.MethodDelete, "/{type}/{id}", a.delete},
+		{http.MethodGet, "/{type}/{id}/_history", a.history},
+		{http.MethodGet, "/{type}/{id}/_history/{vid}", a.vread},
+	} {
+		r.Method(route.method, route.path, route.h)
+	}
 	return r
 }
 
@@ -270,18 +267,17 @@ var jsonTypes = []string{"application/fhir+json", "application/json", "applicati
 // checkAccept answers 406 when the client names only formats other than
 // JSON, in Accept or _format.
 func checkAccept(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		if f := r.URL.Query().Get("_format"); f != "" && f != "json" && !isJSONType(f) {
-			WriteError(w, r, &Error{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("_format %q is not supported; only JSON is served", f), Expression: []string{"_format"}})
-			return
+			return &statusError{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
+				Msg: fmt.Sprintf("_format %q is not supported; only JSON is served", f), Expression: []string{"_format"}}
 		}
 		if accept := r.Header.Get("Accept"); accept != "" && !acceptsJSON(accept) {
-			WriteError(w, r, &Error{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("Accept %q names no JSON type; only application/fhir+json is served", accept)})
-			return
+			return &statusError{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
+				Msg: fmt.Sprintf("Accept %q names no JSON type; only application/fhir+json is served", accept)}
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 

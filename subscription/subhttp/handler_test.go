@@ -24,7 +24,7 @@ import (
 )
 
 func TestMetadata(t *testing.T) {
-	var built, gen atomic.Int64
+	var built atomic.Int64
 	s := newTestServer(t, Config{
 		SoftwareVersion: "1.2.3",
 		Capability: func(cs *CapabilityStatement, serverBase string) {
@@ -37,7 +37,6 @@ func TestMetadata(t *testing.T) {
 			sub.Operation = append(sub.Operation, Operation{Name: "status",
 				Definition: "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status"})
 		},
-		CapabilityGeneration: func() uint64 { return uint64(gen.Load()) },
 	})
 	r := s.mustDo(t, http.StatusOK, "GET", "/fhir/metadata", "")
 	if err := fhirtest.ValidateR4(r.raw); err != nil {
@@ -114,10 +113,10 @@ func TestMetadata(t *testing.T) {
 	if n := built.Load(); n != 1 {
 		t.Errorf("built %d times for one base, want 1", n)
 	}
-	gen.Add(1)
+	s.svc.Topics().Add(subscription.BuiltinTopics()[0]) // a topic write: a new generation
 	s.mustDo(t, http.StatusOK, "GET", "/fhir/metadata", "")
 	if n := built.Load(); n != 2 {
-		t.Errorf("built %d times after a generation change, want 2", n)
+		t.Errorf("built %d times after the topics changed, want 2", n)
 	}
 }
 
@@ -144,29 +143,30 @@ func TestBaseURL(t *testing.T) {
 	}
 }
 
-// TestRoutesHook checks what the lead relies on to add the Subscription
-// operations: extra routes win over the generic ones, get the middleware
-// (helpers, panic recovery), and leave the generic routes intact.
-func TestRoutesHook(t *testing.T) {
+// TestMiddleware checks what every route gets: routes under
+// /Subscription win over the generic ones and leave them intact, the
+// helpers work behind the middleware, an error a handler returns becomes an
+// OperationOutcome (a 500 without internals, logged), and a panic is
+// recovered.
+func TestMiddleware(t *testing.T) {
 	var logs bytes.Buffer
 	s := newTestServer(t, Config{
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Routes: func(r chi.Router) {
-			r.Get("/Subscription/{id}/$status", func(w http.ResponseWriter, r *http.Request) {
-				WriteJSON(w, r, http.StatusOK, map[string]string{"resourceType": "Parameters", "id": chi.URLParam(r, "id"),
-					"base": FHIRBase(r)})
-			})
-			r.Post("/Subscription/{id}/$events", func(w http.ResponseWriter, r *http.Request) {
-				if _, err := ReadBody(w, r); err != nil {
-					WriteError(w, r, err)
-					return
+		testRoutes: func(r chi.Router) {
+			r.Method("GET", "/Subscription/{id}/$status", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				return writeJSON(w, r, http.StatusOK, map[string]string{"resourceType": "Parameters", "id": chi.URLParam(r, "id"),
+					"base": fhirBase(r)})
+			}))
+			r.Method("POST", "/Subscription/{id}/$events", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				if _, err := readJSONBody(w, r); err != nil {
+					return err
 				}
-				WriteError(w, r, subscription.ErrUnavailable)
-			})
+				return subscription.ErrUnavailable
+			}))
 			r.Get("/Subscription/$panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-			r.Get("/Subscription/$fail", func(w http.ResponseWriter, r *http.Request) {
-				WriteError(w, r, errors.New("secret internal detail"))
-			})
+			r.Method("GET", "/Subscription/$fail", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				return errors.New("secret internal detail")
+			}))
 		},
 	})
 	r := s.mustDo(t, http.StatusOK, "GET", "/fhir/Subscription/s1/$status", "")
@@ -211,20 +211,6 @@ func TestLogOmitsQuery(t *testing.T) {
 	}
 }
 
-func TestDecorateResponse(t *testing.T) {
-	s := newTestServer(t, Config{DecorateResponse: func(r *http.Request, h http.Header, res subscription.Resource) {
-		if res.Type == "Subscription" {
-			h.Set("Link", fmt.Sprintf(`<%s/Subscription/%s/$websocket-ticket>; rel="websocket-ticket"`, FHIRBase(r), res.ID))
-		}
-	}})
-	r := s.mustDo(t, http.StatusCreated, "POST", "/fhir/Subscription",
-		`{"resourceType":"Subscription","status":"requested","reason":"r","criteria":"Patient","channel":{"type":"websocket"}}`)
-	want := fmt.Sprintf(`<%s/fhir/Subscription/%s/$websocket-ticket>; rel="websocket-ticket"`, s.URL, str(r.body, "id"))
-	if got := r.header.Get("Link"); got != want {
-		t.Errorf("Link = %q, want %q", got, want)
-	}
-}
-
 func TestOutcome(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -241,20 +227,20 @@ func TestOutcome(t *testing.T) {
 		{"precondition", subscription.ErrPreconditionFailed, 412, "conflict", "version mismatch"},
 		{"unavailable", fmt.Errorf("read: %w", subscription.ErrUnavailable), 503, "transient", "unavailable"},
 		{"deadline", context.DeadlineExceeded, 503, "transient", "timed out"},
-		{"http error", &Error{Status: 415, Code: "not-supported", Msg: "m"}, 415, "not-supported", "m"},
+		{"http error", &statusError{Status: 415, Code: "not-supported", Msg: "m"}, 415, "not-supported", "m"},
 		{"entry", entryErr(3, "", subscription.ErrNotFound), 404, "not-found", "Bundle.entry[3]: not found"},
 		{"entry validation", entryErr(1, "resource", fhir.Invalid("id", "bad")), 400, "invalid", "Bundle.entry[1].resource.id: bad"},
 		{"internal", errors.New("pq: password authentication failed"), 500, "exception", "internal server error"},
 	}
 	for _, tt := range tests {
-		status, oo := Outcome(tt.err)
+		status, oo := errorOutcome(tt.err)
 		if status != tt.wantStatus || oo.Issue[0].Code != tt.wantCode || !strings.Contains(oo.Issue[0].Diagnostics, tt.wantDiag) {
-			t.Errorf("Outcome(%v) = %d %s %q, want %d %s containing %q", tt.err, status, oo.Issue[0].Code,
+			t.Errorf("errorOutcome(%v) = %d %s %q, want %d %s containing %q", tt.err, status, oo.Issue[0].Code,
 				oo.Issue[0].Diagnostics, tt.wantStatus, tt.wantCode, tt.wantDiag)
 		}
 	}
-	if status, oo := Outcome(fmt.Errorf("search: %w", context.Canceled)); status != 0 || oo != nil {
-		t.Errorf("Outcome(canceled) = %d %v, want 0 nil", status, oo)
+	if status, oo := errorOutcome(fmt.Errorf("search: %w", context.Canceled)); status != 0 || oo != nil {
+		t.Errorf("errorOutcome(canceled) = %d %v, want 0 nil", status, oo)
 	}
 }
 

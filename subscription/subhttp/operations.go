@@ -33,7 +33,7 @@ const maxEventsPerCall = 1000
 func (a *api) subscriptionRoutes(r chi.Router) {
 	for _, route := range []struct {
 		path string
-		h    http.HandlerFunc
+		h    handlerFunc
 	}{
 		{"/Subscription/$status", a.statusOp},
 		{"/Subscription/{id}/$status", a.statusOp},
@@ -42,8 +42,8 @@ func (a *api) subscriptionRoutes(r chi.Router) {
 		{"/Subscription/{id}/$get-ws-binding-token", a.bindingTokenOp},
 		{"/Subscription/{id}/$websocket-ticket", a.ticketOp},
 	} {
-		r.Get(route.path, route.h)
-		r.Post(route.path, route.h)
+		r.Method(http.MethodGet, route.path, route.h)
+		r.Method(http.MethodPost, route.path, route.h)
 	}
 }
 
@@ -124,14 +124,14 @@ func primitiveValue(par map[string]json.RawMessage) (string, bool) {
 
 // subscriptionURL is the absolute URL of Subscription id.
 func subscriptionURL(r *http.Request, id string) string {
-	return FHIRBase(r) + "/Subscription/" + id
+	return fhirBase(r) + "/Subscription/" + id
 }
 
 // webSocketBase is the ws:// or wss:// URL of the WebSocket endpoint: wss
 // whenever the request came over TLS (directly or per the trusted proxy
 // headers that decided the server base).
 func webSocketBase(r *http.Request) string {
-	base := ServerBase(r)
+	base := serverBase(r)
 	switch {
 	case strings.HasPrefix(base, "https://"):
 		base = "wss://" + strings.TrimPrefix(base, "https://")
@@ -160,44 +160,39 @@ func (a *api) statusFor(r *http.Request, info subscription.StatusInfo) fhir.Stat
 // statusOp is $status: one query-status Parameters per Subscription, in a
 // searchset Bundle. Type level takes id (0..*, absent = every Subscription)
 // and status (0..*, a filter).
-func (a *api) statusOp(w http.ResponseWriter, r *http.Request) {
+func (a *api) statusOp(w http.ResponseWriter, r *http.Request) error {
 	params, err := opParams(w, r, "id", "status")
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	ids := splitValues(params["id"])
 	if id := chi.URLParam(r, "id"); id != "" {
 		ids = []string{id}
 	} else if len(ids) == 0 {
 		if ids, err = a.svc.SubscriptionIDs(r.Context()); err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 	}
 	statusFilter := splitValues(params["status"])
 	var statuses []fhir.Status
 	for _, id := range ids {
 		if err := checkID("Subscription", id); err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 		info, err := a.svc.Status(r.Context(), id)
 		if err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 		if len(statusFilter) > 0 && !slices.Contains(statusFilter, info.Status) {
 			continue
 		}
 		statuses = append(statuses, a.statusFor(r, info))
 	}
-	body, err := fhir.StatusBundle(statuses, FHIRBase(r), "", time.Now())
+	body, err := fhir.StatusBundle(statuses, fhirBase(r), "", time.Now())
 	if err != nil {
-		WriteError(w, r, fmt.Errorf("build $status bundle: %w", err))
-		return
+		return fmt.Errorf("build $status bundle: %w", err)
 	}
-	WriteJSON(w, r, http.StatusOK, body)
+	return writeJSON(w, r, http.StatusOK, body)
 }
 
 // splitValues flattens repeated and comma-separated parameter values.
@@ -219,64 +214,54 @@ func splitValues(vs []string) []string {
 // the subscription's content level for this answer. A range with no
 // retained event answers a query-status Bundle, since a query-event must
 // carry at least one event.
-func (a *api) eventsOp(w http.ResponseWriter, r *http.Request) {
+func (a *api) eventsOp(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	if err := checkID("Subscription", id); err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	params, err := opParams(w, r, "eventsSinceNumber", "eventsUntilNumber", "content")
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	since, err := numberParam(params, "eventsSinceNumber")
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	until, err := numberParam(params, "eventsUntilNumber")
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	if until > 0 && since > until {
-		WriteError(w, r, fhir.Invalid("eventsUntilNumber", "is below eventsSinceNumber"))
-		return
+		return fhir.Invalid("eventsUntilNumber", "is below eventsSinceNumber")
 	}
 	info, err := a.svc.Status(r.Context(), id)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	content := info.Content
 	if c := params.Get("content"); c != "" {
 		if !fhir.ValidContent(c) {
-			WriteError(w, r, fhir.Invalid("content", fmt.Sprintf("%q is not empty, id-only or full-resource", c)))
-			return
+			return fhir.Invalid("content", fmt.Sprintf("%q is not empty, id-only or full-resource", c))
 		}
 		content = c
 	}
 	after := max(since-1, 0)
 	evs, err := a.svc.Events(r.Context(), id, after, until, maxEventsPerCall)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	st := a.statusFor(r, info)
 	if len(evs) > 0 {
 		st.Type = fhir.NotifyQueryEvent
 		if st.Events, err = a.notificationEvents(r, evs, content); err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 	}
-	body, err := fhir.BackportNotification(st, content, FHIRBase(r), "", time.Now())
+	body, err := fhir.BackportNotification(st, content, fhirBase(r), "", time.Now())
 	if err != nil {
-		WriteError(w, r, fmt.Errorf("build $events bundle: %w", err))
-		return
+		return fmt.Errorf("build $events bundle: %w", err)
 	}
-	WriteJSON(w, r, http.StatusOK, body)
+	return writeJSON(w, r, http.StatusOK, body)
 }
 
 func numberParam(params url.Values, name string) (int64, error) {
@@ -314,34 +299,30 @@ func (a *api) notificationEvents(r *http.Request, evs []subscription.Event, cont
 // bindingTokenOp is $get-ws-binding-token: a reusable token for the
 // subscription of the URL, or at type level for every id given (at least
 // one: fhirbell does not hand out a token for "all subscriptions").
-func (a *api) bindingTokenOp(w http.ResponseWriter, r *http.Request) {
-	if !a.allowIssue(w, r) {
-		return
+func (a *api) bindingTokenOp(w http.ResponseWriter, r *http.Request) error {
+	if err := a.allowIssue(w, r); err != nil {
+		return err
 	}
 	params, err := opParams(w, r, "id")
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	ids := splitValues(params["id"])
 	if id := chi.URLParam(r, "id"); id != "" {
 		ids = []string{id} // the IG: id is ignored at instance level
 	}
 	if len(ids) == 0 {
-		WriteError(w, r, &fhir.ValidationError{Path: "id", Code: fhir.IssueRequired, Msg: "name at least one Subscription id"})
-		return
+		return &fhir.ValidationError{Path: "id", Code: fhir.IssueRequired, Msg: "name at least one Subscription id"}
 	}
 	for _, id := range ids {
 		if err := checkID("Subscription", id); err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 	}
 	subject, authExpires := caller(r)
 	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindBindingToken, ids, subject, authExpires)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	out := parameters{ResourceType: "Parameters"}
 	out.add("token", "valueString", secret)
@@ -351,49 +332,46 @@ func (a *api) bindingTokenOp(w http.ResponseWriter, r *http.Request) {
 	}
 	out.add("websocket-url", "valueUrl", webSocketBase(r))
 	noStore(w)
-	WriteJSON(w, r, http.StatusOK, out)
+	return writeJSON(w, r, http.StatusOK, out)
 }
 
 // ticketOp is $websocket-ticket: a single-use URL ws(s)://host/ws/{ticket},
 // valid for TicketTTL, that binds the subscription on connect. It is how a
 // browser, which cannot send an Authorization header on a WebSocket,
 // authenticates its socket.
-func (a *api) ticketOp(w http.ResponseWriter, r *http.Request) {
-	if !a.allowIssue(w, r) {
-		return
+func (a *api) ticketOp(w http.ResponseWriter, r *http.Request) error {
+	if err := a.allowIssue(w, r); err != nil {
+		return err
 	}
 	id := chi.URLParam(r, "id")
 	if err := checkID("Subscription", id); err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	if _, err := opParams(w, r); err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	subject, authExpires := caller(r)
 	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindTicket, []string{id}, subject, authExpires)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	out := parameters{ResourceType: "Parameters"}
 	out.add("websocket-url", "valueUrl", webSocketBase(r)+"/"+secret)
 	out.add("expiration", "valueDateTime", fhir.FormatInstant(g.Expires))
 	out.add("subscription", "valueString", id)
 	noStore(w)
-	WriteJSON(w, r, http.StatusOK, out)
+	return writeJSON(w, r, http.StatusOK, out)
 }
 
-// allowIssue applies the per-client limit on issuing tokens and tickets.
-func (a *api) allowIssue(w http.ResponseWriter, r *http.Request) bool {
+// allowIssue applies the per-client limit on issuing tokens and tickets: a
+// 429 error (with Retry-After) when the client asked too often.
+func (a *api) allowIssue(w http.ResponseWriter, r *http.Request) error {
 	if a.cfg.IssueLimit == nil || a.cfg.IssueLimit(r) {
-		return true
+		return nil
 	}
 	w.Header().Set("Retry-After", "1")
-	WriteError(w, r, &Error{Status: http.StatusTooManyRequests, Code: fhir.IssueThrottled,
-		Msg: "too many binding tokens or tickets requested; slow down (a ticket is valid 60 s, a binding token 10 min)"})
-	return false
+	return &statusError{Status: http.StatusTooManyRequests, Code: fhir.IssueThrottled,
+		Msg: "too many binding tokens or tickets requested; slow down (a ticket is valid 60 s, a binding token 10 min)"}
 }
 
 // caller returns who a token or ticket is issued to: the principal's

@@ -17,11 +17,11 @@ import (
 // checkType validates a resource type taken from a URL.
 func checkType(typ string) error {
 	if strings.HasPrefix(typ, "$") {
-		return &Error{Status: http.StatusNotFound, Code: fhir.IssueNotSupported,
+		return &statusError{Status: http.StatusNotFound, Code: fhir.IssueNotSupported,
 			Msg: fmt.Sprintf("operation %q is not supported", typ)}
 	}
 	if !fhir.IsResourceType(typ) {
-		return &Error{Status: http.StatusNotFound, Code: fhir.IssueNotSupported,
+		return &statusError{Status: http.StatusNotFound, Code: fhir.IssueNotSupported,
 			Msg: fmt.Sprintf("unknown resource type %q", typ)}
 	}
 	return nil
@@ -30,11 +30,11 @@ func checkType(typ string) error {
 // checkID validates a resource id taken from a URL.
 func checkID(typ, id string) error {
 	if strings.HasPrefix(id, "$") {
-		return &Error{Status: http.StatusNotFound, Code: fhir.IssueNotSupported,
+		return &statusError{Status: http.StatusNotFound, Code: fhir.IssueNotSupported,
 			Msg: fmt.Sprintf("operation %q is not supported on %s", id, typ)}
 	}
 	if !fhir.ValidID(id) {
-		return &Error{Status: http.StatusBadRequest, Code: fhir.IssueInvalid,
+		return &statusError{Status: http.StatusBadRequest, Code: fhir.IssueInvalid,
 			Msg: fmt.Sprintf("invalid id %q: an id is 1 to 64 of A-Z a-z 0-9 - .", id)}
 	}
 	return nil
@@ -116,11 +116,8 @@ func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, 
 	h.Set("ETag", etag(res.VersionID))
 	h.Set("Last-Modified", lastModified(res))
 	if status == http.StatusCreated {
-		h.Set("Location", FHIRBase(r)+"/"+location(res))
+		h.Set("Location", fhirBase(r)+"/"+location(res))
 		websocketTicketLink(r, h, res)
-	}
-	if a.cfg.DecorateResponse != nil {
-		a.cfg.DecorateResponse(r, h, res)
 	}
 	pref := returnRepresentation
 	if write {
@@ -141,140 +138,128 @@ func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, 
 	}
 }
 
-// writeVersionError answers a failed read. A deletion answers 410 with the
-// deletion version's ETag, so a client can tell which version it saw.
-func writeVersionError(w http.ResponseWriter, r *http.Request, res subscription.Resource, err error) {
+// versionError returns the error of a failed read, after giving a deletion
+// (410) the deletion version's ETag, so a client can tell which version it
+// saw.
+func versionError(w http.ResponseWriter, res subscription.Resource, err error) error {
 	if errors.Is(err, subscription.ErrGone) && res.VersionID > 0 {
 		w.Header().Set("ETag", etag(res.VersionID))
 		w.Header().Set("Last-Modified", lastModified(res))
 	}
-	WriteError(w, r, err)
+	return err
 }
 
-func (a *api) create(w http.ResponseWriter, r *http.Request) {
+func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	typ, err := pathType(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	if r.Header.Get("If-None-Exist") != "" {
-		WriteError(w, r, &Error{Status: http.StatusBadRequest, Code: fhir.IssueNotSupported,
-			Msg: "conditional create (If-None-Exist) is not supported"})
-		return
+		return &statusError{Status: http.StatusBadRequest, Code: fhir.IssueNotSupported,
+			Msg: "conditional create (If-None-Exist) is not supported"}
 	}
-	body, err := ReadBody(w, r)
+	body, err := readJSONBody(w, r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	res, err := parseBody(body, typ)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	stored, err := a.svc.Create(r.Context(), res)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	a.writeResource(w, r, http.StatusCreated, stored, true)
+	return nil
 }
 
-func (a *api) read(w http.ResponseWriter, r *http.Request) {
+func (a *api) read(w http.ResponseWriter, r *http.Request) error {
 	typ, id, err := pathTypeID(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	res, err := a.svc.Read(r.Context(), typ, id)
 	if err != nil {
-		writeVersionError(w, r, res, identify(err, typ, id))
-		return
+		return versionError(w, res, identify(err, typ, id))
 	}
 	a.writeResource(w, r, http.StatusOK, res, false)
+	return nil
 }
 
-func (a *api) vread(w http.ResponseWriter, r *http.Request) {
+func (a *api) vread(w http.ResponseWriter, r *http.Request) error {
 	typ, id, err := pathTypeID(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	raw := chi.URLParam(r, "vid")
 	vid, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || vid < 1 {
-		WriteError(w, r, &Error{Status: http.StatusBadRequest, Code: fhir.IssueInvalid,
-			Msg: fmt.Sprintf("invalid version id %q: a version id is a positive integer", raw)})
-		return
+		return &statusError{Status: http.StatusBadRequest, Code: fhir.IssueInvalid,
+			Msg: fmt.Sprintf("invalid version id %q: a version id is a positive integer", raw)}
 	}
 	res, err := a.svc.VRead(r.Context(), typ, id, vid)
 	if err != nil {
-		writeVersionError(w, r, res, identify(err, typ, id+"/_history/"+raw))
-		return
+		return versionError(w, res, identify(err, typ, id+"/_history/"+raw))
 	}
 	a.writeResource(w, r, http.StatusOK, res, false)
+	return nil
 }
 
-func (a *api) update(w http.ResponseWriter, r *http.Request) {
+func (a *api) update(w http.ResponseWriter, r *http.Request) error {
 	typ, id, err := pathTypeID(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	want, err := ifMatch(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
-	body, err := ReadBody(w, r)
+	body, err := readJSONBody(w, r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	res, err := parseBody(body, typ)
 	if err == nil {
 		err = checkUpdateID(res, id)
 	}
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	stored, created, err := a.svc.Update(r.Context(), res, want)
 	if errors.Is(err, subscription.ErrPreconditionFailed) {
 		err = preconditionError(r.Context(), a.svc.Read, typ, id, want)
 	}
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
 	a.writeResource(w, r, status, stored, true)
+	return nil
 }
 
-func (a *api) delete(w http.ResponseWriter, r *http.Request) {
+func (a *api) delete(w http.ResponseWriter, r *http.Request) error {
 	typ, id, err := pathTypeID(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	want, err := ifMatch(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	res, err := a.svc.Delete(r.Context(), typ, id, want)
 	if errors.Is(err, subscription.ErrPreconditionFailed) {
 		err = preconditionError(r.Context(), a.svc.Read, typ, id, want)
 	}
 	if err != nil {
-		WriteError(w, r, identify(err, typ, id))
-		return
+		return identify(err, typ, id)
 	}
 	w.Header().Set("ETag", etag(res.VersionID))
 	writeOutcome(w, r, http.StatusOK, deletedOutcome(res))
+	return nil
 }
 
 func deletedOutcome(res subscription.Resource) *fhir.OperationOutcome {

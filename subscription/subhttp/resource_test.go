@@ -227,8 +227,8 @@ func TestInteractions(t *testing.T) {
 				t.Fatalf("%s %s = %d, want %d\n%s", st.method, path, r.status, st.wantStatus, r.raw)
 			}
 			if len(r.raw) > 0 {
-				if ct := r.header.Get("Content-Type"); ct != ContentType {
-					t.Errorf("Content-Type = %q, want %q", ct, ContentType)
+				if ct := r.header.Get("Content-Type"); ct != contentType {
+					t.Errorf("Content-Type = %q, want %q", ct, contentType)
 				}
 				if err := fhirtest.ValidateR4(r.raw); err != nil {
 					t.Errorf("response is not valid R4: %v\n%s", err, r.raw)
@@ -320,8 +320,8 @@ func TestErrors(t *testing.T) {
 			if r.status != tt.wantStatus {
 				t.Fatalf("%s %s = %d, want %d\n%s", tt.method, tt.path, r.status, tt.wantStatus, r.raw)
 			}
-			if ct := r.header.Get("Content-Type"); ct != ContentType {
-				t.Errorf("Content-Type = %q, want %q", ct, ContentType)
+			if ct := r.header.Get("Content-Type"); ct != contentType {
+				t.Errorf("Content-Type = %q, want %q", ct, contentType)
 			}
 			if str(r.body, "resourceType") != "OperationOutcome" {
 				t.Fatalf("body = %s, want an OperationOutcome", r.raw)

@@ -23,38 +23,34 @@ const formType = "application/x-www-form-urlencoded"
 // the search parser and not repeated in paging links.
 var formatParams = []string{"_format", "_pretty"}
 
-func (a *api) search(w http.ResponseWriter, r *http.Request) {
+func (a *api) search(w http.ResponseWriter, r *http.Request) error {
 	typ, err := pathType(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	params, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		WriteError(w, r, fhir.Invalid("", "malformed query string: "+err.Error()))
-		return
+		return fhir.Invalid("", "malformed query string: "+err.Error())
 	}
 	if r.Method == http.MethodPost {
 		body, err := readBody(w, r, info(r).maxBodyBytes, []string{formType})
 		if err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			WriteError(w, r, fhir.Invalid("", "malformed form body: "+err.Error()))
-			return
+			return fhir.Invalid("", "malformed form body: "+err.Error())
 		}
 		for k, vs := range form {
 			params[k] = append(params[k], vs...)
 		}
 	}
-	b, err := a.searchBundle(r.Context(), FHIRBase(r), typ, params)
+	b, err := a.searchBundle(r.Context(), fhirBase(r), typ, params)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	writeBody(w, r, http.StatusOK, b)
+	return nil
 }
 
 // searchBundle runs a search of typ and returns the searchset Bundle of the
@@ -86,7 +82,7 @@ func (a *api) searchBundle(ctx context.Context, fhirBase, typ string, params url
 		switch k.Param {
 		case "_lastUpdated", "_id":
 		default:
-			return nil, &Error{Status: http.StatusBadRequest, Code: fhir.IssueNotSupported,
+			return nil, &statusError{Status: http.StatusBadRequest, Code: fhir.IssueNotSupported,
 				Msg: fmt.Sprintf("_sort by %q is not supported; sort by _lastUpdated or _id", k.Param), Expression: []string{"_sort"}}
 		}
 	}
@@ -172,23 +168,21 @@ func pageLinks(base string, filter url.Values, offset, count, total int) []bundl
 // historyParams are the parameters instance history understands.
 var historyParams = []string{"_count", "_offset", "_format", "_pretty"}
 
-func (a *api) history(w http.ResponseWriter, r *http.Request) {
+func (a *api) history(w http.ResponseWriter, r *http.Request) error {
 	typ, id, err := pathTypeID(r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	params, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		WriteError(w, r, fhir.Invalid("", "malformed query string: "+err.Error()))
-		return
+		return fhir.Invalid("", "malformed query string: "+err.Error())
 	}
-	b, err := a.historyBundle(r.Context(), FHIRBase(r), typ, id, params)
+	b, err := a.historyBundle(r.Context(), fhirBase(r), typ, id, params)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	writeBody(w, r, http.StatusOK, b)
+	return nil
 }
 
 // historyBundle returns the history Bundle of typ/id, newest version first,

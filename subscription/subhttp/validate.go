@@ -23,13 +23,13 @@ const (
 // every issue (or one informational issue when there is none), as R4 asks:
 // a 4xx means the validation could not be run, not that the resource is
 // invalid.
-func (a *api) validateOp(w http.ResponseWriter, r *http.Request) {
+func (a *api) validateOp(w http.ResponseWriter, r *http.Request) error {
 	oo, err := a.validate(w, r)
 	if err != nil {
-		WriteError(w, r, err)
-		return
+		return err
 	}
 	writeOutcome(w, r, http.StatusOK, oo)
+	return nil
 }
 
 func (a *api) validate(w http.ResponseWriter, r *http.Request) (*fhir.OperationOutcome, error) {
@@ -43,7 +43,7 @@ func (a *api) validate(w http.ResponseWriter, r *http.Request) (*fhir.OperationO
 			return nil, err
 		}
 	}
-	body, err := ReadBody(w, r)
+	body, err := readJSONBody(w, r)
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func ifMatch(r *http.Request) (int64, error) {
 	}
 	n, err := parseETag(v)
 	if err != nil {
-		return 0, &Error{Status: http.StatusBadRequest, Code: fhir.IssueInvalid, Msg: "If-Match: " + err.Error()}
+		return 0, &statusError{Status: http.StatusBadRequest, Code: fhir.IssueInvalid, Msg: "If-Match: " + err.Error()}
 	}
 	return n, nil
 }
