@@ -52,6 +52,16 @@ type Store interface {
 	// ends the search and is returned.
 	Search(ctx context.Context, typ string, match func(body []byte) (bool, error)) ([]Resource, error)
 
+	// Lock blocks until the caller holds every key, against every caller of
+	// every node sharing the store, and returns unlock, which releases them
+	// (call it exactly once). It makes a decision taken on a search and the
+	// write that follows it atomic (conditional create: two requests with
+	// the same criteria must not both find nothing and both create),
+	// without depending on how the search is executed. Keys are locked in
+	// sorted order, so callers cannot deadlock each other; a caller must
+	// not hold a lock while it waits for another Lock. ctx bounds the wait.
+	Lock(ctx context.Context, keys []string) (unlock func(), err error)
+
 	// Ping reports whether the store is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources; the store is unusable after.

@@ -28,6 +28,8 @@ type Store struct {
 
 	// Tokens live outside the transactional maps: they are written and
 	// consumed on their own, never inside a resource transaction.
+	locks keyLocks // Store.Lock's named locks, independent of mu
+
 	tokMu  sync.Mutex
 	tokens map[[sha256.Size]byte]subscription.Grant // guarded by tokMu
 }

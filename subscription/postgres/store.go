@@ -33,6 +33,7 @@ type Store struct {
 	now       func() time.Time // set at construction
 	pageSize  int              // set at construction; rows per Search query
 	pruneRows int              // set at construction; events per PruneEvents DELETE
+	lockSlots chan struct{}    // set at construction; bounds the connections Lock holds
 }
 
 // Option configures Open.
@@ -80,7 +81,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // New returns a Store over pool, which it takes ownership of: Store.Close
 // closes it. It neither checks the connection nor migrates.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, now: time.Now, pageSize: defaultPageSize, pruneRows: defaultPruneRows}
+	slots := max(1, int(pool.Config().MaxConns)/2)
+	return &Store{pool: pool, now: time.Now, pageSize: defaultPageSize, pruneRows: defaultPruneRows,
+		lockSlots: make(chan struct{}, slots)}
 }
 
 // Pool returns the store's pool, for packages that keep their own tables in

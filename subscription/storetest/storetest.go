@@ -52,6 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		{"ConcurrentCreatesSameID", testConcurrentCreatesSameID},
 		{"ConcurrentIfMatch", testConcurrentIfMatch},
 		{"Ping", testPing},
+		{"LockExcludes", testLockExcludes},
+		{"ConditionalCreateRace", testConditionalCreateRace},
 		{"EventsRoundTrip", testEventsRoundTrip},
 		{"EventsContinueAcrossTx", testEventsContinueAcrossTx},
 		{"EventsRollback", testEventsRollback},

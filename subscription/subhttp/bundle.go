@@ -44,6 +44,16 @@ type entry struct {
 	query   url.Values     // opSearch
 	ifMatch int64          // 0: none
 	res     *fhir.Resource // opCreate, opUpdate
+
+	// Conditional entries: the criteria of request.ifNoneExist (opCreate)
+	// or of a PUT or DELETE [type]?query (opUpdate, opDelete).
+	cond *subscription.Criteria
+	// What a transaction resolved them to: the resource an ifNoneExist
+	// matched (no write), whether a conditional update creates, and the
+	// resources a conditional delete removes.
+	existing  *subscription.Resource
+	creates   bool
+	deleteIDs []string
 }
 
 // entryError is the failure of Bundle entry index; path locates it within
@@ -173,10 +183,10 @@ func parseEntry(index int, raw json.RawMessage, base string) (*entry, error) {
 	if !ok || rawURL == "" {
 		return nil, entryErr(index, "", &fhir.ValidationError{Path: "request.url", Code: fhir.IssueRequired, Msg: "missing or not a string"})
 	}
-	for _, k := range []string{"ifNoneExist", "ifNoneMatch", "ifModifiedSince"} {
+	for _, k := range []string{"ifNoneMatch", "ifModifiedSince"} {
 		if _, ok := req.Get(k); ok {
 			return nil, entryErr(index, "", &fhir.ValidationError{Path: "request." + k, Code: fhir.IssueNotSupported,
-				Msg: "conditional requests are not supported"})
+				Msg: "conditional reads are not supported in a Bundle; send If-None-Match or If-Modified-Since on a GET"})
 		}
 	}
 	if _, ok := req.Get("ifMatch"); ok {
@@ -192,6 +202,17 @@ func parseEntry(index int, raw json.RawMessage, base string) (*entry, error) {
 	}
 	if err := e.resolveURL(rawURL, base); err != nil {
 		return nil, err
+	}
+	if _, ok := req.Get("ifNoneExist"); ok {
+		v, _ := req.String("ifNoneExist")
+		if e.op != opCreate {
+			return nil, entryErr(index, "", fhir.Invalid("request.ifNoneExist", "only a create (POST) may carry ifNoneExist"))
+		}
+		c, err := subscription.ParseCriteria(e.typ, v)
+		if err != nil {
+			return nil, entryErr(index, "", criteriaErr("request.ifNoneExist", err))
+		}
+		e.cond = &c
 	}
 	return e, nil
 }
@@ -228,22 +249,21 @@ func (e *entry) resolveURL(rawURL, base string) error {
 			return unsupported("a create is POST [type]")
 		}
 		e.op = opCreate
-	case http.MethodPut:
-		if len(segs) == 1 {
-			return unsupported("conditional update is not supported; PUT [type]/[id]")
-		}
-		if len(segs) != 2 {
-			return unsupported("an update is PUT [type]/[id]")
-		}
+	case http.MethodPut, http.MethodDelete:
 		e.op = opUpdate
-	case http.MethodDelete:
-		if len(segs) == 1 {
-			return unsupported("conditional delete is not supported; DELETE [type]/[id]")
+		if e.method == http.MethodDelete {
+			e.op = opDelete
 		}
-		if len(segs) != 2 {
-			return unsupported("a delete is DELETE [type]/[id]")
+		switch {
+		case len(segs) == 1 && hasQuery:
+			c, err := subscription.ParseCriteria(e.typ, rawQuery)
+			if err != nil {
+				return entryErr(e.index, "", criteriaErr("request.url", err))
+			}
+			e.cond = &c
+		case len(segs) != 2 || hasQuery:
+			return unsupported("an update is PUT [type]/[id] or PUT [type]?criteria; a delete DELETE [type]/[id] or DELETE [type]?criteria")
 		}
-		e.op = opDelete
 	case http.MethodGet:
 		switch {
 		case len(segs) == 1:
@@ -284,13 +304,21 @@ func (e *entry) resolveURL(rawURL, base string) error {
 			return entryErr(e.index, "", fhir.Invalid("resource.resourceType",
 				fmt.Sprintf("resource type %q does not match the type %q in request.url", e.res.Type, e.typ)))
 		}
-		if e.op == opUpdate {
+		if e.op == opUpdate && e.cond == nil {
 			if err := checkUpdateID(e.res, e.id); err != nil {
 				return entryErr(e.index, "resource", err)
 			}
 		}
 	}
 	return nil
+}
+
+// criteriaErr locates a criteria error with no path of its own at path.
+func criteriaErr(path string, err error) error {
+	if ve, ok := err.(*fhir.ValidationError); ok && ve.Path == "" {
+		return &fhir.ValidationError{Path: path, Msg: ve.Msg, Code: ve.Code}
+	}
+	return err
 }
 
 // isLocalURN reports whether a fullUrl or reference is a Bundle-local
@@ -312,19 +340,9 @@ func (a *api) transaction(ctx context.Context, base string, raws []json.RawMessa
 		}
 		entries[i] = e
 	}
-	// A resource may be the target of one write only (R4 http.html#trules),
-	// and fullUrls identify entries, so both must be unique.
-	targets := map[string]int{}
+	// fullUrls identify entries, so they must be unique.
 	fullURLs := map[string]int{}
 	for _, e := range entries {
-		if e.op == opUpdate || e.op == opDelete {
-			k := e.typ + "/" + e.id
-			if j, dup := targets[k]; dup {
-				return nil, entryErr(e.index, "", fhir.Invalid("request.url",
-					fmt.Sprintf("%s is also written by Bundle.entry[%d]; a transaction may write a resource once", k, j)))
-			}
-			targets[k] = e.index
-		}
 		if e.fullURL != "" {
 			if j, dup := fullURLs[e.fullURL]; dup {
 				return nil, entryErr(e.index, "", fhir.Invalid("fullUrl",
@@ -333,13 +351,137 @@ func (a *api) transaction(ctx context.Context, base string, raws []json.RawMessa
 			fullURLs[e.fullURL] = e.index
 		}
 	}
+	refs, err := conditionalRefs(entries)
+	if err != nil {
+		return nil, err
+	}
+	// Every criteria the transaction decides on is locked from the first
+	// search to the commit, so that the decisions hold when it writes.
+	var crits []subscription.Criteria
+	for _, e := range entries {
+		if e.cond != nil {
+			crits = append(crits, *e.cond)
+		}
+	}
+	for _, r := range refs {
+		crits = append(crits, r.crit)
+	}
+	var out *bundle
+	err = a.svc.Locked(ctx, crits, func() error {
+		var err error
+		out, err = a.runTransaction(ctx, base, entries, refs, pref)
+		return err
+	})
+	return out, err
+}
+
+// condRef is a conditional reference ("Patient?identifier=…") of a
+// transaction, and the first entry that makes it.
+type condRef struct {
+	crit  subscription.Criteria
+	index int
+	path  string
+}
+
+// conditionalRefs collects the distinct conditional references of the
+// resources the transaction writes.
+func conditionalRefs(entries []*entry) (map[string]condRef, error) {
+	refs := map[string]condRef{}
+	for _, e := range entries {
+		if e.res == nil || (e.op != opCreate && e.op != opUpdate) {
+			continue
+		}
+		_, _, err := rewriteRefs(e.res.Obj.Bytes(), func(path, ref string) (string, error) {
+			typ, query, ok := strings.Cut(ref, "?")
+			if !ok || strings.Contains(typ, "/") || isLocalURN(ref) {
+				return ref, nil
+			}
+			if _, seen := refs[ref]; seen {
+				return ref, nil
+			}
+			if !fhir.IsResourceType(typ) {
+				return "", fhir.Invalid(path, fmt.Sprintf("conditional reference %q: unknown resource type %q", ref, typ))
+			}
+			c, err := subscription.ParseCriteria(typ, query)
+			if err != nil {
+				return "", criteriaErr(path, err)
+			}
+			refs[ref] = condRef{crit: c, index: e.index, path: path}
+			return ref, nil
+		})
+		if err != nil {
+			return nil, entryErr(e.index, "resource", err)
+		}
+	}
+	return refs, nil
+}
+
+// runTransaction resolves the conditional entries and references, assigns
+// ids, rewrites references and runs the writes in the R4 order in one
+// store transaction. The caller holds the criteria locks.
+func (a *api) runTransaction(ctx context.Context, base string, entries []*entry, refs map[string]condRef, pref string) (*bundle, error) {
+	// Conditional creates whose criteria match, conditional updates and
+	// deletes: what do they write?
+	byCriteria := map[string]*entry{} // ifNoneExist criteria → entry
+	for _, e := range entries {
+		if e.cond == nil {
+			continue
+		}
+		var err error
+		switch e.op {
+		case opCreate:
+			byCriteria[e.cond.String()] = e
+			var found []subscription.Resource
+			if found, err = a.svc.Match(ctx, *e.cond); err == nil {
+				switch len(found) {
+				case 0:
+				case 1:
+					e.existing = &found[0]
+					e.id = found[0].ID
+				default:
+					err = subscription.PreconditionFailed(fmt.Sprintf("%d %s resources match %s; ifNoneExist must match at most one",
+						len(found), e.typ, e.cond))
+				}
+			}
+		case opUpdate:
+			e.id, e.creates, err = a.svc.ResolveUpdate(ctx, e.res, *e.cond)
+			if err == nil {
+				e.res.ID = e.id
+				e.res.Obj.Set("id", e.id)
+			}
+		case opDelete:
+			e.deleteIDs, err = a.svc.ResolveDelete(ctx, *e.cond, a.cfg.MaxConditionalDeletes)
+		}
+		if err != nil {
+			return nil, entryErr(e.index, "", err)
+		}
+	}
+	// A resource may be the target of one write only (R4 http.html#trules).
+	targets := map[string]int{}
+	for _, e := range entries {
+		var ids []string
+		switch {
+		case e.op == opDelete && e.cond != nil:
+			ids = e.deleteIDs
+		case e.op == opUpdate || e.op == opDelete:
+			ids = []string{e.id}
+		}
+		for _, id := range ids {
+			k := e.typ + "/" + id
+			if j, dup := targets[k]; dup {
+				return nil, entryErr(e.index, "", fhir.Invalid("request.url",
+					fmt.Sprintf("%s is also written by Bundle.entry[%d]; a transaction may write a resource once", k, j)))
+			}
+			targets[k] = e.index
+		}
+	}
 	// Assign ids first, so that every entry can refer to every other.
 	local := map[string]string{}
 	for _, e := range entries {
-		switch e.op {
-		case opCreate:
+		switch {
+		case e.op == opCreate && e.existing == nil:
 			e.id = a.svc.NewID()
-		case opUpdate:
+		case e.op == opCreate, e.op == opUpdate:
 		default:
 			continue
 		}
@@ -347,18 +489,36 @@ func (a *api) transaction(ctx context.Context, base string, raws []json.RawMessa
 			local[e.fullURL] = e.typ + "/" + e.id
 		}
 	}
+	// Conditional references: an entry's own ifNoneExist with the same
+	// criteria names what that entry creates or found; otherwise exactly
+	// one stored resource must match.
+	for ref, r := range refs {
+		if e, ok := byCriteria[r.crit.String()]; ok {
+			local[ref] = e.typ + "/" + e.id
+			continue
+		}
+		found, err := a.svc.Match(ctx, r.crit)
+		if err != nil {
+			return nil, entryErr(r.index, "resource", err)
+		}
+		if len(found) != 1 {
+			return nil, entryErr(r.index, "resource."+r.path, subscription.PreconditionFailed(fmt.Sprintf(
+				"conditional reference %q matches %d resources; it must match exactly one", ref, len(found))))
+		}
+		local[ref] = r.crit.Type + "/" + found[0].ID
+	}
 	for _, e := range entries {
-		if e.res == nil || (e.op != opCreate && e.op != opUpdate) {
+		if e.res == nil || e.existing != nil || (e.op != opCreate && e.op != opUpdate) {
 			continue
 		}
 		out, changed, err := rewriteRefs(e.res.Obj.Bytes(), func(path, ref string) (string, error) {
-			if !isLocalURN(ref) {
-				return ref, nil
-			}
 			if to, ok := local[ref]; ok {
 				return to, nil
 			}
-			return "", fhir.Invalid(path, fmt.Sprintf("reference %q names no entry's fullUrl in this transaction", ref))
+			if isLocalURN(ref) {
+				return "", fhir.Invalid(path, fmt.Sprintf("reference %q names no entry's fullUrl in this transaction", ref))
+			}
+			return ref, nil
 		})
 		if err != nil {
 			return nil, entryErr(e.index, "resource", err)
@@ -401,6 +561,10 @@ func (a *api) execWrite(ctx context.Context, w *subscription.Writer, base string
 	)
 	switch e.op {
 	case opCreate:
+		if e.existing != nil {
+			// ifNoneExist matched: no write, the match answers.
+			return resourceEntry(base, *e.existing, http.StatusOK, pref), nil
+		}
 		status = http.StatusCreated
 		res, err = w.CreateWithID(ctx, e.res, cmp.Or(e.id, a.svc.NewID()))
 	case opUpdate:
@@ -413,6 +577,9 @@ func (a *api) execWrite(ctx context.Context, w *subscription.Writer, base string
 			status = http.StatusCreated
 		}
 	case opDelete:
+		if e.cond != nil {
+			return a.conditionalDeleteEntry(ctx, w, e)
+		}
 		res, err = w.Delete(ctx, e.typ, e.id, e.ifMatch)
 		if errors.Is(err, subscription.ErrPreconditionFailed) {
 			err = preconditionError(ctx, w.Read, e.typ, e.id, e.ifMatch)
@@ -427,6 +594,25 @@ func (a *api) execWrite(ctx context.Context, w *subscription.Writer, base string
 		return bundleEntry{}, identify(err, e.typ, e.id)
 	}
 	return resourceEntry(base, res, status, pref), nil
+}
+
+// conditionalDeleteEntry deletes what a conditional delete entry
+// resolved to and reports it.
+func (a *api) conditionalDeleteEntry(ctx context.Context, w *subscription.Writer, e *entry) (bundleEntry, error) {
+	var deleted []subscription.Resource
+	for _, id := range e.deleteIDs {
+		res, err := w.Delete(ctx, e.typ, id, 0)
+		if err != nil {
+			return bundleEntry{}, identify(err, e.typ, id)
+		}
+		deleted = append(deleted, res)
+	}
+	out := bundleEntry{Response: &entryResponse{Status: statusLine(http.StatusOK),
+		Outcome: fhir.MarshalOutcome(conditionalDeleteOutcome(*e.cond, deleted))}}
+	if len(deleted) == 1 {
+		out.Response.Etag = etag(deleted[0].VersionID)
+	}
+	return out, nil
 }
 
 // execErr locates the failure of executing entry e. The Service's
@@ -498,6 +684,9 @@ func (a *api) batchEntry(ctx context.Context, base string, i int, raw json.RawMe
 	if err != nil {
 		return bundleEntry{}, err
 	}
+	if e.cond != nil {
+		return a.conditionalBatchEntry(ctx, base, e, pref)
+	}
 	switch e.op {
 	case opCreate, opUpdate, opDelete:
 		var out bundleEntry
@@ -533,5 +722,43 @@ func (a *api) batchEntry(ctx context.Context, base string, i int, raw json.RawMe
 			return bundleEntry{}, err
 		}
 		return bundleEntry{Resource: b, Response: &entryResponse{Status: statusLine(http.StatusOK)}}, nil
+	}
+}
+
+// conditionalBatchEntry runs a conditional batch entry on its own, as the
+// REST interaction would.
+func (a *api) conditionalBatchEntry(ctx context.Context, base string, e *entry, pref string) (bundleEntry, error) {
+	switch e.op {
+	case opCreate:
+		res, created, err := a.svc.ConditionalCreate(ctx, e.res, *e.cond)
+		if err != nil {
+			return bundleEntry{}, execErr(e, err)
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		return resourceEntry(base, res, status, pref), nil
+	case opUpdate:
+		res, created, err := a.svc.ConditionalUpdate(ctx, e.res, *e.cond, e.ifMatch)
+		if err != nil {
+			return bundleEntry{}, execErr(e, err)
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		return resourceEntry(base, res, status, pref), nil
+	default: // opDelete
+		deleted, err := a.svc.ConditionalDelete(ctx, *e.cond, a.cfg.MaxConditionalDeletes)
+		if err != nil {
+			return bundleEntry{}, entryErr(e.index, "", err)
+		}
+		out := bundleEntry{Response: &entryResponse{Status: statusLine(http.StatusOK),
+			Outcome: fhir.MarshalOutcome(conditionalDeleteOutcome(*e.cond, deleted))}}
+		if len(deleted) == 1 {
+			out.Response.Etag = etag(deleted[0].VersionID)
+		}
+		return out, nil
 	}
 }

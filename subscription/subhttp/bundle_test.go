@@ -147,9 +147,9 @@ func TestTransactionAllOrNothing(t *testing.T) {
 			wantStatus: 400, wantExpr: "Bundle.entry[0].request.url", wantDiag: "batch",
 		},
 		{
-			name:       "conditional create",
-			entries:    `{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=x"}}`,
-			wantStatus: 400, wantExpr: "Bundle.entry[0].request.ifNoneExist", wantDiag: "conditional",
+			name:       "conditional create without a search parameter",
+			entries:    `{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"_count=1"}}`,
+			wantStatus: 400, wantExpr: "Bundle.entry[0].request.ifNoneExist", wantDiag: "no search parameter",
 		},
 		{
 			name:       "bad ifMatch",

@@ -50,6 +50,9 @@ type Config struct {
 	// MaxBundleEntries limits the entries of a transaction or batch; 0 means
 	// DefaultMaxBundleEntries.
 	MaxBundleEntries int
+	// MaxConditionalDeletes caps the resources one conditional delete
+	// removes; 0 means subscription.DefaultMaxConditionalDeletes.
+	MaxConditionalDeletes int
 	// DefaultCount is the page size of a search without _count; 0 means
 	// DefaultCount. MaxCount caps _count; 0 means DefaultMaxCount.
 	DefaultCount, MaxCount int
@@ -84,6 +87,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBundleEntries <= 0 {
 		c.MaxBundleEntries = DefaultMaxBundleEntries
+	}
+	if c.MaxConditionalDeletes <= 0 {
+		c.MaxConditionalDeletes = subscription.DefaultMaxConditionalDeletes
 	}
 	if c.MaxCount <= 0 {
 		c.MaxCount = DefaultMaxCount
@@ -149,6 +155,8 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 		{http.MethodPost, "/", a.bundle},
 		{http.MethodGet, "/{type}", a.search},
 		{http.MethodPost, "/{type}", a.create},
+		{http.MethodPut, "/{type}", a.conditionalUpdate},
+		{http.MethodDelete, "/{type}", a.conditionalDelete},
 		{http.MethodPost, "/{type}/_search", a.search},
 		{http.MethodPost, "/{type}/$validate", a.validateOp},
 		{http.MethodPost, "/{type}/{id}/$validate", a.validateOp},

@@ -154,10 +154,6 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if r.Header.Get("If-None-Exist") != "" {
-		return &statusError{Status: http.StatusBadRequest, Code: fhir.IssueNotSupported,
-			Msg: "conditional create (If-None-Exist) is not supported"}
-	}
 	body, err := readJSONBody(w, r)
 	if err != nil {
 		return err
@@ -165,6 +161,9 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	res, err := parseBody(body, typ)
 	if err != nil {
 		return err
+	}
+	if cond := r.Header.Get("If-None-Exist"); cond != "" {
+		return a.conditionalCreate(w, r, res, cond)
 	}
 	stored, err := a.svc.Create(r.Context(), res)
 	if err != nil {
@@ -182,6 +181,12 @@ func (a *api) read(w http.ResponseWriter, r *http.Request) error {
 	res, err := a.svc.Read(r.Context(), typ, id)
 	if err != nil {
 		return versionError(w, res, identify(err, typ, id))
+	}
+	if notModified(r, res) {
+		w.Header().Set("ETag", etag(res.VersionID))
+		w.Header().Set("Last-Modified", lastModified(res))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
 	}
 	a.writeResource(w, r, http.StatusOK, res, false)
 	return nil
