@@ -81,6 +81,7 @@ func (s *session) onTime() bool {
 				return false
 			}
 		}
+		s.hub.obs.Reauth(ReauthExpired)
 		s.end(TokenExpired, "authorization expired")
 		return false
 	}
@@ -103,6 +104,7 @@ func (s *session) onTime() bool {
 		if !s.sendStatus(b, fhir.NotifyHeartbeat, status, max(b.st.head.Load(), b.cursor), nil) {
 			return false
 		}
+		s.hub.obs.Heartbeat()
 		b.lastSend = now
 		if !ok {
 			s.unbind(b, now)

@@ -40,8 +40,10 @@ func (s *session) drain() bool {
 		per := max(b.sub.MaxCount, 1)
 		limit := per * max(batch/per, 1)
 		evs := b.st.recentAfter(b.cursor, limit)
+		src := ReadMemory
 		var err error
 		if evs == nil {
+			src = ReadLog
 			evs, err = s.hub.b.Events(s.hub.ctx, id, b.cursor, 0, limit)
 		}
 		if err != nil {
@@ -65,6 +67,7 @@ func (s *session) drain() bool {
 			b.st.head.Store(heads[id].Last)
 			continue
 		}
+		s.hub.obs.Read(src, len(evs))
 		if !s.sendEvents(b, evs) {
 			return false
 		}
@@ -106,11 +109,13 @@ func (s *session) sendEvents(b *binding, evs []subscription.Event) bool {
 	now := time.Now()
 	if b.dialect == legacy {
 		frame := []byte("ping " + b.sub.ID)
-		for _, ev := range evs {
+		for i, ev := range evs {
 			if !s.write(frame) {
 				return false
 			}
 			b.cursor, b.lastSend = ev.Number, now
+			b.publish()
+			s.hub.obs.Delivered(DialectLegacy, evs[i:i+1], time.Now())
 		}
 		return true
 	}
@@ -128,6 +133,8 @@ func (s *session) sendEvents(b *binding, evs []subscription.Event) bool {
 			return false
 		}
 		b.cursor, b.lastSend = last, now
+		b.publish()
+		s.hub.obs.Delivered(DialectBackport, chunk, time.Now())
 	}
 	return true
 }

@@ -100,6 +100,9 @@ type Config struct {
 	MaxSocketsPerPrincipal int
 	// Logger receives session lifecycle lines (default: discard).
 	Logger *slog.Logger
+	// Observer is told what the hub does, for metrics (default:
+	// NopObserver). See observe.go.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -130,6 +133,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Observer == nil {
+		c.Observer = NopObserver{}
+	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 }
 
@@ -142,6 +148,7 @@ type Hub struct {
 	b     Backend
 	cfg   Config
 	log   *slog.Logger
+	obs   Observer
 	upg   websocket.Upgrader
 	sched scheduler
 	bufs  sync.Pool // *[]byte for building notifications
@@ -171,14 +178,8 @@ type subState struct {
 	// node (PublishEvents), so that woken sessions take them from memory
 	// instead of each reading the log; immutable once stored.
 	recent atomic.Pointer[[]subscription.Event]
-	// sessions bound to it; guarded by Hub.mu.
-	sessions map[*session]struct{}
-}
-
-// Stats is a snapshot of a hub's load.
-type Stats struct {
-	Sockets  int // open sessions
-	Bindings int // (session, subscription) bindings
+	// sessions bound to it, with their binding; guarded by Hub.mu.
+	sessions map[*session]*binding
 }
 
 var _ subscription.EventsPublisher = (*Hub)(nil)
@@ -201,6 +202,7 @@ func NewHub(b Backend, cfg Config) *Hub {
 		b:          b,
 		cfg:        cfg,
 		log:        cfg.Logger,
+		obs:        cfg.Observer,
 		sessions:   map[*session]struct{}{},
 		subs:       map[string]*subState{},
 		perSubject: map[string]int{},
@@ -222,25 +224,20 @@ func NewHub(b Backend, cfg Config) *Hub {
 	return h
 }
 
-// Stats returns the current number of sockets and bindings.
-func (h *Hub) Stats() Stats {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return Stats{Sockets: len(h.sessions), Bindings: h.bindings}
-}
-
-// attach records that s is bound to subscription id and returns its state.
-func (h *Hub) attach(s *session, id string) *subState {
+// attach records that s is bound to subscription id by b and returns the
+// subscription's state.
+func (h *Hub) attach(s *session, id string, b *binding) *subState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.subs[id]
 	if st == nil {
-		st = &subState{id: id, sessions: map[*session]struct{}{}}
+		st = &subState{id: id, sessions: map[*session]*binding{}}
 		h.subs[id] = st
 	}
 	if _, ok := st.sessions[s]; !ok {
-		st.sessions[s] = struct{}{}
+		st.sessions[s] = b
 		h.bindings++
+		h.obs.Bound(Dialect(b.dialect))
 	}
 	return st
 }
@@ -252,8 +249,10 @@ func (h *Hub) detach(s *session, st *subState) {
 	if _, ok := st.sessions[s]; !ok {
 		return
 	}
+	b := st.sessions[s]
 	delete(st.sessions, s)
 	h.bindings--
+	h.obs.Unbound(Dialect(b.dialect))
 	if len(st.sessions) == 0 && h.subs[st.id] == st {
 		delete(h.subs, st.id)
 	}

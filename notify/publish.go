@@ -27,6 +27,7 @@ func (h *Hub) Publish(refs []subscription.EventRef) {
 		if st == nil || !st.raise(r.Number) {
 			continue
 		}
+		h.obs.Woken(WakeNotify, 0)
 		for s := range st.sessions {
 			s.wakeUp()
 		}
@@ -52,6 +53,7 @@ func (h *Hub) PublishEvents(evs []subscription.Event) {
 		}
 		st.keepRecent(run)
 		if st.raise(run[len(run)-1].Number) {
+			h.obs.Woken(WakeLocal, time.Since(run[0].Time))
 			for s := range st.sessions {
 				s.wakeUp()
 			}
@@ -163,6 +165,11 @@ func (h *Hub) pollLoop(ctx context.Context) {
 			h.mu.Lock()
 			for id, hd := range heads {
 				if st := h.subs[id]; st != nil && st.raise(hd.Last) {
+					var delay time.Duration
+					if !hd.LastAt.IsZero() {
+						delay = time.Since(hd.LastAt)
+					}
+					h.obs.Woken(WakePoll, delay)
 					for s := range st.sessions {
 						s.wakeUp()
 					}

@@ -163,6 +163,7 @@ func (s *session) bindToken(tok string) {
 		s.reply(outcomeFrame(fhir.IssueException, "the token could not be checked; try again"))
 		return
 	}
+	s.via.CompareAndSwap(uint32(AuthAnonymous), uint32(AuthBindingToken))
 	s.bindGrant(g, subscription.HashToken(tok))
 }
 
@@ -305,12 +306,15 @@ func (s *session) reauth(tok string) {
 	case err == nil:
 	case errors.Is(err, auth.ErrUnauthenticated):
 		// Auth errors carry fixed reasons only, never token material.
+		h.obs.Reauth(ReauthRefused)
 		s.reply(outcomeFrame(fhir.IssueSecurity, "access token not accepted ("+err.Error()+"); the current authorization is kept until it expires"))
 		return
 	case errors.Is(err, auth.ErrAuthUnavailable):
+		h.obs.Reauth(ReauthUnavailable)
 		s.reply(outcomeFrame(fhir.IssueTransient, "the authorization server is unavailable; the current authorization is kept until it expires; try again"))
 		return
 	default:
+		h.obs.Reauth(ReauthUnavailable)
 		if h.ctx.Err() == nil {
 			s.logf(slog.LevelError, "authenticate in-band token", "err", err)
 		}
@@ -318,6 +322,7 @@ func (s *session) reauth(tok string) {
 		return
 	}
 	if p.Subject != az.subject {
+		h.obs.Reauth(ReauthRefused)
 		s.reply(outcomeFrame(fhir.IssueSecurity, "the access token belongs to another principal than the one this socket is authenticated as; the current authorization is kept until it expires"))
 		return
 	}

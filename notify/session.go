@@ -35,6 +35,11 @@ type binding struct {
 	lastSend time.Time                  // last notification of this binding, for heartbeats
 	dialect  dialect
 	token    [32]byte // hash of the binding token that made it (zero: ticket, principal or anonymous)
+
+	// cursor and dialect as the hub's snapshots read them (Stats,
+	// Bindings), set by publish after every change.
+	cursorPub  atomic.Int64
+	dialectPub atomic.Uint32
 }
 
 // grant is a subscription this socket holds a grant for (a binding token
@@ -129,6 +134,7 @@ type session struct {
 	id    uint64
 	base  string // FHIR base URL for references in notifications
 	start time.Time
+	via   atomic.Uint32 // its AuthMode: set at the upgrade, or by the first grant
 
 	endOnce sync.Once
 	reason  atomic.Int32 // the CloseReason, set once by end
@@ -171,7 +177,7 @@ type authz struct {
 	expires   time.Time       // when the authorization ends; zero: never
 }
 
-func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principal) *session {
+func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principal, mode AuthMode) *session {
 	now := time.Now()
 	s := &session{
 		hub:          h,
@@ -186,6 +192,7 @@ func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principa
 	if p != nil {
 		s.az = authz{authed: true, subject: p.Subject, principal: p, expires: p.Expires}
 	}
+	s.via.Store(uint32(mode))
 	return s
 }
 
@@ -256,6 +263,7 @@ func (s *session) serve() {
 	s.bindings = nil
 	s.hub.release(s.claimed)
 	r := CloseReason(s.reason.Load())
+	s.hub.obs.Closed(r)
 	lvl := r.logLevel()
 	if lvl == slog.LevelWarn && !s.hub.warns.allow(time.Now()) {
 		lvl = slog.LevelDebug

@@ -77,6 +77,7 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p *auth.Principal
+	mode := AuthAnonymous
 	if tok != "" {
 		pr, err := h.cfg.Authenticator.Authenticate(r.Context(), tok)
 		if err != nil {
@@ -84,11 +85,16 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p = &pr
+		mode = AuthHeader
+		if _, viaSubprotocol := auth.SubprotocolToken(r); viaSubprotocol {
+			mode = AuthSubprotocol
+		}
 	} else if h.cfg.Authenticator != nil && len(h.cfg.ClientCerts) > 0 {
 		// A system client on mutual TLS: its verified certificate is its
 		// credential, as on the REST API.
 		if pr, ok := auth.ClientCertPrincipal(r.TLS, h.cfg.ClientCerts); ok {
 			p = &pr
+			mode = AuthClientCert
 		}
 	}
 	if lim := h.cfg.UpgradeLimiter; lim != nil {
@@ -122,12 +128,15 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		grant = &g
+		if mode == AuthAnonymous {
+			mode = AuthTicket
+		}
 	}
 	conn, err := h.upg.Upgrade(w, r, nil)
 	if err != nil {
 		return // gorilla has answered with an HTTP error
 	}
-	s := h.newSession(conn, r, p)
+	s := h.newSession(conn, r, p, mode)
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()

@@ -175,7 +175,9 @@ func (s *session) bind(o *op) bool {
 		}
 		b := s.binding(sub.ID)
 		if b == nil {
-			b = &binding{st: s.hub.attach(s, sub.ID), cursor: hd.Last, dialect: o.dialect}
+			b = &binding{cursor: hd.Last, dialect: o.dialect}
+			b.publish()
+			b.st = s.hub.attach(s, sub.ID, b)
 			s.bindings = append(s.bindings, b)
 		} else if !o.resume {
 			b.dialect = o.dialect
@@ -183,6 +185,7 @@ func (s *session) bind(o *op) bool {
 		if o.resume {
 			b.cursor = o.since
 		}
+		b.publish()
 		b.sub, b.token = sub, o.token
 		b.st.raise(hd.Last)
 		var ok2 bool
@@ -239,12 +242,14 @@ func (s *session) reauthorize(p *auth.Principal) bool {
 		}
 	}
 	if len(refused) > 0 {
+		s.hub.obs.Reauth(ReauthRefused)
 		refused[0].Diagnostics = "re-authentication refused, the current authorization is kept until it expires: " + refused[0].Diagnostics
 		return s.write(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: refused}))
 	}
 	s.mu.Lock()
 	s.az.principal, s.az.expires = p, p.Expires
 	s.mu.Unlock()
+	s.hub.obs.Reauth(ReauthSuccess)
 	now := time.Now()
 	for _, b := range s.bindings {
 		if b.dialect != backport {

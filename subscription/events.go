@@ -39,6 +39,10 @@ type EventRef struct {
 type EventHead struct {
 	Last          int64
 	FirstRetained int64
+	// LastAt is the latest Time of the log's events (zero when none was
+	// ever appended): how old the newest event is, for the delay of a
+	// wake-up that found it by polling.
+	LastAt time.Time
 }
 
 // EventTx is the event side of a Tx.

@@ -26,6 +26,7 @@ type Resource struct {
 type Store interface {
 	EventLog
 	TokenStore
+	NodeRegistry
 
 	// Tx runs fn in one transaction. When fn returns nil every write it made
 	// commits together; when fn returns an error or panics, or the commit

@@ -147,7 +147,7 @@ func (s *Store) EventHeads(ctx context.Context, subIDs []string) (map[string]sub
 	out := make(map[string]subscription.EventHead, len(subIDs))
 	for _, id := range subIDs {
 		l := s.logs[id]
-		h := subscription.EventHead{Last: l.last, FirstRetained: l.last + 1}
+		h := subscription.EventHead{Last: l.last, FirstRetained: l.last + 1, LastAt: l.lastAt}
 		if len(l.events) > 0 {
 			h.FirstRetained = l.events[0].Number
 		}

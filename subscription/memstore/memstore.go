@@ -32,6 +32,7 @@ type Store struct {
 
 	tokMu  sync.Mutex
 	tokens map[[sha256.Size]byte]subscription.Grant // guarded by tokMu
+	nodes  map[string]subscription.NodeReport       // node id → latest report; guarded by tokMu
 }
 
 // New returns an empty Store.

@@ -228,7 +228,8 @@ func (s *Store) EventHeads(ctx context.Context, subIDs []string) (map[string]sub
 	}
 	rows, err := s.pool.Query(ctx, `
 SELECT h.subscription_id, h.last_number,
-    coalesce((SELECT min(e.number) FROM subscription_events e WHERE e.subscription_id = h.subscription_id), h.last_number + 1)
+    coalesce((SELECT min(e.number) FROM subscription_events e WHERE e.subscription_id = h.subscription_id), h.last_number + 1),
+    h.last_at
 FROM subscription_event_heads h
 WHERE h.subscription_id = ANY($1)`, subIDs)
 	if err != nil {
@@ -238,7 +239,8 @@ WHERE h.subscription_id = ANY($1)`, subIDs)
 		id string
 		h  subscription.EventHead
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &h.Last, &h.FirstRetained}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &h.Last, &h.FirstRetained, &h.LastAt}, func() error {
+		h.LastAt = h.LastAt.UTC()
 		out[id] = h
 		return nil
 	})

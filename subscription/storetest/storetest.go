@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		{"PruneEventsKeepsRangeContiguous", testPruneEventsKeepsRangeContiguous},
 		{"EventsConcurrent", testEventsConcurrent},
 		{"EventsConcurrentRollbacks", testEventsConcurrentRollbacks},
+		{"Nodes", testNodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
