@@ -68,7 +68,8 @@ type Object struct {
 	vals map[string]json.RawMessage
 }
 
-// ParseObject decodes b, which must be exactly one JSON object.
+// ParseObject decodes b, which must be exactly one JSON object meeting the
+// text rules of CheckText.
 func ParseObject(b []byte) (*Object, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -101,6 +102,9 @@ func ParseObject(b []byte) (*Object, error) {
 	}
 	if _, err := dec.Token(); err == nil {
 		return nil, Invalid("", "body has data after the JSON object")
+	}
+	if err := CheckText(b); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestParseResource(t *testing.T) {
@@ -112,6 +113,11 @@ func FuzzParseResource(f *testing.F) {
 		`{"resourceType":"Patient","id":"p1","name":[{"family":"X"}]}`,
 		`{"resourceType":"Observation","meta":{"versionId":"1"}}`,
 		`[]`, `{`, `{"resourceType":"Foo"}`, `{"a":1,"a":2}`,
+		// What Postgres refuses (SQLSTATE 22P05, 22021, 22003): issue 14.
+		`{"resourceType":"Patient","name":[{"family":"\ud800"}]}`,
+		"{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\"}]}",
+		`{"resourceType":"Observation","valueQuantity":{"value":1e999999}}`,
+		`{"resourceType":"Patient","name":[{"family":"\u0000"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -125,6 +131,9 @@ func FuzzParseResource(f *testing.F) {
 			return
 		}
 		out := r.Stamp("x", 1, time.Unix(0, 0))
+		if !utf8.Valid(out) || CheckText(out) != nil {
+			t.Fatalf("accepted %q, which a store cannot hold", b)
+		}
 		if !json.Valid(out) {
 			t.Fatalf("Stamp produced invalid JSON %q from %q", out, b)
 		}
@@ -132,4 +141,47 @@ func FuzzParseResource(f *testing.F) {
 			t.Fatalf("re-parse of stamped %q: %v", out, err)
 		}
 	})
+}
+
+func TestParseObjectRefusesWhatStoresCannotHold(t *testing.T) {
+	tests := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"lone high surrogate", `{"a":"\ud800"}`, false},
+		{"lone high surrogate at end", `{"a":"x\ud83d"}`, false},
+		{"high surrogate then non-low", `{"a":"\ud83d\u0041"}`, false},
+		{"lone low surrogate", `{"a":"\udc00"}`, false},
+		{"surrogate pair", `{"a":"\ud83d\ude00"}`, true},
+		{"surrogate in a key", `{"\ud800":1}`, false},
+		{"raw 0xff", "{\"a\":\"\xff\"}", false},
+		{"truncated UTF-8", "{\"a\":\"\xc3\"}", false},
+		{"valid UTF-8", `{"a":"é€😀"}`, true},
+		{"NUL escape", `{"a":"\u0000"}`, false},
+		{"escape control", `{"a":"\u001b"}`, false},
+		{"tab CR LF", `{"a":"\t\r\n\u0009\u000A\u000d"}`, true},
+		{"escaped backslash before u", `{"a":"\\ud800"}`, true},
+		{"huge exponent", `{"a":1e999999}`, false},
+		{"huge negative exponent", `{"a":1e-999999}`, false},
+		{"zero huge exponent", `{"a":0e-999999}`, false},
+		{"exponent at the bound", `{"a":1E+1000}`, true},
+		{"exponent past the bound", `{"a":1E+1001}`, false},
+		{"long number", `{"a":1.` + strings.Repeat("0", MaxNumberLen) + `}`, false},
+		{"number in an array", `{"a":[1,2.5,-3e2]}`, true},
+		{"digits inside a string", `{"a":"1e999999"}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseObject([]byte(tt.body))
+			if tt.ok && err != nil {
+				t.Fatalf("ParseObject(%q) = %v, want ok", tt.body, err)
+			}
+			if !tt.ok {
+				var ve *ValidationError
+				if !errors.As(err, &ve) {
+					t.Fatalf("ParseObject(%q) = %v, want a *ValidationError", tt.body, err)
+				}
+			}
+		})
+	}
 }

@@ -21,12 +21,12 @@ const (
 	codeUniqueViolation       = "23505"
 	codeSerializationFailure  = "40001"
 	codeDeadlockDetected      = "40P01"
-	codeUntranslatableChar    = "22P05"
 	codeTooManyConnections    = "53300"
 	codeAdminShutdown         = "57P01"
 	codeCrashShutdown         = "57P02"
 	codeCannotConnectNow      = "57P03"
 	classConnectionException  = "08"
+	classDataException        = "22"
 	classInsufficientResource = "53"
 )
 
@@ -50,10 +50,13 @@ func translate(err error) error {
 		switch code := pgErr.Code; {
 		case code == codeUniqueViolation, retryable(code):
 			return fmt.Errorf("%w: %s", subscription.ErrConflict, pgErr.Message)
-		case code == codeUntranslatableChar:
-			// The only text the store writes that the client chose is the
-			// body; jsonb refuses \u0000 in strings.
-			return fhir.Invalid("", "the resource cannot be stored: "+pgErr.Message)
+		case strings.HasPrefix(code, classDataException):
+			// A value Postgres cannot hold (bad UTF-8, \u0000, a number out
+			// of range). fhir.ParseObject refuses these in bodies and the
+			// search parser in queries, so this is the backstop for a
+			// client value that reached SQL some other way: still the
+			// client's input, never a 500.
+			return fhir.Invalid("", "the request holds a value the store cannot accept: "+pgErr.Message)
 		case strings.HasPrefix(code, classConnectionException),
 			code == codeTooManyConnections, strings.HasPrefix(code, classInsufficientResource),
 			code == codeAdminShutdown, code == codeCrashShutdown, code == codeCannotConnectNow:

@@ -31,6 +31,8 @@ func TestTranslate(t *testing.T) {
 		{"serialization failure", pgErr("40001"), subscription.ErrConflict},
 		{"deadlock", pgErr("40P01"), subscription.ErrConflict},
 		{"NUL in jsonb", pgErr("22P05"), errValidation},
+		{"bad UTF-8", pgErr("22021"), errValidation},
+		{"numeric overflow", pgErr("22003"), errValidation},
 		{"connection failure", pgErr("08006"), subscription.ErrUnavailable},
 		{"too many connections", pgErr("53300"), subscription.ErrUnavailable},
 		{"admin shutdown", pgErr("57P01"), subscription.ErrUnavailable},

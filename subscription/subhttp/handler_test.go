@@ -386,6 +386,11 @@ func FuzzCreate(f *testing.F) {
 		`{"resourceType":"Patient","resourceType":"Patient"}`,
 		`{"resourceType":"Patient","a":1e999}`,
 		`[`, `null`, `"x"`, ``, "\xff",
+		// Bytes a store cannot hold (issue 14): refused by the parser.
+		`{"resourceType":"Patient","name":[{"family":"\ud800"}]}`,
+		"{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\"}]}",
+		`{"resourceType":"Patient","extension":[{"url":"http://x.test","valueDecimal":1e999999}]}`,
+		`{"resourceType":"Patient","name":[{"family":"\u0000"}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -428,6 +433,9 @@ func FuzzTransaction(f *testing.F) {
 		`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/a/_history?_count=1"}},{"request":{"method":"GET","url":"/"}},{"request":{"method":"GET","url":"?"}}]}`,
 		`{"resourceType":"Bundle","type":"searchset"}`,
 		`{"resourceType":"Bundle","type":"transaction","entry":"x"}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","name":[{"family":"\ud800"}]},"request":{"method":"POST","url":"Patient"}}]}`,
+		"{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]}",
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","valueQuantity":{"value":1e999999}},"request":{"method":"POST","url":"Observation"}}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
