@@ -225,6 +225,10 @@ func (in *Introspection) introspect(ctx context.Context, bearer string) (Princip
 		!slices.ContainsFunc(r.Aud, func(a string) bool { return slices.Contains(in.cfg.Audiences, a) }) {
 		return Principal{}, unauthenticated("wrong audience")
 	}
+	if strings.TrimSpace(r.Sub) == "" {
+		// As for JWTs (RFC 9068): no subject, no identity of its own.
+		return Principal{}, unauthenticated("required claim missing")
+	}
 	scopes := NewScopes(r.Scope...)
 	p := Principal{
 		Kind:     kindFor(scopes, r.Patient, r.FHIRUser),

@@ -141,6 +141,7 @@ func TestIntrospectionAuthenticate(t *testing.T) {
 		"expired":       active(map[string]any{"exp": testNow.Add(-time.Second).Unix()}),
 		"no-exp":        active(map[string]any{"exp": nil}),
 		"inactive-flag": {"active": false, "sub": "user-1"},
+		"no-sub":        active(map[string]any{"sub": nil}),
 	})
 	in := newTestIntrospection(t, srv.URL, func(c *IntrospectionConfig) {
 		c.Issuer = testIssuer
@@ -160,6 +161,7 @@ func TestIntrospectionAuthenticate(t *testing.T) {
 		{"wrong-iss", "wrong issuer", 0},
 		{"expired", "token expired", 0},
 		{"inactive-flag", "token inactive", 0},
+		{"no-sub", "required claim missing", 0},
 		{"unknown", "token inactive", 0},
 	}
 	for _, tt := range tests {

@@ -89,6 +89,7 @@ type JWTConfig struct {
 type JWT struct {
 	kf     keyfunc.Keyfunc
 	parser *jwt.Parser
+	leeway time.Duration
 	cancel context.CancelFunc
 }
 
@@ -131,7 +132,7 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 	if cfg.Now != nil {
 		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
 	}
-	j := &JWT{parser: jwt.NewParser(opts...), cancel: func() {}}
+	j := &JWT{parser: jwt.NewParser(opts...), leeway: leeway, cancel: func() {}}
 
 	var storage jwkset.Storage
 	var err error
@@ -258,7 +259,8 @@ func (j *JWT) Close() error {
 
 // Authenticate verifies the signature (algorithm allow-list, key from the
 // JWKS by kid), then exp (required), nbf, iat, aud and iss with the
-// configured leeway, and returns the Principal built from the claims sub,
+// configured leeway, and returns the Principal built from the claims sub
+// (required: RFC 9068),
 // client_id (else azp, else cid), scope (a space-separated string, or an
 // array) and scp, patient, fhirUser, iss and exp.
 func (j *JWT) Authenticate(ctx context.Context, bearer string) (Principal, error) {
@@ -272,6 +274,12 @@ func (j *JWT) Authenticate(ctx context.Context, bearer string) (Principal, error
 	if _, err := j.parser.ParseWithClaims(bearer, &c, j.kf.KeyfuncCtx(ctx)); err != nil {
 		return Principal{}, jwtError(err)
 	}
+	if strings.TrimSpace(c.Subject) == "" {
+		// RFC 9068 §2.2 requires sub. Without it the caller has no
+		// identity of its own: per-principal limits and Subscription
+		// ownership would lump it with every other subject-less token.
+		return Principal{}, unauthenticated("required claim missing")
+	}
 	scopes := NewScopes(append(c.Scope, c.Scp...)...)
 	p := Principal{
 		Kind:     kindFor(scopes, c.Patient, c.FHIRUser),
@@ -284,7 +292,10 @@ func (j *JWT) Authenticate(ctx context.Context, bearer string) (Principal, error
 		FHIRUser: c.FHIRUser,
 	}
 	if c.ExpiresAt != nil {
-		p.Expires = c.ExpiresAt.Time
+		// The token is accepted until exp plus the leeway, on REST and on
+		// sockets alike: a socket authorised by a token the server still
+		// accepts must not be closed as expired the moment it opens.
+		p.Expires = c.ExpiresAt.Add(j.leeway)
 	}
 	return p, nil
 }

@@ -121,6 +121,8 @@ func TestJWTAuthenticate(t *testing.T) {
 		{"no audience", mint(t, rs, claims(map[string]any{"aud": nil}), false), "required claim missing"},
 		{"wrong issuer", mint(t, rs, claims(map[string]any{"iss": "https://evil.example"}), false), "wrong issuer"},
 		{"no issuer", mint(t, rs, claims(map[string]any{"iss": nil}), false), "required claim missing"},
+		{"no sub", mint(t, rs, claims(map[string]any{"sub": nil}), false), "required claim missing"},
+		{"empty sub", mint(t, rs, claims(map[string]any{"sub": " "}), false), "required claim missing"},
 		{"bad signature", mint(t, other, claims(nil), false), "invalid signature or algorithm not allowed"},
 		{"tampered payload", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin"}`)) + "." + parts[2], "invalid signature or algorithm not allowed"},
 		{"alg none", noneTok, "invalid signature or algorithm not allowed"},
@@ -171,7 +173,7 @@ func TestJWTClaims(t *testing.T) {
 		{"smart patient app", nil, Principal{
 			Kind: KindUser, Method: MethodJWT, Issuer: testIssuer, Subject: "user-1", ClientID: "app-1",
 			Scopes: ParseScopes("openid patient/Observation.rs"), Patient: "p-1", FHIRUser: "Patient/p-1",
-			Expires: time.Unix(testNow.Add(5*time.Minute).Unix(), 0),
+			Expires: time.Unix(testNow.Add(5*time.Minute).Unix(), 0).Add(DefaultLeeway), // accepted until exp + leeway
 		}},
 		{"backend client, scp array, azp", map[string]any{
 			"client_id": nil, "azp": "engine", "scope": nil, "scp": []string{"system/Subscription.cruds", "system/*.rs"},
@@ -179,14 +181,14 @@ func TestJWTClaims(t *testing.T) {
 		}, Principal{
 			Kind: KindSystem, Method: MethodJWT, Issuer: testIssuer, Subject: "engine", ClientID: "engine",
 			Scopes:  ParseScopes("system/Subscription.cruds system/*.rs"),
-			Expires: time.Unix(testNow.Add(5*time.Minute).Unix(), 0),
+			Expires: time.Unix(testNow.Add(5*time.Minute).Unix(), 0).Add(DefaultLeeway), // accepted until exp + leeway
 		}},
 		{"scope as array, cid", map[string]any{
 			"client_id": nil, "cid": "okta-app", "scope": []string{"user/*.read"}, "patient": nil, "fhirUser": nil,
 		}, Principal{
 			Kind: KindUser, Method: MethodJWT, Issuer: testIssuer, Subject: "user-1", ClientID: "okta-app",
 			Scopes:  ParseScopes("user/*.read"),
-			Expires: time.Unix(testNow.Add(5*time.Minute).Unix(), 0),
+			Expires: time.Unix(testNow.Add(5*time.Minute).Unix(), 0).Add(DefaultLeeway), // accepted until exp + leeway
 		}},
 	}
 	for _, tt := range tests {
@@ -206,8 +208,14 @@ func TestJWTLeewayConfigurable(t *testing.T) {
 	rs, _, _, _, _ := keys(t)
 	j := newTestJWT(t, JWTConfig{JWKSFile: writeFile(t, "jwks.json", jwksJSON(t, rs)), Leeway: 2 * time.Minute})
 	tok := mint(t, rs, claims(map[string]any{"exp": testNow.Add(-90 * time.Second).Unix()}), false)
-	if _, err := j.Authenticate(t.Context(), tok); err != nil {
+	p, err := j.Authenticate(t.Context(), tok)
+	if err != nil {
 		t.Errorf("Authenticate(expired 90 s ago, leeway 2 min) = %v, want success", err)
+	}
+	// The principal lasts as long as the token is accepted, so a socket
+	// it opens is not closed as expired at once.
+	if p.Expired(testNow) || !p.Expires.Equal(time.Unix(testNow.Add(30*time.Second).Unix(), 0)) {
+		t.Errorf("Expires = %v, want exp + leeway = %v", p.Expires, testNow.Add(30*time.Second))
 	}
 }
 

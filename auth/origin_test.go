@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -160,4 +161,50 @@ func containsToken(list, tok string) bool {
 		}
 	}
 	return false
+}
+
+func TestHostPolicy(t *testing.T) {
+	proxies, _ := ParseTrustedProxies("10.0.0.1")
+	p := HostPolicy{Allowed: append([]string{"fhir.example.org"}, LoopbackHosts...), Proxies: proxies}
+	tests := []struct {
+		host, remote, forwarded string
+		want                    bool
+	}{
+		{"localhost:8080", "127.0.0.1:5", "", true},
+		{"LOCALHOST.:8080", "127.0.0.1:5", "", true},
+		{"127.0.0.1:8080", "127.0.0.1:5", "", true},
+		{"[::1]:8080", "[::1]:5", "", true},
+		{"192.0.2.7", "192.0.2.9:5", "", true}, // an IP literal cannot be rebound
+		{"fhir.example.org", "192.0.2.9:5", "", true},
+		{"evil.example", "127.0.0.1:5", "", false},
+		{"evil.example:8080", "127.0.0.1:5", "", false},
+		{"localhost.evil.example", "127.0.0.1:5", "", false},
+		{"", "127.0.0.1:5", "", false},
+		// A trusted proxy's X-Forwarded-Host is what the browser asked for.
+		{"backend:8080", "10.0.0.1:5", "fhir.example.org", true},
+		{"localhost", "10.0.0.1:5", "evil.example", false},
+		// Anyone else's X-Forwarded-Host is ignored.
+		{"evil.example", "192.0.2.9:5", "fhir.example.org", false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/fhir/metadata", nil)
+		r.Host, r.RemoteAddr = tt.host, tt.remote
+		if tt.forwarded != "" {
+			r.Header.Set("X-Forwarded-Host", tt.forwarded)
+		}
+		if got := p.Allows(r); got != tt.want {
+			t.Errorf("Host %q from %s (X-Forwarded-Host %q): Allows = %v, want %v", tt.host, tt.remote, tt.forwarded, got, tt.want)
+		}
+	}
+	if !(HostPolicy{}).Allows(httptest.NewRequest("GET", "http://evil.example/", nil)) {
+		t.Error("the zero HostPolicy refuses a host; it should check nothing")
+	}
+	if got, err := ParseHosts(" Fhir.Example.org,localhost,*"); err != nil || !slices.Equal(got, []string{"fhir.example.org", "localhost", "*"}) {
+		t.Errorf("ParseHosts = %v, %v", got, err)
+	}
+	for _, bad := range []string{"http://x", "x:80", "a b", "[::1]"} {
+		if _, err := ParseHosts(bad); err == nil {
+			t.Errorf("ParseHosts(%q) accepted", bad)
+		}
+	}
 }

@@ -70,7 +70,8 @@ type Principal struct {
 	// FHIRUser is the SMART fhirUser claim ("Practitioner/123" or an
 	// absolute URL), "" when absent.
 	FHIRUser string
-	// Expires is when the credential stops being valid (token exp, or the
+	// Expires is when the server stops accepting the credential (a JWT's
+	// exp plus the clock-skew leeway, an introspected token's exp, or the
 	// certificate's NotAfter); the zero time means never. A socket's
 	// authorization lasts until Expires, not until its ticket expires.
 	Expires time.Time

@@ -104,6 +104,9 @@ func (t TrustedProxies) contains(a netip.Addr) bool {
 	return false
 }
 
+// Contains reports whether a is one of the trusted proxies.
+func (t TrustedProxies) Contains(a netip.Addr) bool { return t.contains(a) }
+
 // remoteAddr parses r.RemoteAddr ("ip:port", or a bare ip in tests).
 func remoteAddr(r *http.Request) (netip.Addr, bool) {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {

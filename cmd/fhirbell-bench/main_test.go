@@ -134,6 +134,7 @@ func abuseLimitFlags(bin string) []string {
 		{"max-sockets-per-principal", "1000000"},
 		{"token-rate", "1000000"},
 		{"upgrade-rate", "1000000"},
+		{"max-conns-per-ip", "0"},
 	} {
 		if strings.Contains(help.String(), "-"+f[0]) {
 			out = append(out, "--"+f[0], f[1])

@@ -36,6 +36,7 @@ type Config struct {
 
 	// Transport security.
 	AllowedOrigins string // comma-separated browser origins allowed besides the server's own
+	AllowedHosts   string // comma-separated Host names served (DNS-rebinding defence); "*" for any
 	TLSCert        string
 	TLSKey         string
 	TLSClientCA    string // PEM bundle: turns on mutual TLS for system clients
@@ -47,6 +48,9 @@ type Config struct {
 	TokenRate              float64 // $get-ws-binding-token and $websocket-ticket per second per client
 	UpgradeRate            float64 // WebSocket upgrades per second per client
 	MaxSocketsPerPrincipal int
+	MaxConnsPerIP          int           // open connections per client address (0: no cap)
+	BodyTimeout            time.Duration // a request body must start arriving within this
+	BodyMinRate            int64         // bytes per second a body must keep up after BodyTimeout
 
 	Cluster ClusterConfig // several nodes on one Postgres (cluster.go)
 }
@@ -65,6 +69,9 @@ func DefaultConfig() Config {
 		UpgradeRate:     10,
 
 		MaxSocketsPerPrincipal: 50,
+		MaxConnsPerIP:          256,
+		BodyTimeout:            10 * time.Second,
+		BodyMinRate:            4096,
 		Cluster:                DefaultClusterConfig(),
 	}
 }
@@ -120,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if c.TokenRate <= 0 || c.UpgradeRate <= 0 || c.MaxSocketsPerPrincipal < 1 {
 		return errors.New("token-rate, upgrade-rate and max-sockets-per-principal must be positive")
+	}
+	if c.MaxConnsPerIP < 0 || c.BodyTimeout < 0 || c.BodyMinRate < 0 {
+		return errors.New("max-conns-per-ip, body-timeout and body-min-rate must not be negative")
 	}
 	if err := c.Cluster.Validate(); err != nil {
 		return err
@@ -248,6 +258,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 		e.String(&cfg.IntrospectionClientID, "introspection-client-id", "client id for the introspection endpoint")
 		e.Secret(&cfg.IntrospectionClientSecret, "introspection-client-secret")
 		e.String(&cfg.AllowedOrigins, "allowed-origins", "comma-separated browser origins allowed (CORS and WebSocket upgrades)")
+		e.String(&cfg.AllowedHosts, "allowed-hosts", "comma-separated host names the server answers to, or * (default with auth none: localhost and the base-url host; otherwise any)")
 		e.String(&cfg.TLSCert, "tls-cert", "TLS certificate (PEM): serve HTTPS and WSS")
 		e.String(&cfg.TLSKey, "tls-key", "TLS private key (PEM)")
 		e.String(&cfg.TLSClientCA, "tls-client-ca", "CA bundle (PEM) for mutual TLS client certificates")
@@ -257,6 +268,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 		e.Float(&cfg.TokenRate, "token-rate", "binding tokens and tickets per second per client")
 		e.Float(&cfg.UpgradeRate, "upgrade-rate", "WebSocket upgrades per second per client")
 		e.Int(&cfg.MaxSocketsPerPrincipal, "max-sockets-per-principal", "open sockets allowed per principal")
+		e.Int(&cfg.MaxConnsPerIP, "max-conns-per-ip", "open connections allowed per client address, trusted proxies not counted (0: no cap)")
+		e.Duration(&cfg.BodyTimeout, "body-timeout", "time a request body has to start arriving (0: no body deadline)")
+		e.Int64(&cfg.BodyMinRate, "body-min-rate", "bytes per second a request body must average after body-timeout")
 		registerClusterFlags(e, &cfg.Cluster)
 	}
 	if err := errors.Join(e.errs...); err != nil {

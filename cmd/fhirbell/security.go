@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/fhirbell/fhirbell/auth"
@@ -21,6 +22,7 @@ type security struct {
 	authn       auth.Authenticator // never nil; auth.None in mode none
 	open        bool               // auth mode none
 	origins     auth.OriginPolicy
+	hosts       auth.HostPolicy
 	proxies     auth.TrustedProxies
 	clientCerts map[string]string // mTLS subject → scopes
 	tokens      *auth.Limiter     // $get-ws-binding-token and $websocket-ticket
@@ -40,6 +42,19 @@ func newSecurity(ctx context.Context, cfg Config, logger *slog.Logger) (*securit
 		return nil, fmt.Errorf("allowed-origins: %w", err)
 	}
 	s.origins = auth.OriginPolicy{Allowed: allowed, Proxies: s.proxies}
+	hosts, err := auth.ParseHosts(cfg.AllowedHosts)
+	if err != nil {
+		return nil, fmt.Errorf("allowed-hosts: %w", err)
+	}
+	if len(hosts) == 0 && cfg.Auth == "none" {
+		// Without authentication the Host name is all that tells a
+		// developer's own tools from a rebinding page (auth.HostPolicy).
+		hosts = append(hosts, auth.LoopbackHosts...)
+		if u, err := url.Parse(cfg.BaseURL); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, strings.ToLower(u.Hostname()))
+		}
+	}
+	s.hosts = auth.HostPolicy{Allowed: hosts, Proxies: s.proxies}
 	if s.clientCerts, err = parseClientScopes(cfg.TLSClientScope); err != nil {
 		return nil, err
 	}
@@ -51,6 +66,8 @@ func newSecurity(ctx context.Context, cfg Config, logger *slog.Logger) (*securit
 		if err := auth.CheckNoneAllowed(cfg.Addr, cfg.InsecureNoAuth); err != nil {
 			return nil, err
 		}
+		logger.Warn("AUTHENTICATION IS OFF (--auth none): every client is an admin that may read, change and delete everything; " +
+			"use --auth jwt or --auth introspect for anything but local development")
 		if cfg.InsecureNoAuth {
 			logger.Warn("authentication is off on a non-loopback address (--insecure-no-auth)")
 		}
@@ -192,6 +209,21 @@ func (s *security) capability(cs *subhttp.CapabilityStatement, _ string) {
 	}
 	b, _ := json.Marshal(sec) // plain values: cannot fail
 	cs.Rest[0].Security = b
+}
+
+// checkHost refuses a request sent to a host name the server does not
+// answer to (auth.HostPolicy), before anything else sees it: REST, the
+// WebSocket upgrade, the console.
+func (s *security) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hosts.Allows(r) {
+			w.Header().Set("Cache-Control", "no-store")
+			writeOutcome(w, http.StatusMisdirectedRequest, fhir.NewOutcome(fhir.IssueSecurity,
+				"this server does not answer to that host name; list it in --allowed-hosts (FHIRBELL_ALLOWED_HOSTS)"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requireTLS refuses plain-HTTP requests (directly, or as a trusted proxy

@@ -1,9 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
 
 	"github.com/fhirbell/fhirbell/subscription/postgres"
 )
@@ -54,5 +65,171 @@ func TestBadBytesRefused(t *testing.T) {
 			}
 			wantStatus(t, do(t, "GET", s.URL+"/fhir/Patient/bad", ""), 404)
 		})
+	}
+}
+
+// TestHostAllowList: with auth none the server answers only to loopback
+// names, IP literals and the names it is told (DNS rebinding), for REST and
+// for WebSocket upgrades alike, and it says at start that auth is off.
+func TestHostAllowList(t *testing.T) {
+	s := mustRunServe(t, nil, "--base-url", "http://fhir.test:8080")
+	if !strings.Contains(s.Logs.String(), "AUTHENTICATION IS OFF") {
+		t.Errorf("no warning that auth is off in the start-up logs:\n%s", s.Logs)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
+	for _, tt := range []struct {
+		host string
+		want int
+	}{
+		{"evil.example:" + port, 421},
+		{"evil.example", 421},
+		{"localhost.evil.example:" + port, 421},
+		{"localhost:" + port, 200},
+		{"127.0.0.1:" + port, 200},
+		{"fhir.test:8080", 200}, // the --base-url host
+	} {
+		res := do(t, "GET", s.URL+"/fhir/Patient", "", "Host", tt.host)
+		if res.Status != tt.want || (tt.want == 421 && res.Body["resourceType"] != "OperationOutcome") {
+			t.Errorf("Host %s: %d %s, want %d", tt.host, res.Status, res.Raw, tt.want)
+		}
+	}
+	// A rebinding page's upgrade: Origin and Host both name the attacker.
+	hdr := http.Header{"Origin": {"http://evil.example:" + port}}
+	d := websocket.Dialer{NetDial: func(network, _ string) (net.Conn, error) {
+		return net.Dial(network, strings.TrimPrefix(s.URL, "http://"))
+	}}
+	if c, resp, err := d.Dial("ws://evil.example:"+port+"/ws", hdr); err == nil {
+		c.Close()
+		t.Fatal("upgrade with Host and Origin evil.example got 101")
+	} else if resp == nil || resp.StatusCode != 421 {
+		t.Fatalf("upgrade with Host evil.example: %v %v, want 421", resp, err)
+	}
+	c, _, err := d.Dial("ws://localhost:"+port+"/ws", http.Header{"Origin": {"http://localhost:" + port}})
+	if err != nil {
+		t.Fatalf("upgrade from the server's own loopback origin: %v", err)
+	}
+	c.Close()
+
+	// The list can be set, and "*" turns the check off.
+	named := mustRunServe(t, nil, "--allowed-hosts", "dev.example")
+	wantStatus(t, do(t, "GET", named.URL+"/fhir/Patient", "", "Host", "dev.example"), 200)
+	wantStatus(t, do(t, "GET", named.URL+"/fhir/Patient", "", "Host", "localhost"), 421)
+	open := mustRunServe(t, nil, "--allowed-hosts", "*")
+	wantStatus(t, do(t, "GET", open.URL+"/fhir/Patient", "", "Host", "evil.example"), 200)
+}
+
+// TestSlowBodyCut: a body dribbled a byte at a time is cut once its
+// deadline passes (the start-up allowance, then the minimum rate), instead
+// of holding the connection for as long as the client likes; requests
+// that keep up are served.
+func TestSlowBodyCut(t *testing.T) {
+	s := mustRunServe(t, nil, "--body-timeout", "500ms", "--body-min-rate", "1000")
+	addr := strings.TrimPrefix(s.URL, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /fhir/Patient HTTP/1.1\r\nHost: %s\r\nContent-Type: application/fhir+json\r\nContent-Length: 100000\r\n\r\n{", addr)
+	closed := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(c) // until the server closes
+		closed <- string(b)
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second) // liveness only: the cut is due after about 0.5 s
+	for sent := 1; ; sent++ {
+		select {
+		case resp := <-closed:
+			if !strings.HasPrefix(resp, "HTTP/1.1 400") || !strings.Contains(resp, "too slowly") {
+				t.Errorf("the slow body was answered %q", resp)
+			}
+			if sent > 100 {
+				t.Errorf("the slow body was cut only after %d bytes", sent)
+			}
+			// A body that keeps up is still served.
+			wantStatus(t, do(t, "POST", s.URL+"/fhir/Patient", `{"resourceType":"Patient","name":[{"family":"`+strings.Repeat("x", 50000)+`"}]}`), 201)
+			return
+		case <-deadline:
+			t.Fatal("a body sent at 10 bytes a second was still being read after 30 s")
+		case <-tick.C:
+			c.Write([]byte(" "))
+		}
+	}
+}
+
+// TestConnsPerIPCapped: connections over the per-address cap are closed at
+// once, and the slot comes back when a connection ends.
+func TestConnsPerIPCapped(t *testing.T) {
+	s := mustRunServe(t, nil, "--max-conns-per-ip", "3")
+	addr := strings.TrimPrefix(s.URL, "http://")
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	// The three are live: each can make a request.
+	for _, c := range held {
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("held connection: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	fmt.Fprintf(over, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	over.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := over.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the fourth connection read %d bytes, err %v; want it closed", n, err)
+	}
+	held[0].Close()
+	// The server notices the close on its next read; then a slot is free.
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	for i := 0; ; i++ {
+		resp, err := (&http.Client{Transport: tr}).Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 300 {
+			t.Fatalf("no slot after a held connection closed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTokenWithoutSubjectRefused: a token without sub (RFC 9068 requires
+// one) is refused on REST and on the socket upgrade, so it can neither
+// share Subscription ownership with other subject-less tokens of its
+// client nor escape the per-principal socket cap.
+func TestTokenWithoutSubjectRefused(t *testing.T) {
+	s, is := authServer(t)
+	for name, mutate := range map[string]func(jwt.MapClaims){
+		"no sub":    func(c jwt.MapClaims) { delete(c, "sub") },
+		"empty sub": func(c jwt.MapClaims) { c["sub"] = "" },
+	} {
+		tok := is.token(t, "x", "user/*.cruds", "", time.Hour, mutate)
+		res := do(t, "GET", s.URL+"/fhir/Subscription", "", bearer(tok)...)
+		if res.Status != 401 || !strings.Contains(res.Header.Get("WWW-Authenticate"), "required claim missing") {
+			t.Errorf("%s: REST %d %q, want 401 required claim missing", name, res.Status, res.Header.Get("WWW-Authenticate"))
+		}
+		c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.URL, "http")+"/ws", http.Header{"Authorization": {"Bearer " + tok}})
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: the socket upgrade succeeded", name)
+		} else if resp == nil || resp.StatusCode != 401 {
+			t.Errorf("%s: upgrade %v %v, want 401", name, resp, err)
+		}
 	}
 }

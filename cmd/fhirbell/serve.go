@@ -115,8 +115,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = limitConnsPerIP(ln, cfg.MaxConnsPerIP, sec.proxies, logger)
 	srv := &http.Server{
-		Handler:           newRouter(cfg, svc, hub, sec, m, logger),
+		Handler:           bodyDeadline(cfg.BodyTimeout, cfg.BodyMinRate, newRouter(cfg, svc, hub, sec, m, logger)),
 		TLSConfig:         sec.tls,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -171,7 +172,7 @@ func baseFor(cfg Config, sec *security, addr net.Addr) string {
 // checks.
 func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *security, m *metrics, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
-	r.Use(m.instrument)
+	r.Use(m.instrument, sec.checkHost)
 	if cfg.RequireTLS {
 		r.Use(sec.requireTLS)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 )
 
@@ -93,7 +94,11 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	tok := do(t, "GET", s.URL+"/fhir/Subscription/"+rid+"/$get-ws-binding-token", "", bearer(long)...)
 	wantStatus(t, tok, 200)
 	secret := tok.Body["parameter"].([]any)[0].(map[string]any)["valueString"].(string)
-	c := dial(is.token(t, "alice", scopes, "", 5*time.Second))
+	// The server accepts a token until exp plus the 30 s leeway, on
+	// REST and sockets alike: a token "5 s from the end" has its exp 25 s
+	// in the past.
+	fiveSeconds := 5*time.Second - auth.DefaultLeeway
+	c := dial(is.token(t, "alice", scopes, "", fiveSeconds))
 	c.WriteMessage(websocket.TextMessage, []byte("bind-with-token "+secret))
 	nextSockFrame(t, c, fhir.NotifyHandshake)
 	c.WriteMessage(websocket.TextMessage, []byte(reauthFrame(long)))
@@ -109,7 +114,7 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	// Not renewed: query-status error, 4001, then resume elsewhere.
 	lapsed := do(t, "POST", s.URL+"/fhir/Subscription", sub, bearer(long)...)
 	lid := lapsed.Body["id"].(string)
-	short := is.token(t, "alice", scopes, "", 5*time.Second)
+	short := is.token(t, "alice", scopes, "", fiveSeconds)
 	tk := do(t, "GET", s.URL+"/fhir/Subscription/"+lid+"/$get-ws-binding-token", "", bearer(short)...)
 	lsecret := tk.Body["parameter"].([]any)[0].(map[string]any)["valueString"].(string)
 	c2 := dial(short)
