@@ -97,8 +97,8 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	// The server accepts a token until exp plus the 30 s leeway, on
 	// REST and sockets alike: a token "5 s from the end" has its exp 25 s
 	// in the past.
-	fiveSeconds := 5*time.Second - auth.DefaultLeeway
-	c := dial(is.token(t, "alice", scopes, "", fiveSeconds))
+	nearlyGone := 5*time.Second - auth.DefaultLeeway
+	c := dial(is.token(t, "alice", scopes, "", nearlyGone))
 	c.WriteMessage(websocket.TextMessage, []byte("bind-with-token "+secret))
 	nextSockFrame(t, c, fhir.NotifyHandshake)
 	c.WriteMessage(websocket.TextMessage, []byte(reauthFrame(long)))
@@ -114,7 +114,7 @@ func TestSocketReauthAndExpiry(t *testing.T) {
 	// Not renewed: query-status error, 4001, then resume elsewhere.
 	lapsed := do(t, "POST", s.URL+"/fhir/Subscription", sub, bearer(long)...)
 	lid := lapsed.Body["id"].(string)
-	short := is.token(t, "alice", scopes, "", fiveSeconds)
+	short := is.token(t, "alice", scopes, "", nearlyGone)
 	tk := do(t, "GET", s.URL+"/fhir/Subscription/"+lid+"/$get-ws-binding-token", "", bearer(short)...)
 	lsecret := tk.Body["parameter"].([]any)[0].(map[string]any)["valueString"].(string)
 	c2 := dial(short)
