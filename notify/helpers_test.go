@@ -71,13 +71,13 @@ type env struct {
 	hub   *Hub
 	srv   *httptest.Server // nil for newPipeEnv
 	ws    string           // ws://127.0.0.1:port
-	base  string           // the server's BaseURL
+	base  string           // the server's Base.URL
 
 	dialer      *websocket.Dialer
 	readTimeout time.Duration // how long a client waits for a frame
 }
 
-// newEnv starts a server; cfg.BaseURL is filled in when empty. Cleanup
+// newEnv starts a server; cfg.Base.URL is filled in when empty. Cleanup
 // shuts everything down in order and waits for it.
 func newEnv(tb testing.TB, cfg Config) *env {
 	tb.Helper()
@@ -95,8 +95,8 @@ func newEnvWith(tb testing.TB, cfg Config, wrap func(*subscription.Service) Back
 		tb.Fatalf("Load: %v", err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = "http://" + srv.Listener.Addr().String()
+	if cfg.Base.URL == "" {
+		cfg.Base.URL = "http://" + srv.Listener.Addr().String()
 	}
 	var b Backend = svc
 	if wrap != nil {
@@ -120,7 +120,7 @@ func newEnvWith(tb testing.TB, cfg Config, wrap func(*subscription.Service) Back
 		wg.Wait()
 	})
 	return &env{t: tb, store: store, fw: fw, svc: svc, hub: hub, srv: srv, ws: "ws://" + srv.Listener.Addr().String(),
-		base: cfg.BaseURL, dialer: &testDialer, readTimeout: 10 * time.Second}
+		base: cfg.Base.URL, dialer: &testDialer, readTimeout: 10 * time.Second}
 }
 
 // newPipeEnv is newEnv over in-memory connections (net.Pipe) instead of
@@ -134,8 +134,8 @@ func newPipeEnv(tb testing.TB, cfg Config) *env {
 	if err := svc.Load(context.Background()); err != nil {
 		tb.Fatalf("Load: %v", err)
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = "http://fhirbell.test"
+	if cfg.Base.URL == "" {
+		cfg.Base.URL = "http://fhirbell.test"
 	}
 	hub := NewHub(svc, cfg)
 	fw.h = hub
@@ -154,7 +154,7 @@ func newPipeEnv(tb testing.TB, cfg Config) *env {
 		wg.Wait()
 	})
 	d := &websocket.Dialer{NetDialContext: l.dial, ReadBufferSize: 1024, WriteBufferSize: 1024}
-	return &env{t: tb, store: store, fw: fw, svc: svc, hub: hub, ws: "ws://fhirbell.test", base: cfg.BaseURL,
+	return &env{t: tb, store: store, fw: fw, svc: svc, hub: hub, ws: "ws://fhirbell.test", base: cfg.Base.URL,
 		dialer: d, readTimeout: 24 * time.Hour}
 }
 

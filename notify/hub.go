@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/gorilla/websocket"
 )
@@ -43,12 +43,12 @@ type Backend interface {
 
 // Config tunes a Hub. Zero values take the defaults named on each field.
 type Config struct {
-	// BaseURL is the absolute base of the server, e.g.
-	// "http://127.0.0.1:8080"; the FHIR base in notifications is
-	// BaseURL+"/fhir". Empty: derived from each upgrade request (scheme
-	// from TLS, host from Host), which is right unless a proxy rewrites
-	// them.
-	BaseURL string
+	// Base gives the public server base of each upgrade request, which
+	// the fullUrls of the socket's notifications start with. Give the hub
+	// the Base the REST API has, so that both hand out the same URLs; the
+	// zero value derives it from the request (scheme from TLS, host from
+	// Host).
+	Base endpoint.Base
 	// BindTimeout is how long a socket may stay without any binding
 	// before it is closed with 4008 (default 10 s).
 	BindTimeout time.Duration
@@ -136,7 +136,6 @@ func (c *Config) setDefaults() {
 	if c.Observer == nil {
 		c.Observer = NopObserver{}
 	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 }
 
 // Hub owns the WebSocket sessions of one node: it serves the endpoint,
@@ -194,8 +193,9 @@ var writeBufferPool sync.Pool
 //
 // The Hub needs the Service (its Backend) and the Service needs the Hub
 // (its Publisher): build the Service with a Publisher that forwards to a
-// variable holding the Hub, then the Hub. Mount Handler on "/ws" and
-// "/ws/*" at the router root, and run Run in a goroutine.
+// variable holding the Hub, then the Hub. Mount Handler on
+// endpoint.WebSocketPath and endpoint.WebSocketPath+"/*" at the router
+// root, and run Run in a goroutine.
 func NewHub(b Backend, cfg Config) *Hub {
 	cfg.setDefaults()
 	h := &Hub{

@@ -183,7 +183,7 @@ func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principa
 		hub:          h,
 		conn:         conn,
 		id:           h.nextID.Add(1),
-		base:         h.fhirBase(r),
+		base:         h.cfg.Base.FHIR(r),
 		start:        now,
 		schedIdx:     -1,
 		unboundSince: now,

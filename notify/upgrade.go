@@ -15,25 +15,28 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/gorilla/websocket"
 )
 
-// Handler returns the handler of the WebSocket endpoint: "/ws" and
-// "/ws/{ticket}" (mount it on both; any prefix before /ws is ignored).
+// Handler returns the handler of the WebSocket endpoint,
+// endpoint.WebSocketPath with or without a "/{ticket}" (mount it on both;
+// any prefix before it is ignored).
 func (h *Hub) Handler() http.Handler { return http.HandlerFunc(h.serveHTTP) }
 
 // wsPath splits the request path into the endpoint and its ticket.
 func wsPath(p string) (ticket string, ok bool) {
-	if p == "/ws" || strings.HasSuffix(p, "/ws") || p == "/ws/" {
+	const ws = endpoint.WebSocketPath
+	if strings.HasSuffix(p, ws) || p == ws+"/" {
 		return "", true
 	}
-	i := strings.LastIndex(p, "/ws/")
+	i := strings.LastIndex(p, ws+"/")
 	if i < 0 {
 		return "", false
 	}
-	ticket = p[i+len("/ws/"):]
+	ticket = p[i+len(ws+"/"):]
 	if ticket == "" {
 		return "", true
 	}
@@ -241,18 +244,6 @@ func (h *Hub) refuseAuth(w http.ResponseWriter, err error) {
 		h.log.Error("authenticate websocket upgrade", "err", err)
 		httpOutcome(w, http.StatusInternalServerError, fhir.IssueException, "the access token could not be checked")
 	}
-}
-
-// fhirBase returns the FHIR base URL for a session's notifications.
-func (h *Hub) fhirBase(r *http.Request) string {
-	if h.cfg.BaseURL != "" {
-		return h.cfg.BaseURL + "/fhir"
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/fhir"
 }
 
 // httpOutcome answers a refused upgrade with an OperationOutcome.

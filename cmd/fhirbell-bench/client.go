@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/fhirbell/fhirbell/fhir"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fhirbell/fhirbell/endpoint"
+	"github.com/fhirbell/fhirbell/fhir"
 )
 
 // client talks FHIR REST to the target. It is safe for concurrent use.
@@ -184,11 +186,7 @@ func defaultWSURL(base string) string {
 	if err != nil {
 		return ""
 	}
-	scheme := "ws"
-	if u.Scheme == "https" {
-		scheme = "wss"
-	}
-	return scheme + "://" + u.Host + "/ws"
+	return endpoint.WebSocketURL(u.Scheme + "://" + u.Host)
 }
 
 // sourceAddrs returns n loopback source addresses 127.0.0.1, 127.0.0.2, …

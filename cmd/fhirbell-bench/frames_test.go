@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/fhirbell/fhirbell/fhir"
 	"strings"
 	"testing"
+
+	"github.com/fhirbell/fhirbell/fhir"
 )
 
 func TestClassify(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fhirbell/fhirbell/endpoint"
 )
 
 func main() {
@@ -94,7 +96,7 @@ type options struct {
 // parseOptions parses the flags of a scenario.
 func parseOptions(scenario string, args []string, out io.Writer) (*options, error) {
 	o := &options{
-		FHIRBase: "http://127.0.0.1:8080/fhir", Dialect: dialectBackport, MaxTime: 10 * time.Minute,
+		FHIRBase: "http://127.0.0.1:8080" + endpoint.FHIRPath, Dialect: dialectBackport, MaxTime: 10 * time.Minute,
 		Setup: 32, Settle: 3 * time.Second, Rounds: 5, RoundTimeout: 30 * time.Second,
 		Bind: true, Writers: 16, Duration: 10 * time.Second, Writes: maxWrites,
 		MatchRate: 0.1, Mix: "code", Samples: 1000, Warmup: 20,

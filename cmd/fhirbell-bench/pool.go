@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fhirbell/fhirbell/fhir"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fhirbell/fhirbell/fhir"
 
 	"github.com/gorilla/websocket"
 )

@@ -77,6 +77,7 @@ func TestDependencyDirection(t *testing.T) {
 		"fhir/search":           {"subscription", "notify", "auth", "migrations", "cmd"},
 		"fhir/validate":         {"subscription", "notify", "auth", "migrations", "cmd"},
 		"migrations":            {"fhir", "subscription", "notify", "auth", "cmd"},
+		"endpoint":              {"fhir", "subscription", "notify", "auth", "migrations", "cmd"},
 		"auth":                  {"subscription", "notify", "migrations", "cmd"},
 		"subscription":          {"subscription/", "notify", "cmd"},
 		"subscription/memstore": {"subscription/postgres", "subscription/subhttp", "notify", "cmd"},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -287,7 +288,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.Audience == "" && cfg.BaseURL != "" {
-		cfg.Audience = cfg.BaseURL + "/fhir"
+		cfg.Audience = cfg.BaseURL + endpoint.FHIRPath
 	}
 	return cfg, cfg.Validate()
 }

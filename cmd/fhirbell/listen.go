@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/fhirbell/fhirbell/fhir"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,12 +14,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbell/fhirbell/endpoint"
+	"github.com/fhirbell/fhirbell/fhir"
+
 	"github.com/gorilla/websocket"
 )
 
 // listenConfig is the configuration of `fhirbell listen`.
 type listenConfig struct {
-	BaseURL      string // server base, e.g. http://127.0.0.1:8080 (the FHIR base is BaseURL+"/fhir")
+	BaseURL      string // server base, e.g. http://127.0.0.1:8080 (the FHIR base is BaseURL+endpoint.FHIRPath)
 	Subscription string // an existing Subscription id
 	Criteria     string // or criteria for a Subscription to create
 	JSON         bool   // print whole Bundles instead of summary lines
@@ -152,7 +154,7 @@ func (l *listener) createSubscription(ctx context.Context) (string, error) {
 	var created struct {
 		ID string `json:"id"`
 	}
-	if err := l.call(ctx, http.MethodPost, l.cfg.BaseURL+"/fhir/Subscription", body, &created); err != nil {
+	if err := l.call(ctx, http.MethodPost, l.cfg.BaseURL+endpoint.FHIRPath+"/Subscription", body, &created); err != nil {
 		return "", fmt.Errorf("create subscription: %w", err)
 	}
 	if created.ID == "" {
@@ -169,7 +171,7 @@ func (l *listener) ticket(ctx context.Context) (string, error) {
 			ValueURL string `json:"valueUrl"`
 		} `json:"parameter"`
 	}
-	u := l.cfg.BaseURL + "/fhir/Subscription/" + url.PathEscape(l.subID) + "/$websocket-ticket"
+	u := l.cfg.BaseURL + endpoint.FHIRPath + "/Subscription/" + url.PathEscape(l.subID) + "/$websocket-ticket"
 	if err := l.call(ctx, http.MethodGet, u, nil, &params); err != nil {
 		return "", fmt.Errorf("get ticket: %w", err)
 	}
@@ -317,8 +319,8 @@ func summary(n fhir.NotificationSummary) string {
 
 // redactTicket hides the ticket of a …/ws/{ticket} URL: it is a credential.
 func redactTicket(u string) string {
-	if i := strings.LastIndex(u, "/ws/"); i >= 0 {
-		return u[:i] + "/ws/REDACTED"
+	if i := strings.LastIndex(u, endpoint.WebSocketPath+"/"); i >= 0 {
+		return u[:i] + endpoint.WebSocketPath + "/REDACTED"
 	}
 	return u
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription/subhttp"
 )
@@ -24,6 +25,7 @@ type security struct {
 	origins     auth.OriginPolicy
 	hosts       auth.HostPolicy
 	proxies     auth.TrustedProxies
+	base        endpoint.Base     // the public base: --base-url, else from each request through proxies
 	clientCerts map[string]string // mTLS subject → scopes
 	tokens      *auth.Limiter     // $get-ws-binding-token and $websocket-ticket
 	upgrades    *auth.Limiter     // WebSocket upgrades
@@ -55,6 +57,7 @@ func newSecurity(ctx context.Context, cfg Config, logger *slog.Logger) (*securit
 		}
 	}
 	s.hosts = auth.HostPolicy{Allowed: hosts, Proxies: s.proxies}
+	s.base = endpoint.NewBase(cfg.BaseURL, s.proxies)
 	if s.clientCerts, err = parseClientScopes(cfg.TLSClientScope); err != nil {
 		return nil, err
 	}
@@ -136,14 +139,6 @@ func parseClientScopes(s string) (map[string]string, error) {
 	return m, nil
 }
 
-// externalBase is the server base a request was made to: scheme and host
-// from X-Forwarded-Proto/Host when a trusted proxy sent them, else from the
-// connection. URLs handed out (websocket-url) follow it, so they are wss://
-// whenever the client came over TLS.
-func (s *security) externalBase(r *http.Request) string {
-	return s.proxies.Scheme(r) + "://" + s.proxies.Host(r)
-}
-
 // issueLimit applies the per-client limit on binding tokens and tickets.
 // In mode none (a loopback test bench, where every client is anonymous and
 // shares one address) there is no limit: the limits protect an
@@ -166,7 +161,7 @@ func (s *security) clientKey(r *http.Request) string {
 // principal, whose absence or failure is an OperationOutcome 401 or 503.
 func (s *security) authenticate(next http.Handler) http.Handler {
 	return auth.Middleware(s.authn, auth.MiddlewareOptions{
-		SkipPaths:   []string{"/fhir/metadata"},
+		SkipPaths:   []string{endpoint.FHIRPath + "/metadata"},
 		ClientCerts: s.clientCerts,
 		OnError: func(w http.ResponseWriter, r *http.Request, status int, err error) {
 			code, msg := fhir.IssueLogin, "authentication failed"

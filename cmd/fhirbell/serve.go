@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/notify"
 	"github.com/fhirbell/fhirbell/subscription"
@@ -73,7 +74,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	}
 	svc := subscription.NewService(store, opts...)
 	hubCfg := notify.Config{
-		BaseURL:                cfg.BaseURL,
+		Base:                   sec.base, // the REST API's too: one public base
 		AllowAnonymousBind:     sec.open,
 		Origin:                 sec.origins,
 		MaxSocketsPerPrincipal: cfg.MaxSocketsPerPrincipal,
@@ -124,7 +125,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "fhir_base", baseFor(cfg, sec, ln.Addr())+"/fhir", "auth", cfg.Auth, "tls", sec.tls != nil)
+	logger.Info("listening", "addr", ln.Addr().String(), "fhir_base", baseFor(cfg, sec, ln.Addr())+endpoint.FHIRPath, "auth", cfg.Auth, "tls", sec.tls != nil)
 	if onListen != nil {
 		onListen(ln.Addr().String())
 	}
@@ -182,8 +183,8 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 		st := hub.Stats()
 		writeJSON(w, http.StatusOK, consoleStats{Sockets: st.Sockets, Bindings: st.Bindings, Topics: len(svc.Topics().All())})
 	})
-	r.Handle("/ws", hub.Handler())
-	r.Handle("/ws/*", hub.Handler())
+	r.Handle(endpoint.WebSocketPath, hub.Handler())
+	r.Handle(endpoint.WebSocketPath+"/*", hub.Handler())
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -201,9 +202,8 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 	})
 	// CORS answers preflights before authentication: a browser sends no
 	// Authorization header on a preflight.
-	r.Mount("/fhir", auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
-		BaseURL:      cfg.BaseURL,
-		ExternalURL:  sec.externalBase,
+	r.Mount(endpoint.FHIRPath, auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
+		Base:         sec.base,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
 		IssueLimit:   sec.issueLimit,

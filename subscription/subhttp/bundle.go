@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -130,13 +131,13 @@ func (a *api) processBundle(ctx context.Context, log *slog.Logger, base string, 
 	}
 	if b.Type != "Bundle" {
 		return nil, fhir.Invalid("resourceType",
-			fmt.Sprintf("POST %s takes a transaction or batch Bundle, not a %s", FHIRPath, b.Type))
+			fmt.Sprintf("POST %s takes a transaction or batch Bundle, not a %s", endpoint.FHIRPath, b.Type))
 	}
 	kind, _ := b.Obj.String("type")
 	if kind != "transaction" && kind != "batch" {
 		raw, _ := b.Obj.Get("type")
 		return nil, fhir.Invalid("Bundle.type",
-			fmt.Sprintf("POST %s takes a Bundle of type transaction or batch, not %s", FHIRPath, cmp.Or(string(raw), "none")))
+			fmt.Sprintf("POST %s takes a Bundle of type transaction or batch, not %s", endpoint.FHIRPath, cmp.Or(string(raw), "none")))
 	}
 	var raws []json.RawMessage
 	if raw, ok := b.Obj.Get("entry"); ok {

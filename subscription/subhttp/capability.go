@@ -3,10 +3,10 @@ package subhttp
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/search"
 )
@@ -134,7 +134,7 @@ var resourceInteractions = []Interaction{
 }
 
 // buildCapabilityStatement returns the statement of what this package
-// serves, for a server whose base (without FHIRPath) is serverBase. It does
+// serves, for a server whose base (without endpoint.FHIRPath) is serverBase. It does
 // not apply Config.Capability.
 func buildCapabilityStatement(serverBase, softwareVersion string, built time.Time) *CapabilityStatement {
 	cs := &CapabilityStatement{
@@ -145,7 +145,7 @@ func buildCapabilityStatement(serverBase, softwareVersion string, built time.Tim
 		Date:           fhir.FormatInstant(built),
 		Kind:           "instance",
 		Software:       &Software{Name: "fhirbell", Version: softwareVersion},
-		Implementation: &Implementation{Description: "fhirbell FHIR R4 server", URL: serverBase + FHIRPath},
+		Implementation: &Implementation{Description: "fhirbell FHIR R4 server", URL: serverBase + endpoint.FHIRPath},
 		FHIRVersion:    "4.0.1",
 		Format:         []string{"json", "application/fhir+json"},
 	}
@@ -260,7 +260,7 @@ func (a *api) subscriptionCapability(cs *CapabilityStatement, serverBase string)
 		sub.Extension = append(sub.Extension, Extension{URL: topicCanonicalExt, ValueCanonical: t.URL})
 	}
 	if len(cs.Rest) > 0 {
-		ws := "ws" + strings.TrimPrefix(serverBase, "http") + WebSocketPath
+		ws := endpoint.WebSocketURL(serverBase)
 		cs.Rest[0].Extension = append(cs.Rest[0].Extension, Extension{URL: websocketExt, ValueURI: ws})
 	}
 }

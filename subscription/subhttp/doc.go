@@ -7,7 +7,8 @@
 // NewHandler returns a router meant to be mounted at /fhir:
 //
 //	r := chi.NewRouter()
-//	r.Mount("/fhir", subhttp.NewHandler(svc, subhttp.Config{BaseURL: "https://fhir.example.org"}))
+//	base := endpoint.NewBase("https://fhir.example.org", nil)
+//	r.Mount(endpoint.FHIRPath, subhttp.NewHandler(svc, subhttp.Config{Base: base}))
 //
 // The Subscription operations are routes of the router itself
 // (operations.go); Config.Capability lets the caller amend the

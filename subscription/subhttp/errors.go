@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -202,10 +203,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, types []strin
 
 // fhirBase returns the absolute FHIR base URL of the request, such as
 // "http://127.0.0.1:8080/fhir".
-func fhirBase(r *http.Request) string { return info(r).serverBase + FHIRPath }
+func fhirBase(r *http.Request) string { return info(r).serverBase + endpoint.FHIRPath }
 
 // serverBase returns the absolute server base of the request, without
-// FHIRPath, such as "http://127.0.0.1:8080".
+// endpoint.FHIRPath, such as "http://127.0.0.1:8080".
 func serverBase(r *http.Request) string { return info(r).serverBase }
 
 // requestLog returns the request's logger, which carries method, path

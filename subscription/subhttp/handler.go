@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -27,21 +28,13 @@ const (
 	DefaultMaxBundleEntries = 1000
 )
 
-// FHIRPath is the path under the server base where the FHIR API is mounted;
-// the FHIR base URL is the server base followed by FHIRPath.
-const FHIRPath = "/fhir"
-
 // Config configures NewHandler. The zero value works: it derives URLs from
 // each request and uses the Default* limits.
 type Config struct {
-	// BaseURL is the absolute base of the server, such as
-	// "http://127.0.0.1:8080", without FHIRPath and without a trailing slash.
-	// Empty means derived from each request (scheme from r.TLS, host from
-	// r.Host) unless ExternalURL is set.
-	BaseURL string
-	// ExternalURL, when set and BaseURL is empty, returns the server base for
-	// a request (for example from trusted X-Forwarded-Proto/Host headers).
-	ExternalURL func(r *http.Request) string
+	// Base gives the public server base of each request, which every URL
+	// in a response starts with; the zero value derives it from the
+	// request. The socket hub is given the same Base.
+	Base endpoint.Base
 	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxBundleBytes limits the body of POST /fhir (transaction and batch);
@@ -78,7 +71,6 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -114,7 +106,7 @@ type api struct {
 }
 
 // NewHandler returns the FHIR REST API as a chi router to be mounted at
-// FHIRPath ("/fhir"): r.Mount("/fhir", NewHandler(svc, cfg)). Its own routes
+// endpoint.FHIRPath: r.Mount(endpoint.FHIRPath, NewHandler(svc, cfg)). Its own routes
 // are GET /metadata; POST / (transaction or batch); GET /{type} and POST
 // /{type}/_search (search); POST /{type} (create); GET, PUT and DELETE
 // /{type}/{id}; GET /{type}/{id}/_history; GET /{type}/{id}/_history/{vid};
@@ -175,7 +167,7 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 // helpers need; it is stored once in the request context.
 type requestInfo struct {
 	log          *slog.Logger
-	serverBase   string // without FHIRPath
+	serverBase   string // without endpoint.FHIRPath
 	maxBodyBytes int64
 	pretty       bool
 }
@@ -188,15 +180,7 @@ func info(r *http.Request) *requestInfo {
 	}
 	// Outside NewHandler's router (a handler used alone in a test): derive
 	// what can be derived, with a discarding logger.
-	return &requestInfo{log: slog.New(slog.DiscardHandler), serverBase: deriveBase(r), maxBodyBytes: DefaultMaxBodyBytes}
-}
-
-func deriveBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return &requestInfo{log: slog.New(slog.DiscardHandler), serverBase: endpoint.Base{}.Server(r), maxBodyBytes: DefaultMaxBodyBytes}
 }
 
 // requestID reuses a request id set by an outer router, so that the lead's
@@ -214,19 +198,12 @@ func requestID(next http.Handler) http.Handler {
 
 func (a *api) requestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		base := a.cfg.BaseURL
-		if base == "" && a.cfg.ExternalURL != nil {
-			base = strings.TrimRight(a.cfg.ExternalURL(r), "/")
-		}
-		if base == "" {
-			base = deriveBase(r)
-		}
 		ri := &requestInfo{
 			// The path only: a query string may carry identifiers a log
 			// must not keep.
 			log: a.cfg.Logger.With("method", r.Method, "path", r.URL.Path,
 				"request_id", middleware.GetReqID(r.Context())),
-			serverBase:   base,
+			serverBase:   a.cfg.Base.Server(r),
 			maxBodyBytes: a.cfg.MaxBodyBytes,
 			pretty:       r.URL.Query().Get("_pretty") == "true",
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/fhirtest"
 	"github.com/fhirbell/fhirbell/subscription"
@@ -120,6 +121,12 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
+// forwarded is a trusted proxy that forwarded https://proxy.example.
+type forwarded struct{}
+
+func (forwarded) Scheme(*http.Request) string { return "https" }
+func (forwarded) Host(*http.Request) string   { return "proxy.example" }
+
 func TestBaseURL(t *testing.T) {
 	tests := []struct {
 		name string
@@ -127,8 +134,8 @@ func TestBaseURL(t *testing.T) {
 		want string
 	}{
 		{"derived from the request", Config{}, "http://example.test/fhir/Patient/"},
-		{"configured", Config{BaseURL: "https://fhir.example.org/"}, "https://fhir.example.org/fhir/Patient/"},
-		{"external", Config{ExternalURL: func(*http.Request) string { return "https://proxy.example" }}, "https://proxy.example/fhir/Patient/"},
+		{"configured", Config{Base: endpoint.NewBase("https://fhir.example.org/", nil)}, "https://fhir.example.org/fhir/Patient/"},
+		{"through a proxy", Config{Base: endpoint.NewBase("", forwarded{})}, "https://proxy.example/fhir/Patient/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,13 +14,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
-
-// WebSocketPath is where the WebSocket endpoint is served, under the server
-// base: ws(s)://host/ws, and ws(s)://host/ws/{ticket} for tickets.
-const WebSocketPath = "/ws"
 
 // maxEventsPerCall caps the events one $events call returns; a client pages
 // with eventsSinceNumber.
@@ -130,16 +127,7 @@ func subscriptionURL(r *http.Request, id string) string {
 // webSocketBase is the ws:// or wss:// URL of the WebSocket endpoint: wss
 // whenever the request came over TLS (directly or per the trusted proxy
 // headers that decided the server base).
-func webSocketBase(r *http.Request) string {
-	base := serverBase(r)
-	switch {
-	case strings.HasPrefix(base, "https://"):
-		base = "wss://" + strings.TrimPrefix(base, "https://")
-	case strings.HasPrefix(base, "http://"):
-		base = "ws://" + strings.TrimPrefix(base, "http://")
-	}
-	return base + WebSocketPath
-}
+func webSocketBase(r *http.Request) string { return endpoint.WebSocketURL(serverBase(r)) }
 
 func (a *api) statusFor(r *http.Request, info subscription.StatusInfo) fhir.Status {
 	st := fhir.Status{
