@@ -90,7 +90,8 @@ func newEnvWith(tb testing.TB, cfg Config, wrap func(*subscription.Service) Back
 	tb.Helper()
 	store := memstore.New()
 	fw := &forward{}
-	svc := subscription.NewService(store, subscription.WithPublisher(fw))
+	svc := subscription.NewService(store)
+	svc.SetPublisher(fw)
 	if err := svc.Load(context.Background()); err != nil {
 		tb.Fatalf("Load: %v", err)
 	}
@@ -130,7 +131,8 @@ func newPipeEnv(tb testing.TB, cfg Config) *env {
 	tb.Helper()
 	store := memstore.New()
 	fw := &forward{}
-	svc := subscription.NewService(store, subscription.WithPublisher(fw))
+	svc := subscription.NewService(store)
+	svc.SetPublisher(fw)
 	if err := svc.Load(context.Background()); err != nil {
 		tb.Fatalf("Load: %v", err)
 	}

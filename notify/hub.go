@@ -192,8 +192,8 @@ var writeBufferPool sync.Pool
 // Shutdown at the end.
 //
 // The Hub needs the Service (its Backend) and the Service needs the Hub
-// (its Publisher): build the Service with a Publisher that forwards to a
-// variable holding the Hub, then the Hub. Mount Handler on
+// (its Publisher): build the Service, then the Hub over it, then call the
+// Service's SetPublisher with the Hub before Load. Mount Handler on
 // endpoint.WebSocketPath and endpoint.WebSocketPath+"/*" at the router
 // root, and run Run in a goroutine.
 func NewHub(b Backend, cfg Config) *Hub {

@@ -34,12 +34,10 @@ type Broadcaster interface {
 	Broadcast(c Change)
 }
 
-// WithBroadcaster sets who tells other nodes about committed changes
-// (default: nobody, a single node).
-func WithBroadcaster(b Broadcaster) Option { return func(s *Service) { s.cluster.bc = b } }
-
-// SetBroadcaster sets the Broadcaster after construction, for one that is
-// built from the Service's store. Call it before the Service takes writes.
+// SetBroadcaster sets who tells other nodes about committed changes
+// (default: nobody, a single node). It is a setter, not an Option, because
+// the Broadcaster is built from the Service's store. Call it before the
+// Service takes writes (before Load).
 func (s *Service) SetBroadcaster(b Broadcaster) { s.cluster.bc = b }
 
 // clusterState is the Service's part in a cluster.

@@ -76,7 +76,8 @@ func runClusterTests(t *testing.T, newStore func(*testing.T) subscription.Store)
 		store := newStore(t)
 		same := func(*testing.T) subscription.Store { return store }
 		rec = &changeRecorder{t: t, store: store}
-		a = newEnv(t, same, subscription.WithBroadcaster(rec))
+		a = newEnv(t, same)
+		a.svc.SetBroadcaster(rec)
 		b = newEnv(t, same)
 		return a, b, rec
 	}

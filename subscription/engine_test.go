@@ -55,7 +55,8 @@ func newEnv(t *testing.T, newStore func(*testing.T) subscription.Store, opts ...
 	t.Helper()
 	store := newStore(t)
 	pub := &recorder{}
-	svc := subscription.NewService(store, append([]subscription.Option{subscription.WithPublisher(pub)}, opts...)...)
+	svc := subscription.NewService(store, opts...)
+	svc.SetPublisher(pub)
 	if err := svc.Load(t.Context()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}

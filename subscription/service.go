@@ -62,9 +62,6 @@ type Service struct {
 // Option configures a Service.
 type Option func(*Service)
 
-// WithPublisher sets who learns of appended events (default: nobody).
-func WithPublisher(p Publisher) Option { return func(s *Service) { s.pub = p } }
-
 // WithAuthorizer sets the authorization hook (default: OpenAuthorizer).
 func WithAuthorizer(a Authorizer) Option { return func(s *Service) { s.auth = a } }
 
@@ -99,9 +96,10 @@ func NewService(store Store, opts ...Option) *Service {
 	return s
 }
 
-// SetPublisher sets who learns of appended events, for a Publisher that
-// itself needs the Service (the WebSocket hub reads the event log). Call it
-// before the Service takes writes.
+// SetPublisher sets who learns of appended events (default: nobody). It is
+// a setter, not an Option, because the Publisher (the WebSocket hub) itself
+// needs the Service: build the Service, then the hub over it, then call
+// SetPublisher, before the Service takes writes (before Load).
 func (s *Service) SetPublisher(p Publisher) { s.pub = p }
 
 // Topics returns the topics the server knows: built-in and user-defined.
