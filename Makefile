@@ -48,5 +48,5 @@ bench: ## run the Go micro-benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 .PHONY: generate
-generate: ## regenerate embedded tables from ../shared/fhir-r4 (needs the shared folder)
+generate: ## regenerate the embedded tables from the HL7 R4 definitions in testdata/fhir-r4
 	$(GO) generate ./...

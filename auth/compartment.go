@@ -7,7 +7,7 @@ import (
 	"sort"
 )
 
-//go:generate go run ./internal/gencompartment -in ../../shared/fhir-r4/compartmentdefinition-patient.json -out compartment.json
+//go:generate go run ./internal/gencompartment -in ../testdata/fhir-r4/compartmentdefinition-patient.json -out compartment.json
 
 // compartmentJSON is generated from the R4 Patient CompartmentDefinition
 // (http://hl7.org/fhir/CompartmentDefinition/patient, 4.0.1) by

@@ -27,6 +27,7 @@
 //   - Goroutines: a JWT authenticator built from a JWKS URL owns one
 //     background refresh goroutine, ended by JWT.Close. Nothing else in the
 //     package starts goroutines; every type is safe for concurrent use.
-//   - auth never reads ../shared at run time: the compartment table is a
-//     generated, embedded copy (see compartment.go).
+//   - auth never reads the HL7 definitions at run time: the compartment
+//     table is a generated, embedded copy (see compartment.go; its input
+//     is testdata/fhir-r4 at the repository root).
 package auth

@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-//go:generate go run topics/gen.go -in ../../shared/fhir-r4/search-parameters.json -out topics
+//go:generate go run topics/gen.go -in ../testdata/fhir-r4/search-parameters.json -out topics
 
 // builtinFS holds the built-in topics: one generated "<Type>-changed" topic
 // per common clinical type (topics/gen.go writes them) and the hand-written

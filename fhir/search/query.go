@@ -2,9 +2,9 @@ package search
 
 // The search-parameter table (searchparams.json) and the choice-element
 // table (search_choices_gen.go) are generated from the official HL7 R4
-// definitions in shared/fhir-r4 (search-parameters.json and
-// fhir.schema.json) and committed, so neither build nor run reads
-// shared/. Regenerate with `go generate ./fhir/search`; internal/gensearch
+// definitions in testdata/fhir-r4 at the repository root
+// (search-parameters.json and fhir.schema.json) and committed, so neither
+// build nor run reads them. Regenerate with `go generate ./fhir/search`; internal/gensearch
 // documents what it trims and rewrites.
 //
 // Search semantics (FHIR R4 search, https://hl7.org/fhir/R4/search.html),
@@ -31,7 +31,7 @@ package search
 //   - uri: exact; :below and :above by string prefix.
 //   - :missing=true matches when the expression selects nothing.
 
-//go:generate go run ./internal/gensearch -in ../../../shared/fhir-r4/search-parameters.json -out searchparams.json
+//go:generate go run ./internal/gensearch -in ../../testdata/fhir-r4/search-parameters.json -out searchparams.json
 
 import (
 	"fmt"

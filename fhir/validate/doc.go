@@ -11,7 +11,7 @@
 // The schema is embedded as r4.schema.json.gz, generated from the
 // repository root with
 //
-//	gzip -9 -n < ../shared/fhir-r4/fhir.schema.json > fhir/validate/r4.schema.json.gz
+//	gzip -9 -n < testdata/fhir-r4/fhir.schema.json > fhir/validate/r4.schema.json.gz
 //
 // (go generate in this directory does the same), from the file whose
 // SHA-256 is 67284953c1880b83fbebcfc4ae370b58b1ecddc6b619cd73309ea856bb3067bc.

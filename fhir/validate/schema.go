@@ -19,7 +19,7 @@ import (
 	"github.com/fhirbell/fhirbell/fhir"
 )
 
-//go:generate sh -c "gzip -9 -n < ../../../shared/fhir-r4/fhir.schema.json > r4.schema.json.gz"
+//go:generate sh -c "gzip -9 -n < ../../testdata/fhir-r4/fhir.schema.json > r4.schema.json.gz"
 
 //go:embed r4.schema.json.gz
 var schemaGZ []byte

@@ -66,7 +66,7 @@ func (o ordered) MarshalJSON() ([]byte, error) {
 }
 
 func main() {
-	in := flag.String("in", "../../shared/fhir-r4/search-parameters.json", "official R4 search-parameters.json")
+	in := flag.String("in", "../testdata/fhir-r4/search-parameters.json", "official R4 search-parameters.json")
 	out := flag.String("out", "topics", "output folder")
 	flag.Parse()
 	raw, err := os.ReadFile(*in)

@@ -4,7 +4,7 @@
 //
 // It is run by `go generate ./auth` (see the directive in auth/compartment.go):
 //
-//	go run ./internal/gencompartment -in ../../shared/fhir-r4/compartmentdefinition-patient.json -out compartment.json
+//	go run ./internal/gencompartment -in ../testdata/fhir-r4/compartmentdefinition-patient.json -out compartment.json
 //
 // What it keeps: for every resource type listed with at least one search
 // parameter, the parameter codes in the definition's order. Types listed

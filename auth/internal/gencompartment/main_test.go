@@ -43,13 +43,13 @@ func TestGenerateRejects(t *testing.T) {
 	}
 }
 
-// TestEmbeddedIsCurrent regenerates from the official definition when the
-// shared HL7 data is checked out beside the repository, and compares with
-// the embedded copy. Package auth itself never reads it.
+// TestEmbeddedIsCurrent regenerates from the official definition, kept in
+// testdata/fhir-r4 at the repository root, and compares with the embedded
+// copy. Package auth itself never reads the definition.
 func TestEmbeddedIsCurrent(t *testing.T) {
-	src, err := os.ReadFile("../../../../shared/fhir-r4/compartmentdefinition-patient.json")
+	src, err := os.ReadFile("../../../testdata/fhir-r4/compartmentdefinition-patient.json")
 	if err != nil {
-		t.Skipf("HL7 source not available: %v", err)
+		t.Fatal(err)
 	}
 	want, err := generate(src)
 	if err != nil {

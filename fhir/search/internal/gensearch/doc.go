@@ -4,7 +4,7 @@
 //
 // It is run by `go generate ./fhir/search` (see the directive in fhir/search/query.go):
 //
-//	go run ./internal/gensearch -in ../../../shared/fhir-r4/search-parameters.json -out searchparams.json
+//	go run ./internal/gensearch -in ../../testdata/fhir-r4/search-parameters.json -out searchparams.json
 //
 // What it does to each SearchParameter:
 //   - Parameters whose base is Resource or DomainResource go under the key
