@@ -27,9 +27,10 @@ test-mem: ## run every test with -race on the in-memory store only (Postgres tes
 	FHIRBELL_TEST_DATABASE_URL= $(GO) test -race -count=1 $(PKGS)
 
 .PHONY: lint
-lint: ## go vet and staticcheck
+lint: ## go vet, staticcheck, and go.mod/go.sum as go mod tidy leaves them
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	@$(GO) mod tidy -diff || { echo "lint: go.mod or go.sum is not tidy; run go mod tidy" >&2; exit 1; }
 
 .PHONY: fmt
 fmt: ## gofmt every file
