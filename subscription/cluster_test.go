@@ -10,7 +10,6 @@ import (
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/fhirbell/fhirbell/subscription/memstore"
-	"github.com/fhirbell/fhirbell/subscription/postgres"
 )
 
 // The cluster tests run two Services ("nodes") over one store, as two
@@ -20,7 +19,7 @@ func TestClusterMemstore(t *testing.T) {
 }
 
 func TestClusterPostgres(t *testing.T) {
-	runClusterTests(t, func(t *testing.T) subscription.Store { return postgres.OpenTestStore(t) })
+	runClusterTests(t, openPostgres)
 }
 
 // changeRecorder is a Broadcaster that remembers every Change, and checks

@@ -14,6 +14,7 @@ import (
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/fhirbell/fhirbell/subscription/memstore"
 	"github.com/fhirbell/fhirbell/subscription/postgres"
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 )
 
 // The engine tests run on both stores: numbering and atomicity are the
@@ -23,7 +24,22 @@ func TestEngineMemstore(t *testing.T) {
 }
 
 func TestEnginePostgres(t *testing.T) {
-	runEngineTests(t, func(t *testing.T) subscription.Store { return postgres.OpenTestStore(t) })
+	runEngineTests(t, openPostgres)
+}
+
+// openPostgres returns a Postgres store on a fresh, migrated schema (see
+// pgtest.NewSchema), closed in t.Cleanup; it skips without a test database.
+func openPostgres(t *testing.T) subscription.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), pgtest.NewSchema(t))
+	if err != nil {
+		t.Fatalf("open test store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate test store: %v", err)
+	}
+	return s
 }
 
 // recorder is a Publisher that remembers what it was told.

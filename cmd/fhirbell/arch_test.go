@@ -138,3 +138,21 @@ func TestNoPrintOutsideMain(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryLinksNoTesting: test helpers (such as pgtest) live in packages
+// only tests import, so the server binary does not link package testing.
+func TestBinaryLinksNoTesting(t *testing.T) {
+	for _, cmd := range []string{"./cmd/fhirbell", "./cmd/fhirbell-bench"} {
+		c := exec.Command("go", "list", "-deps", cmd)
+		c.Dir = "../.."
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", cmd, err)
+		}
+		for dep := range strings.FieldsSeq(string(out)) {
+			if dep == "testing" {
+				t.Errorf("%s links package testing", cmd)
+			}
+		}
+	}
+}

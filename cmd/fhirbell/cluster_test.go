@@ -23,8 +23,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhirbell/fhirbell/subscription/postgres"
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 )
 
 // The cluster tests run several fhirbell nodes on one Postgres schema, as a
@@ -87,7 +88,7 @@ func appName(t *testing.T, i int) string {
 // startNodes runs n in-process nodes on one fresh schema.
 func startNodes(t *testing.T, n int, env map[string]string) []*testServer {
 	t.Helper()
-	dsn := postgres.NewTestSchema(t)
+	dsn := pgtest.NewSchema(t)
 	nodes := make([]*testServer, n)
 	for i := range nodes {
 		e := map[string]string{"FHIRBELL_DATABASE_URL": clusterDSN(t, dsn, i), "FHIRBELL_CLUSTER_POLL_INTERVAL": "200ms"}
@@ -398,9 +399,13 @@ func TestClusterDatabaseConnectionsDropped(t *testing.T) {
 	writeObs(t, nodes[1].URL)
 	got := readEvents(t, conn, nil, 1)
 
-	admin := postgres.OpenTestStore(t) // any connection to the server will do
+	admin, err := pgx.Connect(t.Context(), pgtest.NewSchema(t)) // any connection to the server will do
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.WithoutCancel(t.Context()))
 	var killed int
-	if err := admin.Pool().QueryRow(t.Context(),
+	if err := admin.QueryRow(t.Context(),
 		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, appName(t, 0)).Scan(&killed); err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +525,7 @@ func startProcs(t *testing.T, bin string, envs []map[string]string) []*procNode 
 // another node, resumes from the last event it saw, and gets every event,
 // in order, each once.
 func TestClusterNodeKilled(t *testing.T) {
-	dsn := postgres.NewTestSchema(t)
+	dsn := pgtest.NewSchema(t)
 	bin := buildFhirbell(t)
 	var envs []map[string]string
 	for i := range 3 {

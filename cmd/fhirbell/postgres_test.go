@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fhirbell/fhirbell/subscription/postgres"
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 )
 
 // TestServeRestartOnPostgres is the README's promise: data written to a
 // Postgres-backed server is there after a restart, and `fhirbell migrate`
 // alone prepares a database.
 func TestServeRestartOnPostgres(t *testing.T) {
-	dsn := postgres.NewTestSchema(t)
+	dsn := pgtest.NewSchema(t)
 	env := map[string]string{"FHIRBELL_DATABASE_URL": dsn}
 
 	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fhirbell/fhirbell/subscription/postgres"
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 )
 
 //go:embed testdata/synthea-transaction.json
@@ -17,7 +17,7 @@ var syntheaBundle string
 func TestRESTInMemory(t *testing.T) { exerciseREST(t, mustRunServe(t, nil).URL) }
 
 func TestRESTOnPostgres(t *testing.T) {
-	s := mustRunServe(t, map[string]string{"FHIRBELL_DATABASE_URL": postgres.NewTestSchema(t)})
+	s := mustRunServe(t, map[string]string{"FHIRBELL_DATABASE_URL": pgtest.NewSchema(t)})
 	exerciseREST(t, s.URL)
 }
 

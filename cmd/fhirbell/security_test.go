@@ -13,10 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
-
-	"github.com/fhirbell/fhirbell/subscription/postgres"
 )
 
 // The regression tests of issue 14 (the adversarial review) that are about
@@ -30,7 +29,7 @@ func TestBadBytesRefused(t *testing.T) {
 	stores := map[string]func(t *testing.T) map[string]string{
 		"memory": func(*testing.T) map[string]string { return nil },
 		"postgres": func(t *testing.T) map[string]string {
-			return map[string]string{"FHIRBELL_DATABASE_URL": postgres.NewTestSchema(t)}
+			return map[string]string{"FHIRBELL_DATABASE_URL": pgtest.NewSchema(t)}
 		},
 	}
 	bad := map[string]string{

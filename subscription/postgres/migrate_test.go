@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fhirbell/fhirbell/migrations"
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -48,7 +49,7 @@ func TestMigrationFiles(t *testing.T) {
 func TestMigrateConcurrent(t *testing.T) {
 	// Nodes starting at once all migrate one fresh schema; each migration
 	// must be applied exactly once and none may fail.
-	dsn := NewTestSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := t.Context()
 	const nodes = 4
 	var stores [nodes]*Store

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 	"github.com/fhirbell/fhirbell/subscription/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -136,7 +137,7 @@ func TestUncommittedInvisible(t *testing.T) {
 func TestTwoNodes(t *testing.T) {
 	// Two stores with pools of their own on one schema, as two fhirbell
 	// nodes would be.
-	dsn := NewTestSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := t.Context()
 	var nodes [2]*Store
 	for i := range nodes {
@@ -193,7 +194,7 @@ func TestDeadlockRetried(t *testing.T) {
 	// Two transactions write A and B in opposite orders and wait for each
 	// other on their first attempt, so Postgres must abort one as a
 	// deadlock victim; Tx runs it again and both commit.
-	dsn := NewTestSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := t.Context()
 	fast := WithConfig(func(c *pgxpool.Config) {
 		c.ConnConfig.RuntimeParams["deadlock_timeout"] = "20ms" // needs a superuser; else the default 1 s

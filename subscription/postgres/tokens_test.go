@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
 )
 
 // tokenNow is the clock of these tests; lookups never use the wall clock.
@@ -19,7 +20,7 @@ var tokenNow = time.Date(2031, 5, 17, 9, 30, 0, 0, time.UTC)
 // schema, as n fhirbell nodes would be.
 func openNodes(t *testing.T, n int) []*Store {
 	t.Helper()
-	dsn := NewTestSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := t.Context()
 	nodes := make([]*Store, n)
 	for i := range nodes {

@@ -1,4 +1,4 @@
-package postgres
+package pgtest
 
 import (
 	"context"
@@ -12,31 +12,31 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestDatabaseEnv names the environment variable that points the tests at a
+// DatabaseEnv names the environment variable that points the tests at a
 // Postgres database they may create and drop schemas in. Tests that need
 // Postgres skip when it is unset.
-const TestDatabaseEnv = "FHIRBELL_TEST_DATABASE_URL"
+const DatabaseEnv = "FHIRBELL_TEST_DATABASE_URL"
 
 // RequireEnv, set to 1 (make test and CI set it), turns a missing
 // FHIRBELL_TEST_DATABASE_URL from a skip into a failure, so that a
 // misconfigured run cannot pass without the Postgres suite.
 const RequireEnv = "FHIRBELL_REQUIRE_POSTGRES"
 
-// NewTestSchema creates a fresh, empty schema in the database that
+// NewSchema creates a fresh, empty schema in the database that
 // FHIRBELL_TEST_DATABASE_URL names and returns a connection string whose
 // connections use it (search_path), for tests that open the store
 // themselves (`fhirbell serve` and `migrate` end to end). The schema is
 // dropped, with everything in it, in tb.Cleanup; close what uses it in a
 // Cleanup registered later, which runs first. It calls tb.Skip when the
 // variable is unset.
-func NewTestSchema(tb testing.TB) (dsn string) {
+func NewSchema(tb testing.TB) (dsn string) {
 	tb.Helper()
-	base := os.Getenv(TestDatabaseEnv)
+	base := os.Getenv(DatabaseEnv)
 	if base == "" {
 		if os.Getenv(RequireEnv) == "1" {
-			tb.Fatal(TestDatabaseEnv + " is not set but " + RequireEnv + "=1")
+			tb.Fatal(DatabaseEnv + " is not set but " + RequireEnv + "=1")
 		}
-		tb.Skip(TestDatabaseEnv + " is not set")
+		tb.Skip(DatabaseEnv + " is not set")
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
@@ -46,7 +46,7 @@ func NewTestSchema(tb testing.TB) (dsn string) {
 	ctx := context.WithoutCancel(tb.Context())
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
-		tb.Fatalf("connect to %s: %v", TestDatabaseEnv, translate(err))
+		tb.Fatalf("connect to %s: %v", DatabaseEnv, err)
 	}
 	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+ident); err != nil {
@@ -56,7 +56,7 @@ func NewTestSchema(tb testing.TB) (dsn string) {
 		ctx := context.Background()
 		admin, err := pgx.Connect(ctx, base)
 		if err != nil {
-			tb.Errorf("connect to drop schema %s: %v", schema, translate(err))
+			tb.Errorf("connect to drop schema %s: %v", schema, err)
 			return
 		}
 		defer admin.Close(ctx)
@@ -78,22 +78,4 @@ func withSearchPath(dsn, schema string) string {
 		return dsn + sep + "search_path=" + url.QueryEscape(schema)
 	}
 	return dsn + " search_path=" + schema
-}
-
-// OpenTestStore returns a Store on a fresh, migrated schema of the database
-// that FHIRBELL_TEST_DATABASE_URL names (see NewTestSchema), closed and
-// dropped in tb.Cleanup. It calls tb.Skip when the variable is unset.
-func OpenTestStore(tb testing.TB, opts ...Option) *Store {
-	tb.Helper()
-	dsn := NewTestSchema(tb)
-	ctx := tb.Context()
-	s, err := Open(ctx, dsn, opts...)
-	if err != nil {
-		tb.Fatalf("open test store: %v", err)
-	}
-	tb.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate test store: %v", err)
-	}
-	return s
 }
