@@ -168,6 +168,11 @@ type Status struct {
 	// Extensions go into the status Parameters' meta.extension (see
 	// BackportNotification for why there).
 	Extensions []Extension
+	// Parameters are further entries of the status Parameters, after the
+	// IG's, each one complete Parameters.parameter JSON object (the IG's
+	// slicing is open). fhirbell's $status lists the cluster's bindings
+	// this way.
+	Parameters []json.RawMessage
 }
 
 // BackportNotification returns the R4 Backport IG notification Bundle for st
@@ -427,6 +432,9 @@ func checkStatus(st *Status, content string) error {
 // grows once.
 func sizeHint(st *Status, content string) int {
 	n := 900 + 2*len(st.Subscription) + len(st.Topic) + 100*len(st.Errors) + 120*len(st.Extensions)
+	for _, p := range st.Parameters {
+		n += len(p) + 1
+	}
 	for i := range st.Events {
 		ev := &st.Events[i]
 		n += 200
@@ -512,6 +520,10 @@ func appendStatusParams(dst []byte, st *Status, content, base string, id []byte)
 		dst = append(dst, `,{"name":"error","valueCodeableConcept":`...)
 		dst = appendCodeableConcept(dst, &cc)
 		dst = append(dst, '}')
+	}
+	for _, p := range st.Parameters {
+		dst = append(dst, ',')
+		dst = append(dst, p...)
 	}
 	dst = append(dst, `]}`...)
 	return dst

@@ -161,8 +161,9 @@ type Observer interface {
 	// an authorization ran out.
 	Reauth(o ReauthOutcome)
 	// Woken: a wake-up on path p raised the known head of a subscription
-	// bound here. delay is how long after the write it came (zero when
-	// unknown: a NOTIFY carries no time per event).
+	// bound here. delay is how long after the write it came: the event's
+	// time (local), the sender's time of the NOTIFY (notify), the head's
+	// last event time (poll); zero when unknown.
 	Woken(p WakePath, delay time.Duration)
 }
 

@@ -19,7 +19,15 @@ import (
 // non-blocking send on a channel of capacity 1, and the events themselves
 // are read from the log by each session. Refs of subscriptions not bound
 // here are ignored (a later bind reads the head from the Backend).
-func (h *Hub) Publish(refs []subscription.EventRef) {
+func (h *Hub) Publish(refs []subscription.EventRef) { h.PublishSent(refs, time.Time{}) }
+
+// PublishSent is Publish for refs another node announced at sent (zero:
+// unknown), so that the Observer learns how late the announcement came.
+func (h *Hub) PublishSent(refs []subscription.EventRef, sent time.Time) {
+	var delay time.Duration
+	if !sent.IsZero() {
+		delay = max(time.Since(sent), 0)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, r := range refs {
@@ -27,7 +35,7 @@ func (h *Hub) Publish(refs []subscription.EventRef) {
 		if st == nil || !st.raise(r.Number) {
 			continue
 		}
-		h.obs.Woken(WakeNotify, 0)
+		h.obs.Woken(WakeNotify, delay)
 		for s := range st.sessions {
 			s.wakeUp()
 		}

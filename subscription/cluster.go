@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Change is what one committed transaction changed that other nodes of a
@@ -16,6 +17,9 @@ type Change struct {
 	Events        []EventRef
 	Subscriptions []string // Subscription ids created, updated or deleted
 	Topics        []string // SubscriptionTopic ids created, updated or deleted
+	// Sent is when the sending node was handed the oldest of these
+	// changes, as it reported it (zero: unknown); set by receivers only.
+	Sent time.Time
 }
 
 // Empty reports whether c carries nothing.

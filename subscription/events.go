@@ -73,6 +73,10 @@ type EventLog interface {
 	// log up to it, so with disagreeing clocks an older event may be kept
 	// until the newer ones before it go.
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
+	// EventRows returns how many events are retained over every log: exact
+	// for a small log, an estimate (the planner's) for a large one, so that
+	// asking it every few seconds costs nothing at any size.
+	EventRows(ctx context.Context) (int64, error)
 }
 
 // Publisher learns of events after their transaction committed. The
@@ -254,3 +258,6 @@ func isTypedRef(k string) bool {
 	typ, id, ok := strings.Cut(k, "/")
 	return ok && fhir.IsResourceType(typ) && fhir.ValidID(id)
 }
+
+// EventRows returns how many events the log retains (see EventLog).
+func (s *Service) EventRows(ctx context.Context) (int64, error) { return s.store.EventRows(ctx) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
@@ -25,14 +26,36 @@ func (s *Service) Maintain(ctx context.Context) error {
 		}
 	}
 	if n, err := s.store.PruneEvents(ctx, now.Add(-s.retention)); err != nil {
+		s.maint.pruneFailures.Add(1)
 		errs = append(errs, fmt.Errorf("prune events: %w", err))
-	} else if n > 0 {
-		s.logger.Info("events pruned", "count", n, "retention", s.retention.String())
+	} else {
+		s.maint.pruneRuns.Add(1)
+		s.maint.pruned.Add(n)
+		if n > 0 {
+			s.logger.Info("events pruned", "count", n, "retention", s.retention.String())
+		}
 	}
 	if _, err := s.store.PruneTokens(ctx, now); err != nil {
 		errs = append(errs, fmt.Errorf("prune tokens: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// maintStats counts what Maintain did, for metrics.
+type maintStats struct {
+	pruneRuns, pruneFailures, pruned atomic.Int64
+}
+
+// MaintenanceStats is what Maintain has done since the Service started.
+type MaintenanceStats struct {
+	PruneRuns     int64 // event prunes that succeeded
+	PruneFailures int64 // event prunes that failed
+	EventsPruned  int64 // events they deleted
+}
+
+// MaintenanceStats returns the counts of Maintain's event prunes.
+func (s *Service) MaintenanceStats() MaintenanceStats {
+	return MaintenanceStats{PruneRuns: s.maint.pruneRuns.Load(), PruneFailures: s.maint.pruneFailures.Load(), EventsPruned: s.maint.pruned.Load()}
 }
 
 // turnOff stores the current version of Subscription id again: validation

@@ -3,6 +3,8 @@ package subscription
 import (
 	"context"
 	"time"
+
+	"github.com/fhirbell/fhirbell/auth"
 )
 
 // NodeReport is what one node of a cluster holds, as it last published it:
@@ -64,4 +66,98 @@ type NodeRegistry interface {
 	LiveNodes(ctx context.Context, ttl time.Duration) ([]NodeReport, error)
 	// RetireNode deletes nodeID's report (a node shutting down).
 	RetireNode(ctx context.Context, nodeID string) error
+}
+
+// DefaultNodeTTL is how long a node's report counts as live after it was
+// published: three report intervals of the default 5 s.
+const DefaultNodeTTL = 15 * time.Second
+
+// WithNodeTTL sets how long a node's report counts as live (default
+// DefaultNodeTTL); set it to about three report intervals.
+func WithNodeTTL(d time.Duration) Option { return func(s *Service) { s.nodeTTL = d } }
+
+// PublishNode stores this node's report (see NodeRegistry).
+func (s *Service) PublishNode(ctx context.Context, r NodeReport) error {
+	return s.store.PublishNode(ctx, r)
+}
+
+// RetireNode removes this node's report, at shutdown.
+func (s *Service) RetireNode(ctx context.Context, nodeID string) error {
+	return s.store.RetireNode(ctx, nodeID)
+}
+
+// Nodes returns the reports of the live nodes as the caller may see them:
+// each node's totals (sockets, bindings), and of its subscriptions only
+// those the caller may manage, as for $status (the owner, or an admin;
+// everyone in auth mode none).
+func (s *Service) Nodes(ctx context.Context) ([]NodeReport, error) {
+	reports, err := s.store.LiveNodes(ctx, s.nodeTTL)
+	if err != nil {
+		return nil, err
+	}
+	p, authed := auth.PrincipalFrom(ctx)
+	if !authed || p.Scopes.IsAdmin() {
+		return reports, nil
+	}
+	mayManage := map[string]bool{}
+	for i := range reports {
+		kept := reports[i].Subscriptions[:0:0]
+		for _, sub := range reports[i].Subscriptions {
+			ok, seen := mayManage[sub.ID]
+			if !seen {
+				ok = s.mayManage(ctx, p, sub.ID)
+				mayManage[sub.ID] = ok
+			}
+			if ok {
+				kept = append(kept, sub)
+			}
+		}
+		reports[i].Subscriptions = kept
+	}
+	return reports, nil
+}
+
+// mayManage reports whether p manages Subscription id: from memory when it
+// is active, else from the store.
+func (s *Service) mayManage(ctx context.Context, p auth.Principal, id string) bool {
+	if sub, ok := s.index.get(id); ok {
+		return sub.Owner.MayManage(p)
+	}
+	r, err := s.store.Read(ctx, "Subscription", id)
+	if err != nil {
+		return false
+	}
+	o, err := ownerOf(r.Body)
+	return err == nil && o.MayManage(p)
+}
+
+// SubscriptionNode is one node's part of a subscription's bindings.
+type SubscriptionNode struct {
+	NodeID   string
+	Address  string
+	Reported time.Time
+	NodeSubscription
+}
+
+// NodesOf returns, per live node that binds subscription id, its bindings
+// and lag, by node id. The caller must have been allowed to read id's
+// status already (Status checks it); it is not checked again.
+func (s *Service) NodesOf(ctx context.Context, ids ...string) (map[string][]SubscriptionNode, error) {
+	reports, err := s.store.LiveNodes(ctx, s.nodeTTL)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[string][]SubscriptionNode{}
+	for _, r := range reports {
+		for _, sub := range r.Subscriptions {
+			if want[sub.ID] {
+				out[sub.ID] = append(out[sub.ID], SubscriptionNode{NodeID: r.NodeID, Address: r.Address, Reported: r.Reported, NodeSubscription: sub})
+			}
+		}
+	}
+	return out, nil
 }

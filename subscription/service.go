@@ -52,11 +52,13 @@ type Service struct {
 	auth      Authorizer
 	logger    *slog.Logger
 	retention time.Duration
+	nodeTTL   time.Duration
 
 	topics *Topics
 	index  *index
 
 	cluster clusterState // see cluster.go
+	maint   maintStats   // see maintain.go
 }
 
 // Option configures a Service.
@@ -87,6 +89,7 @@ func NewService(store Store, opts ...Option) *Service {
 		auth:      OpenAuthorizer{},
 		logger:    slog.New(slog.DiscardHandler),
 		retention: DefaultRetention,
+		nodeTTL:   DefaultNodeTTL,
 		topics:    NewTopics(BuiltinTopics()...),
 		index:     newIndex(),
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/fhirbell/fhirbell/subscription/postgres"
-	"github.com/google/uuid"
 )
 
 // ClusterConfig is how a node takes part in a cluster of nodes sharing one
@@ -26,12 +25,19 @@ type ClusterConfig struct {
 	// hub's own poll of the heads of its bound subscriptions should use
 	// the same interval.
 	PollInterval time.Duration
+	// ReportInterval is how often the node publishes what it holds
+	// (sockets, bindings, cursors, lag) for the cluster view (default 5 s).
+	// A node whose report is older than three intervals has left the view.
+	ReportInterval time.Duration
 }
+
+// nodeTTL is how long a node's report stays in the cluster view.
+func (c ClusterConfig) nodeTTL() time.Duration { return 3 * c.ReportInterval }
 
 // DefaultClusterConfig returns the cluster settings used when nothing is
 // set.
 func DefaultClusterConfig() ClusterConfig {
-	return ClusterConfig{Notify: "on", PollInterval: time.Second}
+	return ClusterConfig{Notify: "on", PollInterval: time.Second, ReportInterval: 5 * time.Second}
 }
 
 // Validate reports the first cluster setting that cannot work.
@@ -44,6 +50,9 @@ func (c ClusterConfig) Validate() error {
 	if c.PollInterval < 10*time.Millisecond || c.PollInterval > time.Minute {
 		return fmt.Errorf("cluster-poll-interval %s: want between 10ms and 1m", c.PollInterval)
 	}
+	if c.ReportInterval < 100*time.Millisecond || c.ReportInterval > 5*time.Minute {
+		return fmt.Errorf("cluster-report-interval %s: want between 100ms and 5m", c.ReportInterval)
+	}
 	return nil
 }
 
@@ -53,6 +62,7 @@ func (c ClusterConfig) Validate() error {
 func registerClusterFlags(e *envFlag, c *ClusterConfig) {
 	e.String(&c.Notify, "cluster-notify", "send a NOTIFY to the other nodes after each write: on or off (off: they poll)")
 	e.Duration(&c.PollInterval, "cluster-poll-interval", "how often a node polls for changes made on other nodes")
+	e.Duration(&c.ReportInterval, "cluster-report-interval", "how often a node publishes its sockets, bindings and lag for the cluster view")
 }
 
 // clusterHub is what the cluster needs of the WebSocket hub (*notify.Hub):
@@ -60,7 +70,7 @@ func registerClusterFlags(e *envFlag, c *ClusterConfig) {
 // node, and polling the heads of every local binding at once after a
 // reconnection or a poll hint.
 type clusterHub interface {
-	Publish(refs []subscription.EventRef)
+	PublishSent(refs []subscription.EventRef, sent time.Time)
 	Poll()
 }
 
@@ -76,7 +86,7 @@ type clusterHub interface {
 // both goroutines; call it after the HTTP server and the hub have shut down
 // (the Broadcaster then sends what the last writes changed) and before the
 // store is closed.
-func startCluster(ctx context.Context, cc ClusterConfig, store subscription.Store, svc *subscription.Service, hub clusterHub, logger *slog.Logger) (stop func(), err error) {
+func startCluster(ctx context.Context, cc ClusterConfig, nodeID string, store subscription.Store, svc *subscription.Service, hub clusterHub, logger *slog.Logger) (stop func(), err error) {
 	pg, ok := store.(*postgres.Store)
 	if !ok {
 		return func() {}, nil
@@ -88,7 +98,6 @@ func startCluster(ctx context.Context, cc ClusterConfig, store subscription.Stor
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	nodeID := uuid.NewString()
 	logger = logger.With("node_id", nodeID)
 	broadcaster := postgres.NewBroadcaster(pg.Pool(), postgres.BroadcasterConfig{
 		Channel:  channel,
@@ -108,7 +117,7 @@ func startCluster(ctx context.Context, cc ClusterConfig, store subscription.Stor
 		Logger:       logger,
 		OnChange: func(c subscription.Change) error {
 			if len(c.Events) > 0 {
-				hub.Publish(c.Events)
+				hub.PublishSent(c.Events, c.Sent)
 			}
 			if len(c.Subscriptions) == 0 && len(c.Topics) == 0 {
 				return nil

@@ -196,7 +196,7 @@ func exerciseCRUD(t *testing.T, base string) string {
 		t.Fatalf("metadata answered %s", md.Raw)
 	}
 	metricsText := getText(t, base+"/metrics")
-	for _, want := range []string{`fhirbell_http_requests_total{code="201",method="POST",route="/fhir/{type}"}`, "fhirbell_ws_sockets ", "go_goroutines "} {
+	for _, want := range []string{`fhirbell_http_requests_total{code="201",method="POST",route="/fhir/{type}"}`, "fhirbell_ws_sockets{", "go_goroutines "} {
 		if !strings.Contains(metricsText, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/fhirbell/fhirbell/subscription/postgres"
 	"github.com/fhirbell/fhirbell/subscription/subhttp"
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 )
 
 // openStore opens the configured store: Postgres (migrated first when
@@ -72,7 +73,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	if !sec.open {
 		opts = append(opts, subscription.WithAuthorizer(subscription.ScopeAuthorizer{}))
 	}
+	opts = append(opts, subscription.WithNodeTTL(cfg.Cluster.nodeTTL()))
 	svc := subscription.NewService(store, opts...)
+	m := newMetrics(svc)
+	if pg, ok := store.(*postgres.Store); ok {
+		m.watchPool(pg.Pool())
+	}
 	hubCfg := notify.Config{
 		Base:                   sec.base, // the REST API's too: one public base
 		AllowAnonymousBind:     sec.open,
@@ -80,6 +86,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		MaxSocketsPerPrincipal: cfg.MaxSocketsPerPrincipal,
 		PollInterval:           cfg.Cluster.PollInterval,
 		Logger:                 logger,
+		Observer:               m.hub,
 	}
 	if !sec.open {
 		hubCfg.Authenticator = sec.authn
@@ -87,7 +94,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		hubCfg.ClientCerts = sec.clientCerts
 	}
 	hub := notify.NewHub(svc, hubCfg)
-	m := newMetrics(hub, svc)
+	m.watchHub(hub)
 	svc.SetPublisher(m.publisher(hub))
 	if err := svc.Load(ctx); err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
@@ -96,7 +103,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	// store. Deferred after store.Close, so it stops first, and after
 	// hub.Shutdown, so the last writes are announced. DefaultClusterConfig
 	// until Config carries the cluster flags (cfg.Cluster).
-	stopCluster, err := startCluster(ctx, cfg.Cluster, store, svc, hub, logger)
+	nodeID := uuid.NewString()
+	started := time.Now().UTC()
+	stopCluster, err := startCluster(ctx, cfg.Cluster, nodeID, store, svc, hub, logger)
 	if err != nil {
 		return err
 	}
@@ -126,6 +135,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "fhir_base", baseFor(cfg, sec, ln.Addr())+endpoint.FHIRPath, "auth", cfg.Auth, "tls", sec.tls != nil)
+	reporter := &nodeReporter{id: nodeID, address: baseFor(cfg, sec, ln.Addr()), started: started,
+		interval: cfg.Cluster.ReportInterval, hub: hub, svc: svc, m: m, log: logger.With("node_id", nodeID)}
+	background.Go(func() { reporter.run(bctx) })
 	if onListen != nil {
 		onListen(ln.Addr().String())
 	}

@@ -183,3 +183,17 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error
 	}
 	return n, nil
 }
+
+// EventRows counts the retained events; see subscription.EventLog.
+func (s *Store) EventRows(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	for _, l := range s.logs {
+		n += int64(len(l.events))
+	}
+	return n, nil
+}

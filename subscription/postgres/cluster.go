@@ -70,9 +70,13 @@ func channelForSchema(schema string) string {
 // payload is the JSON form of a notification:
 //
 //	{"n":"<node id>","e":{"<subscription id>":<highest event number>,…},
+//	 "a":<unix milliseconds>,
 //	 "s":["<Subscription id>",…],"t":["<SubscriptionTopic id>",…],
 //	 "p":true,"r":true}
 //
+// a is when the sender was handed the oldest change in the payload (just
+// after its commit), so that receivers can measure how late the NOTIFY
+// came (on their own clock, so skew between nodes adds to it).
 // Every member is optional. Events are coalesced to the highest number per
 // subscription, which is all a wake-up needs (a woken binding reads its log
 // from its cursor). p asks receivers to poll the heads of their bindings
@@ -82,6 +86,7 @@ func channelForSchema(schema string) string {
 type payload struct {
 	Node   string           `json:"n,omitempty"`
 	Events map[string]int64 `json:"e,omitempty"`
+	At     int64            `json:"a,omitempty"`
 	Subs   []string         `json:"s,omitempty"`
 	Topics []string         `json:"t,omitempty"`
 	Poll   bool             `json:"p,omitempty"`
@@ -106,6 +111,9 @@ func decodePayload(s string) (payload, error) {
 // subscription id.
 func (p payload) change() subscription.Change {
 	c := subscription.Change{Subscriptions: p.Subs, Topics: p.Topics}
+	if p.At > 0 {
+		c.Sent = time.UnixMilli(p.At)
+	}
 	for _, id := range slices.Sorted(maps.Keys(p.Events)) {
 		c.Events = append(c.Events, subscription.EventRef{SubscriptionID: id, Number: p.Events[id]})
 	}
@@ -117,6 +125,7 @@ type batch struct {
 	events       map[string]int64    // highest event number per subscription
 	subs, topics map[string]struct{} // ids changed
 	poll, reload bool
+	since        time.Time // when the oldest change was added
 }
 
 func (b *batch) empty() bool {
@@ -129,6 +138,9 @@ func (b *batch) empty() bool {
 func (b *batch) add(c subscription.Change, limit int) {
 	if b.events == nil {
 		b.events, b.subs, b.topics = map[string]int64{}, map[string]struct{}{}, map[string]struct{}{}
+	}
+	if b.since.IsZero() {
+		b.since = time.Now()
 	}
 	if !b.poll {
 		for _, ref := range c.Events {
@@ -163,10 +175,11 @@ func (b *batch) payloads(node string, max int) []string {
 	p := payload{Node: node, Events: b.events, Poll: b.poll, Reload: b.reload,
 		Subs: slices.Sorted(maps.Keys(b.subs)), Topics: slices.Sorted(maps.Keys(b.topics))}
 	if len(p.Events) > 0 {
+		p.At = b.since.UnixMilli()
 		if s := mustJSON(p); len(s) <= max {
 			return []string{s}
 		}
-		p.Events, p.Poll = nil, true
+		p.Events, p.Poll, p.At = nil, true, 0
 	}
 	if len(p.Subs)+len(p.Topics) == 0 && !p.Reload {
 		return []string{pollHint}

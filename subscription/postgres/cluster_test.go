@@ -183,6 +183,7 @@ func TestDecodePayload(t *testing.T) {
 	}{
 		{in: "poll", poll: true},
 		{in: `{"n":"x","e":{"b":2,"a":1},"s":["s"],"t":["t"]}`, want: subscription.Change{Events: refs("a", 1, "b", 2), Subscriptions: []string{"s"}, Topics: []string{"t"}}},
+		{in: `{"n":"x","e":{"a":1},"a":1764763200000}`, want: subscription.Change{Events: refs("a", 1), Sent: time.UnixMilli(1764763200000)}},
 		{in: `{"p":true}`, poll: true},
 		{in: `{}`},
 		{in: `not json`, wantErr: true},
@@ -198,7 +199,8 @@ func TestDecodePayload(t *testing.T) {
 			continue
 		}
 		c := p.change()
-		if !slices.Equal(c.Events, tt.want.Events) || !slices.Equal(c.Subscriptions, tt.want.Subscriptions) || !slices.Equal(c.Topics, tt.want.Topics) || p.Poll != tt.poll {
+		if !slices.Equal(c.Events, tt.want.Events) || !slices.Equal(c.Subscriptions, tt.want.Subscriptions) || !slices.Equal(c.Topics, tt.want.Topics) || p.Poll != tt.poll ||
+			!c.Sent.Equal(tt.want.Sent) {
 			t.Errorf("decodePayload(%q) = %+v (poll %v), want %+v (poll %v)", tt.in, c, p.Poll, tt.want, tt.poll)
 		}
 	}

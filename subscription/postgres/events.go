@@ -281,3 +281,28 @@ WHERE (subscription_id, number) IN (
 		}
 	}
 }
+
+// exactEventRows is the planner's estimate below which EventRows counts.
+const exactEventRows = 10000
+
+// EventRows returns the planner's estimate of the rows of
+// subscription_events (pg_class.reltuples, kept by autovacuum and
+// ANALYZE), or an exact count when the estimate is small or missing (a
+// table never analysed reports -1): a count(*) of millions of rows every
+// few seconds would cost more than the figure is worth. See
+// subscription.EventLog.
+func (s *Store) EventRows(ctx context.Context) (int64, error) {
+	var est float64
+	err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'subscription_events'::regclass`).Scan(&est)
+	if err != nil {
+		return 0, fmt.Errorf("event rows: %w", translate(err))
+	}
+	if est >= exactEventRows {
+		return int64(est), nil
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM subscription_events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("event rows: %w", translate(err))
+	}
+	return n, nil
+}

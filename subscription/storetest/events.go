@@ -372,6 +372,10 @@ func testEventHeads(t *testing.T, s subscription.Store) {
 	if got := heads(t, s); len(got) != 0 {
 		t.Errorf("EventHeads() = %+v, want an empty map", got)
 	}
+	// known keeps 1 of 3 (c), fresh 1, pruned none.
+	if n, err := s.EventRows(t.Context()); err != nil || n != 2 {
+		t.Errorf("EventRows() = %d, %v; want 2", n, err)
+	}
 }
 
 func testPruneEvents(t *testing.T, s subscription.Store) {

@@ -33,6 +33,7 @@ func (a *api) subscriptionRoutes(r chi.Router) {
 		h    handlerFunc
 	}{
 		{"/Subscription/$status", a.statusOp},
+		{"/Subscription/$nodes", a.nodesOp},
 		{"/Subscription/{id}/$status", a.statusOp},
 		{"/Subscription/{id}/$events", a.eventsOp},
 		{"/Subscription/$get-ws-binding-token", a.bindingTokenOp},
@@ -163,6 +164,7 @@ func (a *api) statusOp(w http.ResponseWriter, r *http.Request) error {
 	}
 	statusFilter := splitValues(params["status"])
 	var statuses []fhir.Status
+	var cluster map[string][]json.RawMessage
 	for _, id := range ids {
 		if err := checkID("Subscription", id); err != nil {
 			return err
@@ -174,7 +176,14 @@ func (a *api) statusOp(w http.ResponseWriter, r *http.Request) error {
 		if len(statusFilter) > 0 && !slices.Contains(statusFilter, info.Status) {
 			continue
 		}
-		statuses = append(statuses, a.statusFor(r, info))
+		if cluster == nil { // read once, after the first access check passed
+			if cluster, err = a.clusterParameters(r, ids); err != nil {
+				return err
+			}
+		}
+		st := a.statusFor(r, info)
+		st.Parameters = cluster[id]
+		statuses = append(statuses, st)
 	}
 	body, err := fhir.StatusBundle(statuses, fhirBase(r), "", time.Now())
 	if err != nil {
