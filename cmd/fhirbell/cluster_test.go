@@ -42,10 +42,11 @@ func TestClusterConfigFlags(t *testing.T) {
 		want    ClusterConfig
 		wantErr string
 	}{
-		{name: "defaults", want: ClusterConfig{Notify: "on", PollInterval: time.Second}},
-		{name: "flags", args: []string{"--cluster-notify", "off", "--cluster-poll-interval", "250ms"}, want: ClusterConfig{Notify: "off", PollInterval: 250 * time.Millisecond}},
-		{name: "env", env: map[string]string{"FHIRBELL_CLUSTER_NOTIFY": "off", "FHIRBELL_CLUSTER_POLL_INTERVAL": "2s"}, want: ClusterConfig{Notify: "off", PollInterval: 2 * time.Second}},
-		{name: "flag beats env", args: []string{"--cluster-notify", "on"}, env: map[string]string{"FHIRBELL_CLUSTER_NOTIFY": "off"}, want: ClusterConfig{Notify: "on", PollInterval: time.Second}},
+		{name: "defaults", want: ClusterConfig{Notify: "on", PollInterval: time.Second, ReportInterval: 5 * time.Second}},
+		{name: "flags", args: []string{"--cluster-notify", "off", "--cluster-poll-interval", "250ms", "--cluster-report-interval", "2s"}, want: ClusterConfig{Notify: "off", PollInterval: 250 * time.Millisecond, ReportInterval: 2 * time.Second}},
+		{name: "env", env: map[string]string{"FHIRBELL_CLUSTER_NOTIFY": "off", "FHIRBELL_CLUSTER_POLL_INTERVAL": "2s", "FHIRBELL_CLUSTER_REPORT_INTERVAL": "1m"}, want: ClusterConfig{Notify: "off", PollInterval: 2 * time.Second, ReportInterval: time.Minute}},
+		{name: "flag beats env", args: []string{"--cluster-notify", "on"}, env: map[string]string{"FHIRBELL_CLUSTER_NOTIFY": "off"}, want: ClusterConfig{Notify: "on", PollInterval: time.Second, ReportInterval: 5 * time.Second}},
+		{name: "report too fast", args: []string{"--cluster-report-interval", "10ms"}, wantErr: "cluster-report-interval"},
 		{name: "bad notify", args: []string{"--cluster-notify", "maybe"}, wantErr: "cluster-notify"},
 		{name: "poll too fast", args: []string{"--cluster-poll-interval", "1ms"}, wantErr: "cluster-poll-interval"},
 		{name: "poll too slow", args: []string{"--cluster-poll-interval", "2m"}, wantErr: "cluster-poll-interval"},
