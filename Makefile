@@ -18,7 +18,7 @@ build: ## build bin/fhirbell
 	$(GO) build -o bin/fhirbell ./cmd/fhirbell
 
 .PHONY: test
-test: ## run every test with -race, the Postgres suite included (starts or installs Postgres if needed)
+test: ## run every test with -race, the Postgres suite included (scripts/ensure-postgres.sh; FHIRBELL_SETUP_POSTGRES=1 may install it)
 	@url="$${FHIRBELL_TEST_DATABASE_URL:-$$(scripts/ensure-postgres.sh)}" && \
 	FHIRBELL_TEST_DATABASE_URL="$$url" FHIRBELL_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 $(PKGS)
 

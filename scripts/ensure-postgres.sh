@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # ensure-postgres.sh makes sure a PostgreSQL server answers on 127.0.0.1:5432
 # and lets user postgres in without a password from loopback, creates the
-# fhirbell_test database, and prints its URL (the value for
+# fhirbell_test database if it is missing, and prints its URL (the value for
 # FHIRBELL_TEST_DATABASE_URL) on stdout. Progress goes to stderr.
 #
-# In order: use a server that already answers; start an installed but
-# stopped Debian cluster; install PostgreSQL from Debian's archive (needs
-# root) and open loopback to user postgres with trust auth (a test machine
-# only; never run this on a server that holds real data).
+# Without changing the machine it only uses a server that already answers
+# (and creates fhirbell_test in it). Changing the machine is opt-in: with
+# FHIRBELL_SETUP_POSTGRES=1, or CI=true (the CI runs on a throwaway machine),
+# it also
+#   1. starts an installed but stopped Debian cluster on port 5432
+#      (pg_ctlcluster), and otherwise
+#   2. installs the postgresql package from Debian's archive (apt-get), and
+#      adds two lines at the top of each /etc/postgresql/*/main/pg_hba.conf
+#      that let user postgres in from 127.0.0.1 and ::1 without a password
+#      (trust), then reloads the cluster.
+# Both need root: as root they run directly, otherwise through sudo. The
+# trust rule is for a test machine only; never opt in on a server that holds
+# real data.
 set -euo pipefail
 
 PGPORT=5432
@@ -48,7 +57,18 @@ install_postgres() {
 	for ver in $(ls /etc/postgresql); do as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main reload || true; done
 }
 
+may_change_machine() { [ "${FHIRBELL_SETUP_POSTGRES:-}" = 1 ] || [ "${CI:-}" = true ]; }
+
 if ! answers; then
+	if ! may_change_machine; then
+		log "no PostgreSQL answers on 127.0.0.1:${PGPORT}. Either start one that lets user postgres in"
+		log "from loopback without a password, or set FHIRBELL_TEST_DATABASE_URL to a database the tests"
+		log "may create schemas in, or run 'make test-mem' (in-memory store only), or let this script set"
+		log "one up: FHIRBELL_SETUP_POSTGRES=1 make test starts an installed Debian cluster, or installs"
+		log "PostgreSQL from Debian's archive and adds a passwordless loopback rule for user postgres to"
+		log "pg_hba.conf (as root, or with sudo). See scripts/ensure-postgres.sh."
+		exit 1
+	fi
 	start_clusters || install_postgres
 	for _ in $(seq 1 30); do answers && break; sleep 1; done
 fi

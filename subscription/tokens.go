@@ -75,7 +75,7 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Token lifetimes (DESIGN §5).
+// Token lifetimes (docs/protocol.md, Subscription operations).
 const (
 	BindingTokenTTL = 10 * time.Minute
 	TicketTTL       = 60 * time.Second

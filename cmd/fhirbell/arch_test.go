@@ -68,8 +68,8 @@ func TestPackageDocs(t *testing.T) {
 	}
 }
 
-// TestDependencyDirection enforces the layering of DESIGN §2 and STYLE §1:
-// fhir and migrations are leaves, subscription never imports its
+// TestDependencyDirection enforces the layering drawn in the README
+// (Layout) and docs/protocol.md: fhir, endpoint and migrations are leaves, subscription never imports its
 // implementations or notify, and only cmd/fhirbell imports everything.
 func TestDependencyDirection(t *testing.T) {
 	forbidden := map[string][]string{
@@ -115,7 +115,7 @@ func forbids(rule, dep string) bool {
 }
 
 // TestNoPrintOutsideMain: library packages log through the *slog.Logger
-// they are given, never to stdout (STYLE §4; NATS bans it with forbidigo).
+// they are given, never to stdout (docs/protocol.md; NATS bans it with forbidigo).
 func TestNoPrintOutsideMain(t *testing.T) {
 	for _, p := range listPackages(t) {
 		if p.Name == "main" {

@@ -12,7 +12,7 @@ import (
 )
 
 // ClusterConfig is how a node takes part in a cluster of nodes sharing one
-// Postgres database (DESIGN §7). It has no effect on the in-memory store.
+// Postgres database (docs/operations.md). It has no effect on the in-memory store.
 type ClusterConfig struct {
 	// Notify is "on" (default) or "off". Off sends no NOTIFY at all, so
 	// other nodes learn of events and subscription changes only by

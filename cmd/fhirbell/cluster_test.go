@@ -29,7 +29,7 @@ import (
 )
 
 // The cluster tests run several fhirbell nodes on one Postgres schema, as a
-// deployment behind a load balancer does (DESIGN §7, docs/operations.md).
+// deployment behind a load balancer does (docs/operations.md).
 // Each node's connections carry an application_name of their own, so a
 // test can cut one node off the database with pg_terminate_backend without
 // touching the others or the shared server.

@@ -26,7 +26,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long graceful shutdown waits for requests and sockets
 	EventRetention  time.Duration // how long subscription events are kept for resume and $events
 
-	// Authentication (DESIGN §5).
+	// Authentication (docs/security.md).
 	Auth                      string // none | jwt | introspect
 	InsecureNoAuth            bool   // allow auth none on a non-loopback address
 	JWKSURL, JWKSFile         string

@@ -101,8 +101,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	}
 	// Many nodes on one Postgres (cluster.go); a no-op on the in-memory
 	// store. Deferred after store.Close, so it stops first, and after
-	// hub.Shutdown, so the last writes are announced. DefaultClusterConfig
-	// until Config carries the cluster flags (cfg.Cluster).
+	// hub.Shutdown, so the last writes are announced. cfg.Cluster holds the
+	// --cluster-* flags.
 	nodeID := uuid.NewString()
 	started := time.Now().UTC()
 	stopCluster, err := startCluster(ctx, cfg.Cluster, nodeID, store, svc, hub, logger)

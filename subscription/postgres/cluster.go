@@ -22,7 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// This file is the engine between the nodes of a cluster (DESIGN §7): a
+// This file is the engine between the nodes of a cluster (docs/operations.md): a
 // Broadcaster sends one NOTIFY per committed change, a Listener on every node
 // LISTENs and also polls, so that a lost notification only delays what it
 // announced, never loses it. Events are recovered by the WebSocket hub's
