@@ -106,4 +106,20 @@ func exerciseREST(t *testing.T, base string) {
 			t.Errorf("conditional delete left %v", got.Body["total"])
 		}
 	})
+	t.Run("patch", func(t *testing.T) {
+		r := do(t, "POST", fhir+"/Patient", `{"resourceType":"Patient","identifier":[{"system":"urn:x","value":"p1"}],"gender":"female"}`)
+		wantStatus(t, r, 201)
+		id := r.Body["id"].(string)
+		r = do(t, "PATCH", fhir+"/Patient/"+id, `[{"op":"replace","path":"/gender","value":"male"}]`, "Content-Type", "application/json-patch+json", "If-Match", `W/"1"`)
+		wantStatus(t, r, 200)
+		if r.Body["gender"] != "male" {
+			t.Errorf("JSON Patch: %s", r.Raw)
+		}
+		r = do(t, "PATCH", fhir+"/Patient?identifier=urn:x|p1", `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"add"},{"name":"path","valueString":"Patient"},{"name":"name","valueString":"birthDate"},{"name":"value","valueDate":"1990-02-03"}]}]}`)
+		wantStatus(t, r, 200)
+		if r.Body["birthDate"] != "1990-02-03" || r.Body["meta"].(map[string]any)["versionId"] != "3" {
+			t.Errorf("FHIRPath Patch: %s", r.Raw)
+		}
+		wantStatus(t, do(t, "PATCH", fhir+"/Patient/"+id, `[{"op":"replace","path":"/id","value":"other"}]`, "Content-Type", "application/json-patch+json"), 400)
+	})
 }

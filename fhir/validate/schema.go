@@ -37,6 +37,7 @@ const resourceKeyword = "x-fhirbell-resourceType"
 // R4 resource type, each compiled on first use.
 type r4 struct {
 	known map[string]bool // the R4 resource types
+	defs  map[string]any  // the schema's definitions, read-only after loading
 
 	mu    sync.Mutex // guards c and types
 	c     *jsonschema.Compiler
@@ -65,7 +66,7 @@ func loadR4() (*r4, error) {
 	if defs == nil || mapping == nil {
 		return nil, errors.New("read embedded schema: no definitions or discriminator mapping")
 	}
-	r := &r4{known: map[string]bool{}, types: map[string]*jsonschema.Schema{}}
+	r := &r4{known: map[string]bool{}, defs: defs, types: map[string]*jsonschema.Schema{}}
 	// The R4 types: the discriminator's names that fhirbell serves, which
 	// drops the Medplum-only types the file also defines.
 	for name := range mapping {

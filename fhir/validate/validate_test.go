@@ -105,3 +105,24 @@ func TestFastPatterns(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeats(t *testing.T) {
+	for _, tt := range []struct {
+		typ           string
+		path          []string
+		repeats, know bool
+	}{
+		{"Patient", []string{"name"}, true, true},
+		{"Patient", []string{"gender"}, false, true},
+		{"Patient", []string{"name", "given"}, true, true},
+		{"Patient", []string{"name", "family"}, false, true},
+		{"Patient", []string{"contact", "telecom"}, true, true},
+		{"Patient", []string{"nope"}, false, false},
+		{"Observation", []string{"code", "coding"}, true, true},
+	} {
+		r, k := Repeats(tt.typ, tt.path...)
+		if r != tt.repeats || k != tt.know {
+			t.Errorf("Repeats(%s, %v) = %v, %v; want %v, %v", tt.typ, tt.path, r, k, tt.repeats, tt.know)
+		}
+	}
+}

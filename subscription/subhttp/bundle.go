@@ -28,6 +28,7 @@ const (
 	opDelete op = iota
 	opCreate
 	opUpdate
+	opPatch
 	opRead
 	opVRead
 	opHistory
@@ -292,9 +293,28 @@ func (e *entry) resolveURL(rawURL, base string) error {
 		default:
 			return unsupported("not a read, vread, history or search URL")
 		}
+	case http.MethodPatch:
+		e.op = opPatch
+		switch {
+		case len(segs) == 1 && hasQuery:
+			c, err := subscription.ParseCriteria(e.typ, rawQuery)
+			if err != nil {
+				return entryErr(e.index, "", criteriaErr("request.url", err))
+			}
+			e.cond = &c
+		case len(segs) != 2 || hasQuery:
+			return unsupported("a patch is PATCH [type]/[id] or PATCH [type]?criteria")
+		}
+		if e.res == nil {
+			return entryErr(e.index, "", &fhir.ValidationError{Path: "resource", Code: fhir.IssueRequired,
+				Msg: "missing; a PATCH entry carries the patch: a Parameters (FHIRPath Patch) or a Binary (JSON Patch)"})
+		}
+		if _, _, err := patchEntryBody(e); err != nil {
+			return entryErr(e.index, "", err)
+		}
 	default:
 		return entryErr(e.index, "", &fhir.ValidationError{Path: "request.method", Code: fhir.IssueNotSupported,
-			Msg: fmt.Sprintf("method %q is not supported (POST, PUT, DELETE or GET)", e.method)})
+			Msg: fmt.Sprintf("method %q is not supported (POST, PUT, PATCH, DELETE or GET)", e.method)})
 	}
 	if e.op == opCreate || e.op == opUpdate {
 		if e.res == nil {
@@ -335,7 +355,7 @@ func (a *api) transaction(ctx context.Context, base string, raws []json.RawMessa
 		if err != nil {
 			return nil, err
 		}
-		if e.op != opRead && e.op != opCreate && e.op != opUpdate && e.op != opDelete {
+		if e.op != opRead && e.op != opCreate && e.op != opUpdate && e.op != opPatch && e.op != opDelete {
 			return nil, entryErr(i, "", &fhir.ValidationError{Path: "request.url", Code: fhir.IssueNotSupported,
 				Msg: "a transaction may only read (GET [type]/[id]); put searches, vreads and history in a batch"})
 		}
@@ -452,6 +472,8 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 			}
 		case opDelete:
 			e.deleteIDs, err = a.svc.ResolveDelete(ctx, *e.cond, a.cfg.MaxConditionalDeletes)
+		case opPatch:
+			e.id, err = a.svc.ResolvePatch(ctx, *e.cond)
 		}
 		if err != nil {
 			return nil, entryErr(e.index, "", err)
@@ -464,7 +486,7 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 		switch {
 		case e.op == opDelete && e.cond != nil:
 			ids = e.deleteIDs
-		case e.op == opUpdate || e.op == opDelete:
+		case e.op == opUpdate || e.op == opPatch || e.op == opDelete:
 			ids = []string{e.id}
 		}
 		for _, id := range ids {
@@ -509,7 +531,7 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 		local[ref] = r.crit.Type + "/" + found[0].ID
 	}
 	for _, e := range entries {
-		if e.res == nil || e.existing != nil || (e.op != opCreate && e.op != opUpdate) {
+		if e.res == nil || e.existing != nil || (e.op != opCreate && e.op != opUpdate && !(e.op == opPatch && e.res.Type == "Parameters")) {
 			continue
 		}
 		out, changed, err := rewriteRefs(e.res.Obj.Bytes(), func(path, ref string) (string, error) {
@@ -585,6 +607,15 @@ func (a *api) execWrite(ctx context.Context, w *subscription.Writer, base string
 		if errors.Is(err, subscription.ErrPreconditionFailed) {
 			err = preconditionError(ctx, w.Read, e.typ, e.id, e.ifMatch)
 		}
+	case opPatch:
+		mt, body, perr := patchEntryBody(e)
+		if perr != nil {
+			return bundleEntry{}, perr
+		}
+		res, err = w.Patch(ctx, e.typ, e.id, patcher(e.typ, mt, body), e.ifMatch)
+		if errors.Is(err, subscription.ErrPreconditionFailed) {
+			err = preconditionError(ctx, w.Read, e.typ, e.id, e.ifMatch)
+		}
 	case opRead:
 		res, err = w.Read(ctx, e.typ, e.id)
 		pref = returnRepresentation
@@ -621,7 +652,7 @@ func (a *api) conditionalDeleteEntry(ctx context.Context, w *subscription.Writer
 // resource type ("Subscription.criteria"), which the entry path replaces.
 func execErr(e *entry, err error) error {
 	es, ok := fhir.AsValidation(err)
-	if !ok || e.res == nil {
+	if !ok || e.res == nil || e.op == opPatch { // a patch's result is not the entry's resource
 		return entryErr(e.index, "", err)
 	}
 	rel := make(fhir.ValidationErrors, len(es))
@@ -689,7 +720,7 @@ func (a *api) batchEntry(ctx context.Context, base string, i int, raw json.RawMe
 		return a.conditionalBatchEntry(ctx, base, e, pref)
 	}
 	switch e.op {
-	case opCreate, opUpdate, opDelete:
+	case opCreate, opUpdate, opPatch, opDelete:
 		var out bundleEntry
 		err := a.svc.Transaction(ctx, func(w *subscription.Writer) error {
 			out, err = a.execWrite(ctx, w, base, e, pref)
@@ -750,6 +781,16 @@ func (a *api) conditionalBatchEntry(ctx context.Context, base string, e *entry, 
 			status = http.StatusCreated
 		}
 		return resourceEntry(base, res, status, pref), nil
+	case opPatch:
+		mt, body, err := patchEntryBody(e)
+		if err != nil {
+			return bundleEntry{}, entryErr(e.index, "", err)
+		}
+		res, err := a.svc.ConditionalPatch(ctx, *e.cond, patcher(e.typ, mt, body), e.ifMatch)
+		if err != nil {
+			return bundleEntry{}, entryErr(e.index, "", err)
+		}
+		return resourceEntry(base, res, http.StatusOK, pref), nil
 	default: // opDelete
 		deleted, err := a.svc.ConditionalDelete(ctx, *e.cond, a.cfg.MaxConditionalDeletes)
 		if err != nil {

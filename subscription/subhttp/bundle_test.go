@@ -138,8 +138,8 @@ func TestTransactionAllOrNothing(t *testing.T) {
 		},
 		{
 			name:       "unsupported method",
-			entries:    `{"request":{"method":"PATCH","url":"Patient/1"}}`,
-			wantStatus: 400, wantExpr: "Bundle.entry[0].request.method", wantDiag: "PATCH",
+			entries:    `{"request":{"method":"HEAD","url":"Patient/1"}}`,
+			wantStatus: 400, wantExpr: "Bundle.entry[0].request.method", wantDiag: "HEAD",
 		},
 		{
 			name:       "search in a transaction",

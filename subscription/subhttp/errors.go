@@ -44,6 +44,7 @@ const retryAfterSeconds = 5
 //     with Bundle.entry[i];
 //   - *fhir.ValidationError: 400 with the error's code and path;
 //     fhir.ValidationErrors: 400 with one issue per error;
+//   - a patch that cannot be applied (*patch.Error): 422 processing;
 //   - subscription.ErrNotFound 404 not-found, ErrGone 410 deleted,
 //     ErrConflict 409 conflict, ErrPreconditionFailed 412 conflict,
 //     ErrUnavailable and context.DeadlineExceeded 503 transient;
@@ -61,6 +62,9 @@ func errorOutcome(err error) (status int, oo *fhir.OperationOutcome) {
 	}
 	if es, ok := fhir.AsValidation(err); ok {
 		return http.StatusBadRequest, fhir.OutcomeForAll(es)
+	}
+	if status, oo, ok := patchOutcome(err); ok {
+		return status, oo
 	}
 	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return http.StatusRequestEntityTooLarge, fhir.NewOutcome(fhir.IssueTooLong,

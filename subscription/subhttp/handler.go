@@ -126,7 +126,7 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 			path = rctx.RoutePath
 		}
 		var allowed []string
-		for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodPost, http.MethodPut} {
+		for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodPatch, http.MethodPost, http.MethodPut} {
 			if r.Match(chi.NewRouteContext(), m, path) {
 				allowed = append(allowed, m)
 			}
@@ -149,6 +149,8 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 		{http.MethodPost, "/{type}", a.create},
 		{http.MethodPut, "/{type}", a.conditionalUpdate},
 		{http.MethodDelete, "/{type}", a.conditionalDelete},
+		{http.MethodPatch, "/{type}", a.patch},
+		{http.MethodPatch, "/{type}/{id}", a.patch},
 		{http.MethodPost, "/{type}/_search", a.search},
 		{http.MethodPost, "/{type}/$validate", a.validateOp},
 		{http.MethodPost, "/{type}/{id}/$validate", a.validateOp},

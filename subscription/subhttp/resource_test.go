@@ -297,7 +297,7 @@ func TestErrors(t *testing.T) {
 		{"unknown instance operation", "POST", "/fhir/Patient/$match", `{}`, nil, 405, "not-supported", "", ""},
 		{"unknown type operation", "GET", "/fhir/Patient/$everything", "", nil, 404, "not-supported", `operation "$everything"`, ""},
 		{"unknown system operation", "GET", "/fhir/$export", "", nil, 404, "not-supported", `operation "$export"`, ""},
-		{"method not allowed", "PATCH", "/fhir/Patient/p1", `{}`, nil, 405, "not-supported", "allowed: DELETE, GET, PUT", ""},
+		{"method not allowed", "POST", "/fhir/Patient/p1", `{}`, nil, 405, "not-supported", "allowed: DELETE, GET, PATCH, PUT", ""},
 		{"conditional update without criteria", "PUT", "/fhir/Patient", `{"resourceType":"Patient"}`, nil, 400, "required", "needs search criteria", ""},
 		{"system search", "GET", "/fhir/", "", nil, 405, "not-supported", "allowed: POST", ""},
 		{"unknown path", "GET", "/fhir/Patient/p1/_history/1/extra", "", nil, 404, "not-found", "no route", ""},
