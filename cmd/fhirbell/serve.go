@@ -190,6 +190,7 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 		r.Use(sec.requireTLS)
 	}
 	r.Get("/", consoleHandler)
+	r.Get("/console/{file}", consoleAsset)
 	r.Method(http.MethodGet, "/metrics", m.handler())
 	r.Get("/console/stats", func(w http.ResponseWriter, r *http.Request) {
 		st := hub.Stats()
