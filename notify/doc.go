@@ -162,4 +162,7 @@
 //     event heads (in Run).
 //   - message.go: the parser of client messages; close.go: CloseReason
 //     and its close codes.
+//   - observe.go: what the hub tells the outside for metrics and the
+//     cluster view: the Observer it calls (any goroutine) and the Stats and
+//     Bindings snapshots it answers.
 package notify

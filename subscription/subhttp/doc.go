@@ -1,7 +1,8 @@
 // Package subhttp is fhirbell's FHIR REST API: the chi routes that serve
 // create, read, update, delete, vread, instance history and search for every
 // resource type, transaction and batch Bundles, the Subscription operations
-// ($status, $events, $get-ws-binding-token, $websocket-ticket) and the
+// ($status, $events, $get-ws-binding-token, $websocket-ticket, and
+// fhirbell's $nodes, the cluster view: nodes.go) and the
 // CapabilityStatement.
 //
 // NewHandler returns a router meant to be mounted at /fhir:
