@@ -394,7 +394,11 @@ func TestDeletedSubscriptionGetsFinalHeartbeatOff(t *testing.T) {
 }
 
 func TestSlowReaderGetsEveryEventInOrder(t *testing.T) {
-	e := newEnv(t, Config{})
+	// The slow client's writer stays blocked while the test reads the fast
+	// client's 500 frames; under a loaded CI machine that took longer than
+	// the default 10 s WriteWait, which then closed the slow socket. The
+	// write deadline is not what this test is about.
+	e := newEnv(t, Config{WriteWait: 2 * time.Minute})
 	id := e.createSub(subOpts{})
 	tok := e.token(id)
 	slow, fast := e.dialSmallBuffer("/ws"), e.dial("/ws")
