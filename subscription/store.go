@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 )
 
 // Resource is one stored version of a FHIR resource.
@@ -16,6 +17,19 @@ type Resource struct {
 	LastUpdated time.Time
 	Deleted     bool            // this version records a deletion; Body is nil
 	Body        json.RawMessage // the resource JSON, meta.versionId and meta.lastUpdated set
+	// Target is Body prepared for search, set on a version a Tx wrote: the
+	// store extracted its search values for the index, and the
+	// subscription matcher reuses that work. nil elsewhere.
+	Target *search.Target
+}
+
+// SearchPage is one page of a search (Store.Find).
+type SearchPage struct {
+	Matches []Resource
+	// Next and Prev are the cursors (search.Query.Cursor) of the following
+	// and preceding pages; "" when there is none.
+	Next, Prev string
+	Total      int // the number of matches, or -1 when not counted
 }
 
 // Store keeps every version of every resource.
@@ -62,6 +76,16 @@ type Store interface {
 	// sorted order, so callers cannot deadlock each other; a caller must
 	// not hold a lock while it waits for another Lock. ctx bounds the wait.
 	Lock(ctx context.Context, keys []string) (unlock func(), err error)
+
+	// Find runs a parsed search through the store's indexes and returns one
+	// page of at most count current, non-deleted matches in q's sort order
+	// (q.SortKeys, ties by id), starting after q.Cursor (or before it, for a
+	// previous-page cursor) and skipping q.Offset. It never loads more than
+	// the page. Total is counted when q asks for it (_total=accurate or
+	// estimate, _summary=count), or when the page holds every match;
+	// otherwise it is -1. With _summary=count or count 0 there are no
+	// matches. A malformed cursor is a *fhir.ValidationError.
+	Find(ctx context.Context, q *search.Query, count int) (SearchPage, error)
 
 	// Ping reports whether the store is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error

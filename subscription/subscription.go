@@ -240,6 +240,9 @@ func (s *Subscription) parseCriteria(n node, topics TopicSet) error {
 	if !isCanonical(crit) {
 		s.Kind = KindCriteria
 		q, err := search.ParseCriteria(crit)
+		if err == nil {
+			err = matchable(q)
+		}
 		if err != nil {
 			return rePath(err, n.at("criteria"))
 		}
@@ -395,6 +398,9 @@ func parseFilters(s string, topic *Topic) ([]Filter, error) {
 			}
 			f := Filter{ResourceType: t, Param: param, Modifier: mod, Value: val}
 			q, err := search.ParseQuery(t, url.Values{f.key(): {val}})
+			if err == nil {
+				err = matchable(q)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -737,4 +743,14 @@ func (s *Subscription) FilterStrings() []string {
 		out = append(out, f.ResourceType+"."+f.key()+"="+f.Value)
 	}
 	return out
+}
+
+// matchable rejects the searches a write cannot be matched against on its
+// own: chained parameters and _has refer to other resources.
+func matchable(q *search.Query) error {
+	if q.NeedsStore() {
+		return &fhir.ValidationError{Code: fhir.IssueNotSupported,
+			Msg: "chained parameters and _has cannot be used in subscription criteria or filters: a write is matched on its own"}
+	}
+	return nil
 }

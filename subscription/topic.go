@@ -305,6 +305,9 @@ func parseTriggerQuery(typ, s, path string) (*search.Query, error) {
 		return nil, fhir.Invalid(path, fmt.Sprintf("malformed query %q: %v", s, err))
 	}
 	q, err := search.ParseQuery(typ, vals)
+	if err == nil {
+		err = matchable(q)
+	}
 	if err != nil {
 		return nil, rePath(err, path)
 	}

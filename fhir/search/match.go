@@ -68,7 +68,7 @@ type matchResource struct {
 	typ  string
 	ctx  *eval.Context
 	cols map[*paramDef]types.Collection // each parameter's values, evaluated once
-	vals map[*paramDef]*paramValues     // and their typed forms, for terms
+	vals map[*paramDef]*ParamValues     // and their search values, extracted once
 }
 
 var errNotObject = errors.New("resource is not a JSON object")
@@ -195,83 +195,44 @@ func (q *Query) match(mr *matchResource) (bool, error) {
 		return false, nil
 	}
 	for _, t := range q.terms {
-		col, err := mr.evaluate(t.param)
+		if t.needsStore() {
+			return false, ErrNeedsStore
+		}
+		pv, err := mr.values(t.param)
 		if err != nil {
 			return false, err
 		}
-		if !t.match(mr.values(t.param, col)) {
+		if !t.match(pv) {
 			return false, nil
 		}
 	}
 	return true, nil
 }
 
-// paramValues are the values one parameter selected from a resource, with
-// the typed forms the terms compare against extracted on first use: a
-// resource matched against many queries extracts each form once.
-type paramValues struct {
-	col   types.Collection
-	done  uint16 // which of the forms below are set
-	toks  []token
-	texts []string
-	strs  []string
-	prims []string
-	refs  []string
-	dates []dateRange
-	nums  []*big.Rat
-	qtys  []quantity
-}
-
-const (
-	haveToks uint16 = 1 << iota
-	haveTexts
-	haveStrs
-	havePrims
-	haveRefs
-	haveDates
-	haveNums
-	haveQtys
-)
-
-// lazy fills *dst with f(col) the first time bit is asked for.
-func lazy[T any](pv *paramValues, bit uint16, dst *[]T, f func(types.Collection) []T) []T {
-	if pv.done&bit == 0 {
-		*dst = f(pv.col)
-		pv.done |= bit
-	}
-	return *dst
-}
-
-func (pv *paramValues) tokens() []token       { return lazy(pv, haveToks, &pv.toks, tokens) }
-func (pv *paramValues) tokenTexts() []string  { return lazy(pv, haveTexts, &pv.texts, tokenTexts) }
-func (pv *paramValues) stringParts() []string { return lazy(pv, haveStrs, &pv.strs, stringParts) }
-func (pv *paramValues) primitives() []string  { return lazy(pv, havePrims, &pv.prims, primitives) }
-func (pv *paramValues) references() []string  { return lazy(pv, haveRefs, &pv.refs, references) }
-func (pv *paramValues) dateRanges() []dateRange {
-	return lazy(pv, haveDates, &pv.dates, dateRanges)
-}
-func (pv *paramValues) numbers() []*big.Rat    { return lazy(pv, haveNums, &pv.nums, numbers) }
-func (pv *paramValues) quantities() []quantity { return lazy(pv, haveQtys, &pv.qtys, quantities) }
-
-// values returns the parameter's values for term matching, kept with the
-// evaluated collection.
-func (mr *matchResource) values(p *paramDef, col types.Collection) *paramValues {
+// values returns the parameter's search values, extracting them the first
+// time: a resource matched against many queries extracts each parameter
+// once.
+func (mr *matchResource) values(p *paramDef) (*ParamValues, error) {
 	if pv, ok := mr.vals[p]; ok {
-		return pv
+		return pv, nil
 	}
-	pv := &paramValues{col: col}
+	col, err := mr.evaluate(p)
+	if err != nil {
+		return nil, err
+	}
+	pv := extractValues(p, col)
 	if mr.vals == nil {
-		mr.vals = map[*paramDef]*paramValues{}
+		mr.vals = map[*paramDef]*ParamValues{}
 	}
 	mr.vals[p] = pv
-	return pv
+	return pv, nil
 }
 
 // match reports whether the values an expression selected satisfy the term.
-func (t *term) match(pv *paramValues) bool {
+func (t *Term) match(pv *ParamValues) bool {
 	switch t.modifier {
 	case "missing":
-		return (len(pv.col) == 0) == t.missing
+		return pv.Empty() == t.missing
 	case "not":
 		// :not matches resources with no value equal to any of the
 		// given ones, including resources without a value at all.
@@ -280,17 +241,13 @@ func (t *term) match(pv *paramValues) bool {
 	return t.anyValue(pv)
 }
 
-func (t *term) anyValue(pv *paramValues) bool {
-	if len(pv.col) == 0 {
-		return false
-	}
+func (t *Term) anyValue(pv *ParamValues) bool {
 	switch t.param.Type {
 	case "token":
 		if t.modifier == "text" {
-			texts := pv.tokenTexts()
-			return t.anyString(texts)
+			return t.anyString(pv.Texts)
 		}
-		toks := pv.tokens()
+		toks := pv.Tokens
 		for _, v := range t.values {
 			for _, tk := range toks {
 				if v.matchToken(tk) {
@@ -299,9 +256,9 @@ func (t *term) anyValue(pv *paramValues) bool {
 			}
 		}
 	case "string":
-		return t.anyString(pv.stringParts())
+		return t.anyString(pv.Strings)
 	case "uri":
-		for _, s := range pv.primitives() {
+		for _, s := range pv.URIs {
 			for _, v := range t.values {
 				switch {
 				case t.modifier == "below" && strings.HasPrefix(s, v.raw),
@@ -312,7 +269,7 @@ func (t *term) anyValue(pv *paramValues) bool {
 			}
 		}
 	case "reference":
-		for _, r := range pv.references() {
+		for _, r := range pv.Refs {
 			for _, v := range t.values {
 				if t.matchReference(v, r) {
 					return true
@@ -320,7 +277,7 @@ func (t *term) anyValue(pv *paramValues) bool {
 			}
 		}
 	case "date":
-		for _, r := range pv.dateRanges() {
+		for _, r := range pv.Dates {
 			for _, v := range t.values {
 				if v.matchDate(r) {
 					return true
@@ -328,7 +285,7 @@ func (t *term) anyValue(pv *paramValues) bool {
 			}
 		}
 	case "number":
-		for _, n := range pv.numbers() {
+		for _, n := range pv.Numbers {
 			for _, v := range t.values {
 				if v.matchNumber(n) {
 					return true
@@ -336,7 +293,7 @@ func (t *term) anyValue(pv *paramValues) bool {
 			}
 		}
 	case "quantity":
-		for _, qv := range pv.quantities() {
+		for _, qv := range pv.Quantities {
 			for _, v := range t.values {
 				if v.matchQuantity(qv) {
 					return true
@@ -349,7 +306,7 @@ func (t *term) anyValue(pv *paramValues) bool {
 
 // anyString applies the string rules: case- and accent-insensitive
 // "starts with" by default, :contains anywhere, :exact exact equality.
-func (t *term) anyString(texts []string) bool {
+func (t *Term) anyString(texts []string) bool {
 	for _, s := range texts {
 		var folded string
 		if t.modifier != "exact" {
@@ -381,13 +338,13 @@ func (t *term) anyString(texts []string) bool {
 func primitive(v types.Value) (string, bool) {
 	switch x := v.(type) {
 	case types.String:
-		return x.Value(), true
+		return capText(x.Value()), true
 	case *types.ObjectValue:
 		return "", false
 	case nil:
 		return "", false
 	default:
-		return x.String(), true
+		return capText(x.String()), true
 	}
 }
 
@@ -414,7 +371,7 @@ func rawString(data []byte, keys ...string) string {
 	if err != nil {
 		return ""
 	}
-	return s
+	return capText(s)
 }
 
 // eachObject calls fn with the raw JSON of each object in array member name.
@@ -436,52 +393,49 @@ func eachString(data []byte, name string, fn func(string)) {
 	switch t {
 	case jsonparser.String:
 		if s, err := jsonparser.ParseString(v); err == nil {
-			fn(s)
+			fn(capText(s))
 		}
 	case jsonparser.Array:
 		_, _ = jsonparser.ArrayEach(v, func(v []byte, t jsonparser.ValueType, _ int, _ error) {
 			if t == jsonparser.String {
 				if s, err := jsonparser.ParseString(v); err == nil {
-					fn(s)
+					fn(capText(s))
 				}
 			}
 		})
 	}
 }
 
-// token is one system|code a resource holds for a token parameter.
-type token struct{ system, code string }
-
 // tokens extracts the system|code pairs of Coding, CodeableConcept
 // (its codings), Identifier and ContactPoint (system|value), and of
 // primitive code, string, id, uri and boolean values (no system).
-func tokens(col types.Collection) []token {
-	var out []token
+func tokens(col types.Collection) []Token {
+	var out []Token
 	for _, v := range col {
 		obj, ok := v.(*types.ObjectValue)
 		if !ok {
 			if s, ok := primitive(v); ok {
-				out = append(out, token{code: s})
+				out = append(out, Token{Code: s})
 			}
 			continue
 		}
 		data := obj.Data()
 		if _, t, _, err := jsonparser.Get(data, "coding"); err == nil && t == jsonparser.Array {
 			eachObject(data, "coding", func(c []byte) {
-				out = append(out, token{rawString(c, "system"), rawString(c, "code")})
+				out = append(out, Token{rawString(c, "system"), rawString(c, "code")})
 			})
 			continue
 		}
 		if code := rawString(data, "code"); code != "" {
-			out = append(out, token{rawString(data, "system"), code})
+			out = append(out, Token{rawString(data, "system"), code})
 			continue
 		}
 		if val := rawString(data, "value"); val != "" {
-			out = append(out, token{rawString(data, "system"), val})
+			out = append(out, Token{rawString(data, "system"), val})
 			continue
 		}
 		if sys := rawString(data, "system"); sys != "" {
-			out = append(out, token{system: sys})
+			out = append(out, Token{System: sys})
 		}
 	}
 	return out
@@ -489,14 +443,14 @@ func tokens(col types.Collection) []token {
 
 // matchToken applies code, system|code, |code and system| to one token.
 // Codes and systems compare case-sensitively.
-func (v *searchValue) matchToken(tk token) bool {
+func (v *Value) matchToken(tk Token) bool {
 	if !v.hasSystem {
-		return tk.code == v.code
+		return tk.Code == v.code
 	}
-	if v.system != tk.system {
+	if v.system != tk.System {
 		return false
 	}
-	return v.code == "" || v.code == tk.code
+	return v.code == "" || v.code == tk.Code
 }
 
 // tokenTexts returns the texts :text searches: CodeableConcept.text,
@@ -576,7 +530,7 @@ func references(col types.Collection) []string {
 // any reference ending in {type}/id where type is the :Type modifier or
 // one of the parameter's targets; anything else (a canonical URL) must be
 // equal, ignoring a "|version" on the reference.
-func (t *term) matchReference(v *searchValue, ref string) bool {
+func (t *Term) matchReference(v *Value, ref string) bool {
 	if v.refID != "" {
 		typ, id, ok := splitTypeID(ref)
 		if !ok || id != v.refID {
@@ -594,36 +548,29 @@ func (t *term) matchReference(v *searchValue, ref string) bool {
 	return hasVersion && base == v.raw
 }
 
-// dateRange is the half-open range a date value covers; a zero bound is
-// open (a Period without start or end).
-type dateRange struct {
-	lo, hi         time.Time
-	openLo, openHi bool
-}
-
 // dateRanges returns the ranges of date, dateTime and instant values, of
 // Periods (start, end; a missing bound is open) and of Timing.event.
-func dateRanges(col types.Collection) []dateRange {
-	var out []dateRange
+func dateRanges(col types.Collection) []DateRange {
+	var out []DateRange
 	for _, v := range col {
 		obj, ok := v.(*types.ObjectValue)
 		if !ok {
 			if s, ok := primitive(v); ok {
 				if lo, hi, ok := parseDateRange(s); ok {
-					out = append(out, dateRange{lo: lo, hi: hi})
+					out = append(out, DateRange{Lo: lo, Hi: hi})
 				}
 			}
 			continue
 		}
 		start, end := field(obj, "start"), field(obj, "end")
 		if start != "" || end != "" {
-			r := dateRange{openLo: start == "", openHi: end == ""}
+			r := DateRange{OpenLo: start == "", OpenHi: end == ""}
 			var ok1, ok2 = true, true
 			if start != "" {
-				r.lo, _, ok1 = parseDateRange(start)
+				r.Lo, _, ok1 = parseDateRange(start)
 			}
 			if end != "" {
-				_, r.hi, ok2 = parseDateRange(end)
+				_, r.Hi, ok2 = parseDateRange(end)
 			}
 			if ok1 && ok2 {
 				out = append(out, r)
@@ -632,7 +579,7 @@ func dateRanges(col types.Collection) []dateRange {
 		}
 		eachString(obj.Data(), "event", func(s string) {
 			if lo, hi, ok := parseDateRange(s); ok {
-				out = append(out, dateRange{lo: lo, hi: hi})
+				out = append(out, DateRange{Lo: lo, Hi: hi})
 			}
 		})
 	}
@@ -652,12 +599,12 @@ func dateRanges(col types.Collection) []dateRange {
 //	ap  the ranges overlap once the search range is widened by 10% of its
 //	    width, at least a day, on each side (the spec's "10% of the gap
 //	    to now" would need a clock, and Match is pure)
-func (v *searchValue) matchDate(r dateRange) bool {
+func (v *Value) matchDate(r DateRange) bool {
 	ps, pe := v.lo, v.hi
 	after := func(a, b time.Time) bool { return a.After(b) }
-	within := (!r.openLo && !r.lo.Before(ps)) && (!r.openHi && !r.hi.After(pe))
-	gt := r.openHi || after(r.hi, pe)
-	lt := r.openLo || r.lo.Before(ps)
+	within := (!r.OpenLo && !r.Lo.Before(ps)) && (!r.OpenHi && !r.Hi.After(pe))
+	gt := r.OpenHi || after(r.Hi, pe)
+	lt := r.OpenLo || r.Lo.Before(ps)
 	switch v.prefix {
 	case "eq":
 		return within
@@ -672,13 +619,12 @@ func (v *searchValue) matchDate(r dateRange) bool {
 	case "le":
 		return lt || within
 	case "sa":
-		return !r.openLo && !r.lo.Before(pe)
+		return !r.OpenLo && !r.Lo.Before(pe)
 	case "eb":
-		return !r.openHi && !r.hi.After(ps)
+		return !r.OpenHi && !r.Hi.After(ps)
 	case "ap":
-		w := max(pe.Sub(ps)/10, 24*time.Hour)
-		ps, pe = ps.Add(-w), pe.Add(w)
-		return (r.openLo || r.lo.Before(pe)) && (r.openHi || r.hi.After(ps))
+		ps, pe = v.ApproxDates()
+		return (r.OpenLo || r.Lo.Before(pe)) && (r.OpenHi || r.Hi.After(ps))
 	}
 	return false
 }
@@ -689,13 +635,22 @@ func toRat(v types.Value) (*big.Rat, bool) {
 	case types.Integer:
 		return new(big.Rat).SetInt64(x.Value()), true
 	case types.Decimal:
-		return new(big.Rat).SetString(x.Value().String())
+		return ratOf(x.Value().String())
 	case types.String:
 		if numberPattern.MatchString(x.Value()) {
-			return new(big.Rat).SetString(x.Value())
+			return ratOf(x.Value())
 		}
 	}
 	return nil, false
+}
+
+// ratOf parses a decimal, refusing magnitudes the index does not hold.
+func ratOf(s string) (*big.Rat, bool) {
+	n, ok := new(big.Rat).SetString(s)
+	if !ok || !saneNumber(n) {
+		return nil, false
+	}
+	return n, true
 }
 
 func numbers(col types.Collection) []*big.Rat {
@@ -711,7 +666,7 @@ func numbers(col types.Collection) []*big.Rat {
 // matchNumber applies a prefix: eq and ne use the implicit precision of
 // the search value, the others compare exactly (sa and eb as gt and lt),
 // and ap accepts values within 10% of the search value.
-func (v *searchValue) matchNumber(n *big.Rat) bool {
+func (v *Value) matchNumber(n *big.Rat) bool {
 	switch v.prefix {
 	case "eq":
 		return n.Cmp(v.numLo) >= 0 && n.Cmp(v.numHi) < 0
@@ -726,29 +681,22 @@ func (v *searchValue) matchNumber(n *big.Rat) bool {
 	case "le":
 		return n.Cmp(v.num) <= 0
 	case "ap":
-		d := new(big.Rat).Sub(n, v.num)
-		tol := new(big.Rat).Mul(new(big.Rat).Abs(v.num), big.NewRat(1, 10))
-		if tol.Sign() == 0 {
+		lo, hi, ok := v.ApproxNumbers()
+		if !ok {
 			return n.Cmp(v.numLo) >= 0 && n.Cmp(v.numHi) < 0
 		}
-		return d.Abs(d).Cmp(tol) <= 0
+		return n.Cmp(lo) >= 0 && n.Cmp(hi) <= 0
 	}
 	return false
 }
 
-// quantity is a Quantity value: its number, system, code and unit.
-type quantity struct {
-	value              *big.Rat
-	system, code, unit string
-}
-
-func quantities(col types.Collection) []quantity {
-	var out []quantity
+func quantities(col types.Collection) []Quantity {
+	var out []Quantity
 	for _, v := range col {
 		obj, ok := v.(*types.ObjectValue)
 		if !ok {
 			if n, ok := toRat(v); ok {
-				out = append(out, quantity{value: n})
+				out = append(out, Quantity{Value: n})
 			}
 			continue
 		}
@@ -757,11 +705,11 @@ func quantities(col types.Collection) []quantity {
 		if err != nil || t != jsonparser.Number {
 			continue
 		}
-		n, ok := new(big.Rat).SetString(string(raw))
+		n, ok := ratOf(string(raw))
 		if !ok {
 			continue
 		}
-		out = append(out, quantity{value: n, system: rawString(data, "system"), code: rawString(data, "code"), unit: rawString(data, "unit")})
+		out = append(out, Quantity{Value: n, System: rawString(data, "system"), Code: rawString(data, "code"), Unit: rawString(data, "unit")})
 	}
 	return out
 }
@@ -770,12 +718,12 @@ func quantities(col types.Collection) []quantity {
 // search value names them, the units: number|system|code needs the same
 // system and code; number||code needs the same code or unit. Units are not
 // converted (UCUM canonicalisation is not done).
-func (v *searchValue) matchQuantity(q quantity) bool {
-	if v.system != "" && (q.system != v.system || q.code != v.code) {
+func (v *Value) matchQuantity(q Quantity) bool {
+	if v.system != "" && (q.System != v.system || q.Code != v.code) {
 		return false
 	}
-	if v.system == "" && v.code != "" && q.code != v.code && q.unit != v.code {
+	if v.system == "" && v.code != "" && q.Code != v.code && q.Unit != v.code {
 		return false
 	}
-	return v.matchNumber(q.value)
+	return v.matchNumber(q.Value)
 }

@@ -34,30 +34,34 @@ func (q *Query) Pins() []Pin {
 		if len(t.values) != 1 || (t.modifier != "" && t.modifier != "type") {
 			continue
 		}
-		v := t.values[0]
-		switch t.param.Type {
-		case "token":
-			if t.modifier != "" {
-				continue
-			}
-			switch {
-			case !v.hasSystem:
-				out = append(out, Pin{t.param.Code, v.code})
-			default:
-				out = append(out, Pin{t.param.Code, v.system + "|" + v.code})
-			}
-		case "reference":
-			switch {
-			case v.refID != "" && v.refType != "":
-				out = append(out, Pin{t.param.Code, v.refType + "/" + v.refID})
-			case v.refID != "":
-				out = append(out, Pin{t.param.Code, v.refID})
-			default:
-				out = append(out, Pin{t.param.Code, v.raw})
-			}
+		if p, ok := t.pin(t.values[0]); ok {
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// pin returns the canonical key of one value of a token or reference term.
+func (t *Term) pin(v *Value) (Pin, bool) {
+	switch t.param.Type {
+	case "token":
+		if t.modifier != "" {
+			return Pin{}, false
+		}
+		if !v.hasSystem {
+			return Pin{t.param.Code, v.code}, true
+		}
+		return Pin{t.param.Code, v.system + "|" + v.code}, true
+	case "reference":
+		switch {
+		case v.refID != "" && v.refType != "":
+			return Pin{t.param.Code, v.refType + "/" + v.refID}, true
+		case v.refID != "":
+			return Pin{t.param.Code, v.refID}, true
+		}
+		return Pin{t.param.Code, v.raw}, true
+	}
+	return Pin{}, false
 }
 
 // IndexKeys returns the canonical keys resource (JSON of resourceType)
@@ -103,18 +107,27 @@ func (t *Target) IndexKeys(resourceType, param string) ([]string, error) {
 }
 
 func indexKeys(p *paramDef, col types.Collection) []string {
-	var keys []string
 	if p.Type == "token" {
-		for _, tk := range tokens(col) {
-			if tk.system == "" {
-				keys = append(keys, "|"+tk.code, tk.code)
-			} else {
-				keys = append(keys, tk.system+"|"+tk.code, tk.code, tk.system+"|")
-			}
-		}
-		return keys
+		return tokenKeys(tokens(col))
 	}
-	for _, ref := range references(col) {
+	return refKeys(references(col))
+}
+
+func tokenKeys(toks []Token) []string {
+	var keys []string
+	for _, tk := range toks {
+		if tk.System == "" {
+			keys = append(keys, "|"+tk.Code, tk.Code)
+		} else {
+			keys = append(keys, tk.System+"|"+tk.Code, tk.Code, tk.System+"|")
+		}
+	}
+	return keys
+}
+
+func refKeys(refs []string) []string {
+	var keys []string
+	for _, ref := range refs {
 		keys = append(keys, ref)
 		if typ, id, ok := splitTypeID(ref); ok {
 			keys = append(keys, typ+"/"+id, id)

@@ -3,13 +3,13 @@ package search
 import (
 	"errors"
 	"fmt"
-	"github.com/fhirbell/fhirbell/fhir"
 	"maps"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/gofhir/fhirpath"
 )
 
@@ -354,13 +354,23 @@ func TestParseQueryErrors(t *testing.T) {
 		{"special", "Location", "near=1|2|3|km", "near", fhir.IssueNotSupported},
 		{"_text", "Observation", "_text=x", "_text", fhir.IssueNotSupported},
 		{"_content", "Observation", "_content=x", "_content", fhir.IssueNotSupported},
-		{"chained", "Observation", "subject.name=x", "subject.name", fhir.IssueNotSupported},
-		{"_has", "Patient", "_has:Observation:patient:code=1", "_has:Observation:patient:code", fhir.IssueNotSupported},
-		{"_include", "Observation", "_include=Observation:subject", "_include", fhir.IssueNotSupported},
-		{"_revinclude", "Patient", "_revinclude=Observation:subject", "_revinclude", fhir.IssueNotSupported},
+		{"chain on a non-reference", "Observation", "code.name=x", "code.name", fhir.IssueInvalid},
+		{"chain to a parameter no target has", "Observation", "subject.nosuch=x", "subject.nosuch", fhir.IssueInvalid},
+		{"chain on any-type reference", "Provenance", "target.name=x", "target.name", fhir.IssueInvalid},
+		{"chain too deep", "Observation", "subject:Patient.organization.partof.partof.name=x", "subject:Patient.organization.partof.partof.name", fhir.IssueNotSupported},
+		{"_has malformed", "Patient", "_has:Observation:patient=1", "_has:Observation:patient", fhir.IssueInvalid},
+		{"_has wrong target", "Patient", "_has:Observation:encounter:code=1", "_has:Observation:encounter:code", fhir.IssueInvalid},
+		{"_include of another type", "Observation", "_include=Patient:organization", "_include", fhir.IssueInvalid},
+		{"_include not a reference", "Observation", "_include=Observation:code", "_include", fhir.IssueInvalid},
+		{"_include *", "Observation", "_include=*", "_include", fhir.IssueNotSupported},
+		{"_revinclude to another type", "Patient", "_revinclude=Observation:subject:Group", "_revinclude", fhir.IssueInvalid},
 		{"_summary", "Observation", "_summary=true", "_summary", fhir.IssueNotSupported},
+		{"_total", "Observation", "_total=some", "_total", fhir.IssueInvalid},
+		{"_sort twice", "Observation", "_sort=date,-date", "_sort", fhir.IssueInvalid},
+		{"_id:text", "Observation", "_id:text=x", "_id:text", fhir.IssueNotSupported},
 		{"_elements", "Observation", "_elements=id", "_elements", fhir.IssueNotSupported},
-		{"_sort unsupported key", "Observation", "_sort=date", "_sort", fhir.IssueNotSupported},
+		{"_sort unsupported key", "Observation", "_sort=birthdate", "_sort", fhir.IssueNotSupported},
+		{"_sort composite", "Observation", "_sort=code-value-quantity", "_sort", fhir.IssueNotSupported},
 		{"_format xml", "Observation", "_format=xml", "_format", fhir.IssueNotSupported},
 		{"_count negative", "Observation", "_count=-1", "_count", fhir.IssueInvalid},
 		{"_count not a number", "Observation", "_count=ten", "_count", fhir.IssueInvalid},

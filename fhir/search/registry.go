@@ -47,6 +47,7 @@ type paramDef struct {
 // included, keyed by type then code.
 type registry struct {
 	byType map[string]map[string]*paramDef
+	sorted map[string][]*paramDef // the supported parameters of each type, by code
 }
 
 // searchRegistry parses the embedded table once, on first use.
@@ -81,13 +82,18 @@ var searchRegistry = sync.OnceValue(func() *registry {
 	for _, tp := range table["Resource"] {
 		common[tp.Code] = mk(tp)
 	}
-	r := &registry{byType: map[string]map[string]*paramDef{}}
+	r := &registry{byType: map[string]map[string]*paramDef{}, sorted: map[string][]*paramDef{}}
 	for _, rt := range fhir.ResourceTypes() {
 		m := maps.Clone(common)
 		for _, tp := range table[rt] {
 			m[tp.Code] = mk(tp)
 		}
 		r.byType[rt] = m
+		for _, code := range slices.Sorted(maps.Keys(m)) {
+			if p := m[code]; p.Unsupported == "" && p.compile != nil {
+				r.sorted[rt] = append(r.sorted[rt], p)
+			}
+		}
 	}
 	return r
 })

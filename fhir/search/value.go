@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// searchValue is one ORed value of a term, parsed for the term's type.
-type searchValue struct {
+// Value is one ORed value of a term, parsed for the term's type.
+type Value struct {
 	raw    string // unescaped
 	prefix string // date, number, quantity: eq ne gt lt ge le sa eb ap
 
@@ -49,8 +49,8 @@ func splitPrefix(s string) (prefix, rest string) {
 	return "eq", s
 }
 
-func (t *term) parseValue(part string) (*searchValue, error) {
-	v := &searchValue{raw: unescape(part)}
+func (t *Term) parseValue(part string) (*Value, error) {
+	v := &Value{raw: unescape(part)}
 	switch t.param.Type {
 	case "token":
 		if t.modifier == "text" {
@@ -115,7 +115,7 @@ var numberPattern = regexp.MustCompile(`^[+-]?(\d+)(\.(\d+))?([eE]([+-]?\d{1,4})
 // 100.5), "100.0" for [99.95, 100.05), "1e2" for [50, 150) (one
 // significant figure), per the R4 search spec's rule that a number
 // matches within the precision it was given.
-func (v *searchValue) setNumber(s string) bool {
+func (v *Value) setNumber(s string) bool {
 	m := numberPattern.FindStringSubmatch(s)
 	if m == nil {
 		return false
@@ -153,7 +153,7 @@ func abs(n int) int {
 // the :Type modifier it becomes Type/id), an absolute URL (its trailing
 // Type/id is kept beside the URL) or any other string (a canonical URL,
 // compared as is).
-func (v *searchValue) setReference(t *term) error {
+func (v *Value) setReference(t *Term) error {
 	s := v.raw
 	if typ, id, ok := splitTypeID(s); ok {
 		if t.refType != "" && typ != t.refType {

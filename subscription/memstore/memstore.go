@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -23,6 +25,7 @@ type Store struct {
 	mu       sync.RWMutex
 	versions map[string]map[string][]subscription.Resource // type → id → versions, oldest first; guarded by mu
 	logs     map[string]eventLog                           // subscription ID → event log; guarded by mu
+	index    map[string]*typeIndex                         // type → search index of its live resources; guarded by mu
 	closed   bool                                          // guarded by mu
 	now      func() time.Time                              // set at construction
 
@@ -37,7 +40,7 @@ type Store struct {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{versions: map[string]map[string][]subscription.Resource{}, logs: map[string]eventLog{}, now: time.Now}
+	return &Store{versions: map[string]map[string][]subscription.Resource{}, logs: map[string]eventLog{}, index: map[string]*typeIndex{}, now: time.Now}
 }
 
 var errClosed = errors.New("memstore: closed")
@@ -52,7 +55,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx subscription.Tx) error) error
 	if s.closed {
 		return errClosed
 	}
-	tx := &tx{s: s, overlay: map[key][]subscription.Resource{}}
+	tx := &tx{s: s, overlay: map[key][]subscription.Resource{}, vals: map[key]*search.Values{}}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -66,6 +69,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx subscription.Tx) error) error
 			s.versions[k.typ] = byID
 		}
 		byID[k.id] = append(byID[k.id], vs...)
+		s.typeIndex(k.typ).put(vs[len(vs)-1], tx.vals[k])
 	}
 	tx.commitEvents()
 	return nil
@@ -191,6 +195,7 @@ func (s *Store) Close() error {
 type tx struct {
 	s       *Store
 	overlay map[key][]subscription.Resource // new versions, oldest first
+	vals    map[key]*search.Values          // the search values of the newest version in overlay; nil for a deletion
 	events  map[string]eventLog             // subscription ID → the log's new head and new events only; nil until the first AppendEvents
 }
 
@@ -208,10 +213,21 @@ func (t *tx) Read(ctx context.Context, typ, id string) (subscription.Resource, e
 
 func (t *tx) stamp() time.Time { return t.s.now().UTC().Truncate(time.Millisecond) }
 
-func (t *tx) add(r subscription.Resource) subscription.Resource {
+func (t *tx) add(r subscription.Resource) (subscription.Resource, error) {
 	k := key{r.Type, r.ID}
-	t.overlay[k] = append(t.overlay[k], r)
-	return r
+	var vals *search.Values
+	if !r.Deleted {
+		r.Target = search.NewTarget(r.Body)
+		var err error
+		if vals, err = r.Target.Extract(); err != nil {
+			return subscription.Resource{}, fmt.Errorf("index %s/%s: %w", r.Type, r.ID, err)
+		}
+	}
+	stored := r
+	stored.Target = nil // kept only by the caller: the parse is large
+	t.overlay[k] = append(t.overlay[k], stored)
+	t.vals[k] = vals
+	return r, nil
 }
 
 func (t *tx) Create(ctx context.Context, r *fhir.Resource) (subscription.Resource, error) {
@@ -220,7 +236,7 @@ func (t *tx) Create(ctx context.Context, r *fhir.Resource) (subscription.Resourc
 	}
 	now := t.stamp()
 	body := r.Stamp(r.ID, 1, now)
-	return t.add(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}), nil
+	return t.add(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body})
 }
 
 func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscription.Resource, bool, error) {
@@ -236,7 +252,8 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscrip
 	}
 	now := t.stamp()
 	body := r.Stamp(r.ID, prev+1, now)
-	return t.add(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: prev + 1, LastUpdated: now, Body: body}), created, nil
+	res, err := t.add(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: prev + 1, LastUpdated: now, Body: body})
+	return res, created, err
 }
 
 func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (subscription.Resource, error) {
@@ -251,5 +268,5 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (subscri
 	if last.Deleted {
 		return last, nil
 	}
-	return t.add(subscription.Resource{Type: typ, ID: id, VersionID: last.VersionID + 1, LastUpdated: t.stamp(), Deleted: true}), nil
+	return t.add(subscription.Resource{Type: typ, ID: id, VersionID: last.VersionID + 1, LastUpdated: t.stamp(), Deleted: true})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/search"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -132,6 +133,9 @@ func (s *Store) attempt(ctx context.Context, fn func(tx subscription.Tx) error) 
 	t := &tx{s: s, tx: ptx}
 	if err := fn(t); err != nil {
 		return t.retry, err
+	}
+	if err := t.flushIndex(ctx); err != nil {
+		return t.retry, fmt.Errorf("write search index: %w", err)
 	}
 	if t.retry {
 		// fn swallowed the error of a statement that lost a race; the
@@ -331,6 +335,10 @@ type tx struct {
 	// failure: the transaction is then aborted and Store.Tx runs fn again,
 	// whatever fn made of the error.
 	retry bool
+	// pending holds the search values of the resources written, flushed
+	// into the index tables before the commit (index.go); nil values for a
+	// deletion.
+	pending map[resKey]*search.Values
 }
 
 // fail translates err, noting whether the transaction may be retried.
@@ -392,7 +400,9 @@ func (t *tx) advanceHead(ctx context.Context, typ, id string, v int64, at time.T
 
 // insertVersion stores a version and returns it as a read would, the body
 // rendered by Postgres.
-func (t *tx) insertVersion(ctx context.Context, r subscription.Resource) (subscription.Resource, error) {
+// hadRows says whether the resource had a live version before, whose index
+// rows the new version replaces.
+func (t *tx) insertVersion(ctx context.Context, r subscription.Resource, hadRows bool) (subscription.Resource, error) {
 	var body []byte
 	if !r.Deleted {
 		body = r.Body
@@ -402,6 +412,15 @@ INSERT INTO resource_versions (type, id, version, last_updated, deleted, body) V
 RETURNING body`, r.Type, r.ID, r.VersionID, r.LastUpdated, r.Deleted, body).Scan(&r.Body)
 	if err != nil {
 		return subscription.Resource{}, t.fail(err)
+	}
+	var vals *search.Values
+	if !r.Deleted {
+		if r.Target, vals, err = extract(r); err != nil {
+			return subscription.Resource{}, err
+		}
+	}
+	if err := t.queueIndex(ctx, r.Type, r.ID, vals, hadRows); err != nil {
+		return subscription.Resource{}, err
 	}
 	return r, nil
 }
@@ -431,7 +450,7 @@ func (t *tx) Create(ctx context.Context, r *fhir.Resource) (subscription.Resourc
 		return subscription.Resource{}, fmt.Errorf("%w: %s/%s exists", subscription.ErrConflict, r.Type, r.ID)
 	}
 	body := r.Stamp(r.ID, 1, now)
-	return t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body})
+	return t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
 }
 
 // Put stores the next version of r; see subscription.Tx.Put.
@@ -451,7 +470,7 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscrip
 		}
 		if inserted {
 			body := r.Stamp(r.ID, 1, now)
-			res, err := t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body})
+			res, err := t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
 			return res, err == nil, err
 		}
 		// Another transaction created it meanwhile and has committed (the
@@ -472,7 +491,7 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscrip
 		return subscription.Resource{}, false, err
 	}
 	body := r.Stamp(r.ID, v, now)
-	res, err := t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: v, LastUpdated: now, Body: body})
+	res, err := t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: v, LastUpdated: now, Body: body}, !h.deleted)
 	return res, err == nil && h.deleted, err
 }
 
@@ -496,5 +515,5 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (subscri
 	if err := t.advanceHead(ctx, typ, id, v, now, true); err != nil {
 		return subscription.Resource{}, err
 	}
-	return t.insertVersion(ctx, subscription.Resource{Type: typ, ID: id, VersionID: v, LastUpdated: now, Deleted: true})
+	return t.insertVersion(ctx, subscription.Resource{Type: typ, ID: id, VersionID: v, LastUpdated: now, Deleted: true}, true)
 }

@@ -1,0 +1,309 @@
+package memstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/fhirbell/fhirbell/fhir/search"
+	"github.com/fhirbell/fhirbell/subscription"
+)
+
+// This file is the in-memory search index: for each type, the live
+// resources with their extracted search values, and an inverted index from
+// (parameter, key) to the ids holding it for token and reference
+// parameters (keys as search.ParamValues.Keys gives them). A search
+// intersects the id sets of its lookup terms (search.Query.Lookups), or
+// walks every live resource of the type when it has none, and checks each
+// candidate with search.Query.MatchValues, the matcher on the same values.
+
+// entry is a live resource and its search values.
+type entry struct {
+	res  subscription.Resource
+	vals *search.Values
+}
+
+// typeIndex indexes the live resources of one type; guarded by Store.mu.
+type typeIndex struct {
+	live map[string]*entry                         // id → entry
+	keys map[string]map[string]map[string]struct{} // param → key → ids
+}
+
+func (s *Store) typeIndex(typ string) *typeIndex {
+	ti := s.index[typ]
+	if ti == nil {
+		ti = &typeIndex{live: map[string]*entry{}, keys: map[string]map[string]map[string]struct{}{}}
+		s.index[typ] = ti
+	}
+	return ti
+}
+
+// put makes r (with vals; nil vals for a deletion) the indexed version.
+func (ti *typeIndex) put(r subscription.Resource, vals *search.Values) {
+	if old := ti.live[r.ID]; old != nil {
+		ti.unkey(old)
+		delete(ti.live, r.ID)
+	}
+	if r.Deleted || vals == nil {
+		return
+	}
+	e := &entry{res: r, vals: vals}
+	e.res.Target = nil // the matcher's parse is not kept: it is large
+	ti.live[r.ID] = e
+	for _, pv := range vals.Params {
+		for _, k := range pv.Keys() {
+			byKey := ti.keys[pv.Code]
+			if byKey == nil {
+				byKey = map[string]map[string]struct{}{}
+				ti.keys[pv.Code] = byKey
+			}
+			ids := byKey[k]
+			if ids == nil {
+				ids = map[string]struct{}{}
+				byKey[k] = ids
+			}
+			ids[r.ID] = struct{}{}
+		}
+	}
+}
+
+func (ti *typeIndex) unkey(e *entry) {
+	for _, pv := range e.vals.Params {
+		for _, k := range pv.Keys() {
+			if ids := ti.keys[pv.Code][k]; ids != nil {
+				delete(ids, e.res.ID)
+				if len(ids) == 0 {
+					delete(ti.keys[pv.Code], k)
+				}
+			}
+		}
+	}
+}
+
+// candidates returns the entries that may match q: those having a key of
+// every lookup term, or every live entry when q has no lookup term.
+func (ti *typeIndex) candidates(q *search.Query) []*entry {
+	lookups := q.Lookups()
+	if len(lookups) == 0 {
+		out := make([]*entry, 0, len(ti.live))
+		for _, e := range ti.live {
+			out = append(out, e)
+		}
+		return out
+	}
+	var ids map[string]struct{}
+	for _, pins := range lookups {
+		union := map[string]struct{}{}
+		for _, p := range pins {
+			for id := range ti.keys[p.Param][p.Value] {
+				if ids == nil || has(ids, id) {
+					union[id] = struct{}{}
+				}
+			}
+		}
+		ids = union
+		if len(ids) == 0 {
+			return nil
+		}
+	}
+	out := make([]*entry, 0, len(ids))
+	for id := range ids {
+		out = append(out, ti.live[id])
+	}
+	return out
+}
+
+func has(m map[string]struct{}, k string) bool { _, ok := m[k]; return ok }
+
+// matches returns every live resource q matches, unordered; the caller
+// holds mu (read).
+func (s *Store) matches(ctx context.Context, q *search.Query, depth int) ([]*entry, error) {
+	refs, err := s.resolve(ctx, q, depth)
+	if err != nil {
+		return nil, err
+	}
+	ti := s.index[q.Type]
+	if ti == nil {
+		return nil, nil
+	}
+	var out []*entry
+	for i, e := range ti.candidates(q) {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if q.MatchValues(e.vals, refs) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// resolve finds what the chained and _has terms of q refer to.
+func (s *Store) resolve(ctx context.Context, q *search.Query, depth int) (search.Refs, error) {
+	var refs search.Refs
+	for _, t := range q.Terms() {
+		set := map[string]bool{}
+		switch {
+		case t.Chain() != nil:
+			for _, sub := range t.Chain() {
+				es, err := s.matches(ctx, sub, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				for _, e := range es {
+					set[e.res.Type+"/"+e.res.ID] = true
+				}
+			}
+		case t.Has() != nil:
+			h := t.Has()
+			es, err := s.matches(ctx, h.Query, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range es {
+				if pv := e.vals.Param(h.Param); pv != nil {
+					for _, r := range pv.Refs {
+						if typ, id, ok := search.SplitReference(r); ok && typ == q.Type {
+							set[typ+"/"+id] = true
+						}
+					}
+				}
+			}
+		default:
+			continue
+		}
+		if refs == nil {
+			refs = search.Refs{}
+		}
+		refs[t] = set
+	}
+	return refs, nil
+}
+
+// sortValues returns the values an entry sorts by for keys.
+func sortValues(e *entry, keys []search.SortKey) []search.SortValue {
+	out := make([]search.SortValue, len(keys))
+	for i, k := range keys {
+		switch k.Param {
+		case "_id":
+			out[i] = search.SortValue{Str: e.res.ID}
+		case "_lastUpdated":
+			out[i] = search.SortValue{Time: e.res.LastUpdated}
+		default:
+			out[i] = search.SortValueOf(e.vals, k)
+		}
+	}
+	return out
+}
+
+// compare orders two positions (sort values, id) as the search sorts:
+// each key ascending or descending, a missing value last either way, then
+// id ascending.
+func compare(keys []search.SortKey, a []search.SortValue, aID string, b []search.SortValue, bID string) int {
+	for i, k := range keys {
+		c := a[i].Compare(b[i])
+		if k.Descending && !a[i].Null && !b[i].Null {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(aID, bID)
+}
+
+// Find runs q over the in-memory index; see subscription.Store.Find.
+func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscription.SearchPage, error) {
+	page := subscription.SearchPage{Total: -1}
+	keys := q.SortKeys()
+	var cur *search.Cursor
+	var curVals []search.SortValue
+	if q.Cursor != "" {
+		c, err := search.DecodeCursor(q.Cursor, q.Type, keys)
+		if err != nil {
+			return page, err
+		}
+		cur = &c
+		for i, k := range keys {
+			typ := "text"
+			switch k.Param {
+			case "_lastUpdated":
+				typ = "date"
+			case "_id":
+			default:
+				typ = search.SortParam(q.Type, k)
+			}
+			v, _ := c.Keys[i].Value(typ) // DecodeCursor checked it
+			curVals = append(curVals, v)
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return page, errClosed
+	}
+	found, err := s.matches(ctx, q, 0)
+	if err != nil {
+		return page, err
+	}
+	if q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate {
+		page.Total = len(found)
+	}
+	if q.Summary == "count" || count <= 0 {
+		return page, nil
+	}
+	type ranked struct {
+		e    *entry
+		vals []search.SortValue
+	}
+	rs := make([]ranked, len(found))
+	for i, e := range found {
+		rs[i] = ranked{e, sortValues(e, keys)}
+	}
+	slices.SortFunc(rs, func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) })
+	// [lo, hi) is the window of the page.
+	lo, hi := 0, len(rs)
+	back := cur != nil && cur.Back
+	if cur != nil {
+		pos, _ := slices.BinarySearchFunc(rs, cur, func(r ranked, c *search.Cursor) int {
+			return compare(keys, r.vals, r.e.res.ID, curVals, c.ID)
+		})
+		if back {
+			hi = pos
+			lo = max(0, hi-count)
+		} else {
+			lo = pos
+			if lo < len(rs) && compare(keys, rs[lo].vals, rs[lo].e.res.ID, curVals, cur.ID) == 0 {
+				lo++ // the cursor's own row was on the previous page
+			}
+		}
+	}
+	if !back {
+		lo = min(lo+q.Offset, len(rs))
+		hi = min(lo+count, len(rs))
+	}
+	for _, r := range rs[lo:hi] {
+		page.Matches = append(page.Matches, r.e.res)
+	}
+	if lo < hi {
+		cursor := func(r ranked, back bool) string {
+			ks := make([]search.CursorKey, len(r.vals))
+			for i, v := range r.vals {
+				ks[i] = v.Key()
+			}
+			return search.Cursor{Keys: ks, ID: r.e.res.ID, Back: back}.Encode()
+		}
+		if hi < len(rs) {
+			page.Next = cursor(rs[hi-1], false)
+		}
+		if lo > 0 {
+			page.Prev = cursor(rs[lo], true)
+		}
+	}
+	if page.Total < 0 && cur == nil && q.Offset == 0 && hi == len(rs) && q.Total != search.TotalNone {
+		page.Total = len(rs)
+	}
+	return page, nil
+}
