@@ -144,7 +144,12 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 	}
 	// One parse of each version, and one evaluation of each search
 	// parameter, for the index lookup and every candidate.
-	prevT, curT := target(prev), target(cur)
+	// The store prepared the written version for its search index; the
+	// matcher reuses that parse and those evaluations.
+	prevT, curT := target(prev), res.Target
+	if curT == nil || cur == nil {
+		curT = target(cur)
+	}
 	focusT := curT
 	if focusT == nil {
 		focusT = prevT

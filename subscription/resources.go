@@ -8,7 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
@@ -331,15 +334,183 @@ func (s *Service) History(ctx context.Context, typ, id string) ([]Resource, erro
 	return versions, nil
 }
 
-// Search returns every current resource of q.Type that q matches and the
-// caller may see, ordered by LastUpdated then ID; paging and sorting are
-// the caller's.
-func (s *Service) Search(ctx context.Context, q *search.Query) ([]Resource, error) {
+// SearchResult is one page of a search (Service.Search).
+type SearchResult struct {
+	Matches  []Resource // the page, in the search's order
+	Included []Resource // what _include and _revinclude added, each once, none of them a match
+	// Next and Prev are the _cursor values of the following and preceding
+	// pages ("" when there is none): repeat the search with Query.Cursor
+	// set to one of them.
+	Next, Prev string
+	Total      int // the number of matches, or -1 when not counted (see Store.Find)
+}
+
+// maxIncluded bounds the resources _include and _revinclude add to a page.
+const maxIncluded = 1000
+
+// Search runs q through the store's index and returns the page of at most
+// count matches after q.Cursor (count 0 or _summary=count: the total
+// only), with the resources q's _include and _revinclude name, among those
+// the caller may see. This is the one search entry point: REST searches,
+// conditional create/update/delete (search with count 2 to tell none, one
+// and several apart) and internal lookups all call it, e.g.
+//
+//	q, err := search.ParseQuery("Patient", url.Values{"identifier": {"urn:x|42"}})
+//	res, err := svc.Search(ctx, q, 2)
+//	// len(res.Matches) is 0, 1 or 2 (2: several match)
+//
+// Results the caller may not see (granular SMART scopes) are removed from
+// the page after the store has paged, so a page may hold fewer than count
+// matches and Total counts what the store matched.
+func (s *Service) Search(ctx context.Context, q *search.Query, count int) (SearchResult, error) {
 	if err := checkAccess(ctx, auth.Search, q.Type, nil, nil); err != nil {
-		return nil, err
+		return SearchResult{}, err
 	}
-	return s.store.Search(ctx, q.Type, func(body []byte) (bool, error) {
-		ok, err := q.Match(body)
-		return ok && visible(ctx, q.Type, body), err
-	})
+	page, err := s.store.Find(ctx, q, count)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	out := SearchResult{Next: page.Next, Prev: page.Prev, Total: page.Total}
+	for _, r := range page.Matches {
+		if visible(ctx, r.Type, r.Body) {
+			out.Matches = append(out.Matches, r)
+		}
+	}
+	if _, restricted := auth.PrincipalFrom(ctx); restricted && out.Total >= 0 {
+		// The store counted what the caller may not see too; a total must
+		// not reveal that. Count the visible ones when asked to, or when
+		// this page is the whole result; otherwise leave the total out.
+		switch {
+		case q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate:
+			if out.Total, err = s.countVisible(ctx, q); err != nil {
+				return SearchResult{}, err
+			}
+		case page.Next == "" && page.Prev == "" && q.Cursor == "" && q.Offset == 0:
+			out.Total = len(out.Matches)
+		default:
+			out.Total = -1
+		}
+	}
+	if len(q.Include) > 0 && len(out.Matches) > 0 {
+		if out.Included, err = s.include(ctx, q.Include, out.Matches); err != nil {
+			return SearchResult{}, err
+		}
+	}
+	return out, nil
+}
+
+// countVisible counts the matches of q the caller may see, page by page.
+func (s *Service) countVisible(ctx context.Context, q *search.Query) (int, error) {
+	walk := *q
+	walk.Summary, walk.Total, walk.Cursor, walk.Offset, walk.Include = "", search.TotalNone, "", 0, nil
+	n := 0
+	for {
+		page, err := s.store.Find(ctx, &walk, search.MaxCount)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range page.Matches {
+			if visible(ctx, r.Type, r.Body) {
+				n++
+			}
+		}
+		if page.Next == "" {
+			return n, nil
+		}
+		walk.Cursor = page.Next
+	}
+}
+
+// include returns what includes add to matches: _include follows the
+// references of parameter Param of the resources of Type; _revinclude
+// finds the resources of Type that refer through Param to them. The
+// plain ones apply to the matches, the :iterate ones also to what was
+// included, until nothing new comes (at most maxIncluded resources, and
+// three rounds).
+func (s *Service) include(ctx context.Context, incs []search.Include, matches []Resource) ([]Resource, error) {
+	seen := map[string]bool{}
+	for _, m := range matches {
+		seen[m.Type+"/"+m.ID] = true
+	}
+	var out []Resource
+	frontier := matches
+	for round := 0; round < 3 && len(frontier) > 0 && len(out) < maxIncluded; round++ {
+		var next []Resource
+		for _, in := range incs {
+			if round > 0 && !in.Iterate {
+				continue
+			}
+			found, err := s.includeOne(ctx, in, frontier)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range found {
+				k := r.Type + "/" + r.ID
+				if seen[k] || len(out) >= maxIncluded || !visible(ctx, r.Type, r.Body) {
+					continue
+				}
+				seen[k] = true
+				out = append(out, r)
+				next = append(next, r)
+			}
+		}
+		frontier = next
+	}
+	return out, nil
+}
+
+// includeOne applies one include to from, with searches on the index.
+func (s *Service) includeOne(ctx context.Context, in search.Include, from []Resource) ([]Resource, error) {
+	var refs []string
+	byType := map[string][]string{}
+	for _, r := range from {
+		if in.Reverse {
+			if in.TargetType == "" || in.TargetType == r.Type {
+				refs = append(refs, r.Type+"/"+r.ID)
+			}
+			continue
+		}
+		if r.Type != in.Type {
+			continue
+		}
+		keys, err := search.NewTarget(r.Body).IndexKeys(in.Type, in.Param)
+		if err != nil {
+			continue
+		}
+		for _, k := range keys {
+			typ, id, ok := strings.Cut(k, "/")
+			if ok && isTypedRef(k) && (in.TargetType == "" || in.TargetType == typ) && !slices.Contains(byType[typ], id) {
+				byType[typ] = append(byType[typ], id)
+			}
+		}
+	}
+	var out []Resource
+	run := func(typ string, params url.Values) error {
+		q, err := search.ParseQuery(typ, params)
+		if err != nil {
+			return fmt.Errorf("include %s: %w", in, err)
+		}
+		page, err := s.store.Find(ctx, q, maxIncluded)
+		if err != nil {
+			return err
+		}
+		out = append(out, page.Matches...)
+		return nil
+	}
+	if in.Reverse {
+		for chunk := range slices.Chunk(refs, maxIncluded) {
+			if err := run(in.Type, url.Values{in.Param: {strings.Join(chunk, ",")}}); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		for chunk := range slices.Chunk(byType[typ], maxIncluded) {
+			if err := run(typ, url.Values{"_id": {strings.Join(chunk, ",")}}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }

@@ -23,6 +23,11 @@ type Resource struct {
 	Target *search.Target
 }
 
+// DefaultTotalBound is the most matches a search without _total counts:
+// beyond it the total is left out, so that an ordinary search of a large
+// result costs its page, not a count of everything.
+const DefaultTotalBound = 10000
+
 // SearchPage is one page of a search (Store.Find).
 type SearchPage struct {
 	Matches []Resource
@@ -82,8 +87,9 @@ type Store interface {
 	// (q.SortKeys, ties by id), starting after q.Cursor (or before it, for a
 	// previous-page cursor) and skipping q.Offset. It never loads more than
 	// the page. Total is counted when q asks for it (_total=accurate or
-	// estimate, _summary=count), or when the page holds every match;
-	// otherwise it is -1. With _summary=count or count 0 there are no
+	// estimate, _summary=count); without _total it is counted when there
+	// are at most DefaultTotalBound matches, and is -1 otherwise (and with
+	// _total=none). With _summary=count or count 0 there are no
 	// matches. A malformed cursor is a *fhir.ValidationError.
 	Find(ctx context.Context, q *search.Query, count int) (SearchPage, error)
 

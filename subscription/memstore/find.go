@@ -117,8 +117,8 @@ func has(m map[string]struct{}, k string) bool { _, ok := m[k]; return ok }
 
 // matches returns every live resource q matches, unordered; the caller
 // holds mu (read).
-func (s *Store) matches(ctx context.Context, q *search.Query, depth int) ([]*entry, error) {
-	refs, err := s.resolve(ctx, q, depth)
+func (s *Store) matches(ctx context.Context, q *search.Query) ([]*entry, error) {
+	refs, err := s.resolve(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -141,14 +141,14 @@ func (s *Store) matches(ctx context.Context, q *search.Query, depth int) ([]*ent
 }
 
 // resolve finds what the chained and _has terms of q refer to.
-func (s *Store) resolve(ctx context.Context, q *search.Query, depth int) (search.Refs, error) {
+func (s *Store) resolve(ctx context.Context, q *search.Query) (search.Refs, error) {
 	var refs search.Refs
 	for _, t := range q.Terms() {
 		set := map[string]bool{}
 		switch {
 		case t.Chain() != nil:
 			for _, sub := range t.Chain() {
-				es, err := s.matches(ctx, sub, depth+1)
+				es, err := s.matches(ctx, sub)
 				if err != nil {
 					return nil, err
 				}
@@ -158,7 +158,7 @@ func (s *Store) resolve(ctx context.Context, q *search.Query, depth int) (search
 			}
 		case t.Has() != nil:
 			h := t.Has()
-			es, err := s.matches(ctx, h.Query, depth+1)
+			es, err := s.matches(ctx, h.Query)
 			if err != nil {
 				return nil, err
 			}
@@ -244,11 +244,14 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	if s.closed {
 		return page, errClosed
 	}
-	found, err := s.matches(ctx, q, 0)
+	found, err := s.matches(ctx, q)
 	if err != nil {
 		return page, err
 	}
-	if q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate {
+	switch {
+	case q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate:
+		page.Total = len(found)
+	case q.Total != search.TotalNone && len(found) <= subscription.DefaultTotalBound:
 		page.Total = len(found)
 	}
 	if q.Summary == "count" || count <= 0 {
@@ -301,9 +304,6 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		if lo > 0 {
 			page.Prev = cursor(rs[lo], true)
 		}
-	}
-	if page.Total < 0 && cur == nil && q.Offset == 0 && hi == len(rs) && q.Total != search.TotalNone {
-		page.Total = len(rs)
 	}
 	return page, nil
 }

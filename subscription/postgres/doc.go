@@ -32,11 +32,15 @@
 //     stamped into the body before the insert, so the body and the row
 //     agree; a version is never given an earlier lastUpdated than the one
 //     it follows, even when nodes' clocks disagree.
-//   - Search reads one consistent snapshot (a read-only REPEATABLE READ
-//     transaction) in pages of live heads in (last_updated, id) order, calls
-//     match on each body in Go and keeps the matches: its cost is one index
-//     walk and one body fetch per live resource of the type, with memory
-//     bounded by one page plus the matches.
+//   - Find (find.go) plans a parsed search as SQL over the search index
+//     tables (migrations/0004_search.sql, written in each write's
+//     transaction by index.go): each term is a semi-join on one index range
+//     scan, sorting joins the row holding the sort value, and paging is a
+//     keyset (LIMIT count+1 after the cursor), all in one read-only
+//     REPEATABLE READ snapshot. Search (a Go predicate over every live
+//     head) remains for the few internal callers that load a whole type.
+//   - Migrate builds the search index when it is stale; Reindex rebuilds it
+//     in resumable batches while the server serves (reindex.go).
 //   - Driver errors are translated at this boundary (errors.go): no rows →
 //     subscription.ErrNotFound; unique violation, serialization failure,
 //     deadlock → ErrConflict; lost or refused connections and a closed pool

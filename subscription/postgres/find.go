@@ -318,7 +318,7 @@ func (b *sqlb) has(typ string, has *search.Has, h string) (string, error) {
 // sortCol is one ORDER BY key: its expression, direction, and whether it
 // can be NULL (a parameter the resource may lack).
 type sortCol struct {
-	expr, join string
+	expr string
 	desc, null bool
 	typ        string // the cursor value's type: date, number, or text
 }
@@ -495,8 +495,8 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err := pgx.BeginTxFunc(ctx, s.pool, opts, func(ptx pgx.Tx) error {
-		if wantTotal(q) {
-			n, err := s.count(ctx, ptx, q)
+		if q.Total != search.TotalNone {
+			n, err := s.count(ctx, ptx, q, !wantTotal(q))
 			if err != nil {
 				return err
 			}
@@ -525,9 +525,6 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 				page.Prev = search.Cursor{Keys: first.keys, ID: first.res.ID, Back: true}.Encode()
 			}
 		}
-		if page.Total < 0 && cur == nil && q.Offset == 0 && !more && q.Total != search.TotalNone {
-			page.Total = len(rows) // the whole result is on this page
-		}
 		return nil
 	})
 	if err != nil {
@@ -543,15 +540,27 @@ func wantTotal(q *search.Query) bool {
 	return q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate
 }
 
-func (s *Store) count(ctx context.Context, ptx pgx.Tx, q *search.Query) (int, error) {
+// count counts the matches of q; bounded, it gives up (-1) beyond
+// subscription.DefaultTotalBound, so that a search that did not ask for a
+// total never pays for counting a large result.
+func (s *Store) count(ctx context.Context, ptx pgx.Tx, q *search.Query, bounded bool) (int, error) {
 	b := &sqlb{}
 	w, err := b.where(q, "h")
 	if err != nil {
 		return 0, err
 	}
+	sql := "SELECT count(*) FROM resource_heads h WHERE " + w
+	if bounded {
+		sql = "SELECT count(*) FROM (SELECT 1 FROM resource_heads h WHERE " + w + " LIMIT " + b.arg(subscription.DefaultTotalBound+1) + ") c"
+	}
 	var n int
-	err = ptx.QueryRow(ctx, "SELECT count(*) FROM resource_heads h WHERE "+w, b.args...).Scan(&n)
-	return n, err
+	if err := ptx.QueryRow(ctx, sql, b.args...).Scan(&n); err != nil {
+		return 0, err
+	}
+	if bounded && n > subscription.DefaultTotalBound {
+		return -1, nil
+	}
+	return n, nil
 }
 
 // page reads up to n rows after (before, for a back cursor) cur, in the

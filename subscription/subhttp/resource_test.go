@@ -303,7 +303,7 @@ func TestErrors(t *testing.T) {
 		{"unknown path", "GET", "/fhir/Patient/p1/_history/1/extra", "", nil, 404, "not-found", "no route", ""},
 		{"bad search parameter", "GET", "/fhir/Patient?foo=bar", "", nil, 400, "not-supported", "foo", "foo"},
 		{"bad search value", "GET", "/fhir/Patient?birthdate=notadate", "", nil, 400, "", "birthdate", "birthdate"},
-		{"bad _sort", "GET", "/fhir/Patient?_sort=birthdate", "", nil, 400, "not-supported", "birthdate", "_sort"},
+		{"bad _sort", "GET", "/fhir/Patient?_sort=nosuch", "", nil, 400, "not-supported", "nosuch", "_sort"},
 		{"malformed query", "GET", "/fhir/Patient?a=%zz", "", nil, 400, "invalid", "malformed query", ""},
 		{"_search with JSON", "POST", "/fhir/Patient/_search", `{}`, nil, 415, "not-supported", "application/x-www-form-urlencoded", ""},
 		{"GET _search", "GET", "/fhir/Patient/_search", "", nil, 400, "invalid", `invalid id "_search"`, ""},

@@ -1,7 +1,6 @@
 package subhttp
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,47 +76,64 @@ func (a *api) searchBundle(ctx context.Context, fhirBase, typ string, params url
 		}
 	}
 	count = min(count, a.cfg.MaxCount)
-	offset := max(q.Offset, 0)
-	for _, k := range q.Sort {
-		switch k.Param {
-		case "_lastUpdated", "_id":
-		default:
-			return nil, &statusError{Status: http.StatusBadRequest, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("_sort by %q is not supported; sort by _lastUpdated or _id", k.Param), Expression: []string{"_sort"}}
-		}
+	if count == 0 && q.Total == "" {
+		q.Total = search.TotalAccurate // _count=0 asks for the total only
 	}
-	matches, err := a.svc.Search(ctx, q)
+	res, err := a.svc.Search(ctx, q, count)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", typ, err)
 	}
-	if len(q.Sort) > 0 {
-		slices.SortStableFunc(matches, func(x, y subscription.Resource) int {
-			for _, k := range q.Sort {
-				var c int
-				if k.Param == "_id" {
-					c = cmp.Compare(x.ID, y.ID)
-				} else {
-					c = x.LastUpdated.Compare(y.LastUpdated)
-				}
-				if k.Descending {
-					c = -c
-				}
-				if c != 0 {
-					return c
-				}
-			}
-			return 0
-		})
-	}
-	total := len(matches)
 	b := &bundle{ResourceType: "Bundle", ID: a.svc.NewID(), Meta: &bundleMeta{LastUpdated: fhir.FormatInstant(time.Now())},
-		Type: "searchset", Total: &total}
-	b.Link = pageLinks(fhirBase+"/"+typ, filter, offset, count, total)
-	for _, m := range window(matches, offset, count) {
+		Type: "searchset"}
+	if res.Total >= 0 {
+		b.Total = &res.Total
+	}
+	b.Link = searchLinks(fhirBase+"/"+typ, filter, count, res)
+	for _, m := range res.Matches {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: m.Body,
 			Search: &entrySearch{Mode: "match"}})
 	}
+	for _, m := range res.Included {
+		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: m.Body,
+			Search: &entrySearch{Mode: "include"}})
+	}
 	return json.Marshal(b)
+}
+
+// searchLinks returns the self, first, next and previous links of a
+// search page. Next and previous carry the store's keyset cursor
+// (_cursor) instead of an offset, so that they stay correct while the
+// data changes, and any node can serve them without state. They repeat
+// the filter with the effective _count. There is no last link: a keyset
+// cannot name the last page without counting to it.
+func searchLinks(base string, filter url.Values, count int, res subscription.SearchResult) []bundleLink {
+	link := func(rel, cursor string, keepPosition bool) bundleLink {
+		q := url.Values{}
+		for k, vs := range filter {
+			if keepPosition || (k != "_cursor" && k != "_offset") {
+				q[k] = vs
+			}
+		}
+		delete(q, "_count")
+		q.Set("_count", strconv.Itoa(count))
+		if cursor != "" {
+			delete(q, "_offset")
+			q.Set("_cursor", cursor)
+		}
+		return bundleLink{Relation: rel, URL: base + "?" + q.Encode()}
+	}
+	links := []bundleLink{link("self", "", true)}
+	if count == 0 {
+		return links
+	}
+	links = append(links, link("first", "", false))
+	if res.Prev != "" {
+		links = append(links, link("previous", res.Prev, false))
+	}
+	if res.Next != "" {
+		links = append(links, link("next", res.Next, false))
+	}
+	return links
 }
 
 // window returns the page of list that starts at offset and holds at most

@@ -24,6 +24,8 @@ func TestSearchPaging(t *testing.T) {
 
 	seen := map[string]bool{}
 	var sizes []int
+	var pageIDs [][]string
+	var lastPage string
 	next := s.URL + "/fhir/Patient?gender=female&_count=10"
 	for pages := 0; next != ""; pages++ {
 		if pages > 5 {
@@ -38,8 +40,11 @@ func TestSearchPaging(t *testing.T) {
 		}
 		entries := list(r.body, "entry")
 		sizes = append(sizes, len(entries))
+		lastPage = next
+		pageIDs = append(pageIDs, nil)
 		for _, e := range entries {
 			id := str(e, "resource", "id")
+			pageIDs[len(pageIDs)-1] = append(pageIDs[len(pageIDs)-1], id)
 			if seen[id] {
 				t.Errorf("id %s on two pages", id)
 			}
@@ -48,7 +53,7 @@ func TestSearchPaging(t *testing.T) {
 				t.Errorf("entry search.mode %q fullUrl %q", str(e, "search", "mode"), str(e, "fullUrl"))
 			}
 		}
-		for _, rel := range []string{"self", "first", "last"} {
+		for _, rel := range []string{"self", "first"} {
 			if l := link(r.body, rel); !strings.Contains(l, "gender=female") {
 				t.Errorf("link %s = %q, want it to keep the filter", rel, l)
 			}
@@ -67,13 +72,28 @@ func TestSearchPaging(t *testing.T) {
 		}
 	}
 
-	// The last page links back.
-	r := s.mustDo(t, http.StatusOK, "GET", "/fhir/Patient?gender=female&_count=10&_offset=20", "")
-	if prev := link(r.body, "previous"); !strings.Contains(prev, "_offset=10") {
-		t.Errorf("previous = %q, want _offset=10", prev)
-	}
+	// The last page links back, page by page, to the first, which has no
+	// previous page; the pages are the ones walked forward.
+	r := s.mustDo(t, http.StatusOK, "GET", lastPage, "")
 	if link(r.body, "next") != "" {
 		t.Errorf("last page has next %q", link(r.body, "next"))
+	}
+	for i := len(pageIDs) - 2; i >= 0; i-- {
+		prev := link(r.body, "previous")
+		if !strings.Contains(prev, "_cursor=") || !strings.Contains(prev, "gender=female") {
+			t.Fatalf("previous = %q, want a cursor and the filter", prev)
+		}
+		r = s.mustDo(t, http.StatusOK, "GET", prev, "")
+		var ids []string
+		for _, e := range list(r.body, "entry") {
+			ids = append(ids, str(e, "resource", "id"))
+		}
+		if !slices.Equal(ids, pageIDs[i]) {
+			t.Errorf("previous page %d = %v, want %v", i, ids, pageIDs[i])
+		}
+	}
+	if prev := link(r.body, "previous"); prev != "" {
+		t.Errorf("first page has previous %q", prev)
 	}
 }
 
