@@ -81,13 +81,26 @@ type preconditionError struct{ msg string }
 func (e *preconditionError) Error() string { return e.msg }
 func (e *preconditionError) Unwrap() error { return ErrPreconditionFailed }
 
-// Match returns the current resources c matches that the caller may see.
+// Match returns the current resources c matches that the caller may see,
+// every one of them: it follows the index search (Search) page by page,
+// so criteria that select a few resources cost a few index lookups.
 func (s *Service) Match(ctx context.Context, c Criteria) ([]Resource, error) {
 	q, err := search.ParseQuery(c.Type, c.Query)
 	if err != nil {
 		return nil, err
 	}
-	return s.Search(ctx, q)
+	var out []Resource
+	for {
+		res, err := s.Search(ctx, q, search.MaxCount)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Matches...)
+		if res.Next == "" {
+			return out, nil
+		}
+		q.Cursor = res.Next
+	}
 }
 
 // Locked runs fn while holding the locks of every criteria in cs, so that

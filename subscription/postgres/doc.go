@@ -33,7 +33,7 @@
 //     agree; a version is never given an earlier lastUpdated than the one
 //     it follows, even when nodes' clocks disagree.
 //   - Find (find.go) plans a parsed search as SQL over the search index
-//     tables (migrations/0004_search.sql, written in each write's
+//     tables (migrations/0005_search.sql, written in each write's
 //     transaction by index.go): each term is a semi-join on one index range
 //     scan, sorting joins the row holding the sort value, and paging is a
 //     keyset (LIMIT count+1 after the cursor), all in one read-only

@@ -18,7 +18,7 @@ import (
 )
 
 // This file plans a parsed search as SQL over the index tables
-// (migrations/0004_search.sql). Every term becomes a semi-join
+// (migrations/0005_search.sql). Every term becomes a semi-join
 // (h.id IN (SELECT id FROM search_x WHERE type = … AND param = … AND
 // value condition)) whose inner side is one range scan of an index keyed
 // (type, param, value…, id); :not and :missing become anti-joins. The
@@ -318,7 +318,7 @@ func (b *sqlb) has(typ string, has *search.Has, h string) (string, error) {
 // sortCol is one ORDER BY key: its expression, direction, and whether it
 // can be NULL (a parameter the resource may lack).
 type sortCol struct {
-	expr string
+	expr       string
 	desc, null bool
 	typ        string // the cursor value's type: date, number, or text
 }

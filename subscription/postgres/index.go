@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// This file keeps the search index tables (migrations/0004_search.sql) in
+// This file keeps the search index tables (migrations/0005_search.sql) in
 // step with the resources: a write extracts its resource's search values
 // once (search.Target.Extract), queues them on the transaction, and the
 // queued rows of every resource the transaction wrote go in with one

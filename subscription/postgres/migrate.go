@@ -49,7 +49,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 			return fmt.Errorf("migrate %s: %w", version, translate(err))
 		}
 	}
-	// The search index (0004_search.sql) is filled from the resources by
+	// The search index (0005_search.sql) is filled from the resources by
 	// the extractor, which SQL cannot run: build it now when it is empty
 	// or was built by another extractor version, resuming an interrupted
 	// build. A no-op when it is current.
