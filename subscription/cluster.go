@@ -172,7 +172,7 @@ func (s *Service) refreshSubscription(ctx context.Context, id string) error {
 		return nil
 	}
 	sub.ID = id
-	if sub.Status == StatusActive {
+	if sub.live() {
 		s.index.put(sub, s.topics)
 	} else {
 		s.index.remove(id)
@@ -237,7 +237,7 @@ func (s *Service) Reload(ctx context.Context) error {
 			continue
 		}
 		sub.ID = r.ID
-		if sub.Status != StatusActive {
+		if !sub.live() {
 			continue
 		}
 		active[r.ID] = true

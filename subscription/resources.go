@@ -188,6 +188,9 @@ func (w *Writer) prepare(ctx context.Context, r *fhir.Resource, prev []byte) err
 			return err
 		}
 		sub.ID = r.ID
+		if err := s.prepareRestHook(ctx, sub, prev); err != nil {
+			return err
+		}
 		body, err := ActivatedBody(r.Obj.Bytes(), sub)
 		if err != nil {
 			return err
@@ -199,7 +202,7 @@ func (w *Writer) prepare(ctx context.Context, r *fhir.Resource, prev []byte) err
 		*r = *nr
 		noteChanged(&w.subIDs, sub.ID)
 		w.after = append(w.after, func() {
-			if sub.Status == StatusActive {
+			if sub.live() {
 				s.index.put(sub, s.topics)
 			} else {
 				s.index.remove(sub.ID)

@@ -53,6 +53,7 @@ type Service struct {
 	logger    *slog.Logger
 	retention time.Duration
 	nodeTTL   time.Duration
+	endpoints EndpointPolicy // rest-hook endpoints; nil allows any (delivery.go)
 
 	topics *Topics
 	index  *index

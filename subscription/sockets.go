@@ -14,10 +14,18 @@ func (s *Service) ResourceTypesOf(sub *Subscription) []string {
 	return sub.ResourceTypes(s.topics)
 }
 
-// ActiveSubscription returns the active subscription id from memory.
-func (s *Service) ActiveSubscription(id string) (*Subscription, bool) { return s.index.get(id) }
+// ActiveSubscription returns subscription id from memory if it is an
+// active websocket subscription (what a socket may bind); rest-hook ones
+// are RestHookSubscription's (delivery.go).
+func (s *Service) ActiveSubscription(id string) (*Subscription, bool) {
+	sub, ok := s.index.get(id)
+	if !ok || !sub.socketActive() {
+		return nil, false
+	}
+	return sub, true
+}
 
-// LookupActive returns subscription id if it is active, like
+// LookupActive returns subscription id if it is an active websocket one, like
 // ActiveSubscription, but on a miss it first refreshes id from the store:
 // in a cluster a subscription created on another node may not have reached
 // this node's memory yet (a broadcast takes milliseconds, the polling
@@ -25,12 +33,15 @@ func (s *Service) ActiveSubscription(id string) (*Subscription, bool) { return s
 // at once asks another node for a ticket or binds there must not be told
 // it does not exist.
 func (s *Service) LookupActive(ctx context.Context, id string) (*Subscription, bool, error) {
-	if sub, ok := s.index.get(id); ok {
+	if sub, ok := s.index.get(id); ok && sub.socketActive() {
 		return sub, true, nil
 	}
 	if err := s.Refresh(ctx, []string{id}, nil); err != nil {
 		return nil, false, err
 	}
 	sub, ok := s.index.get(id)
-	return sub, ok, nil
+	if !ok || !sub.socketActive() {
+		return nil, false, nil
+	}
+	return sub, true, nil
 }

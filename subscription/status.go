@@ -15,6 +15,9 @@ type StatusInfo struct {
 	TopicURL string // the topic canonical, for KindTopic
 	Content  string // the payload content level
 	Head     EventHead
+	// Delivery is the rest-hook delivery record (nil for other channels,
+	// or when the store keeps none).
+	Delivery *DeliveryState
 }
 
 // Status reads Subscription id and its event log's head. A stored
@@ -31,7 +34,7 @@ func (s *Service) Status(ctx context.Context, id string) (StatusInfo, error) {
 		info.Status, info.Error, info.Content = StatusError, perr.Error(), ContentEmpty
 	} else {
 		info.Status, info.Error, info.Kind, info.TopicURL, info.Content = sub.Status, sub.Error, sub.Kind, sub.TopicURL, sub.Content
-		if _, active := s.index.get(id); !active && sub.Status == StatusActive {
+		if _, live := s.index.get(id); !live && sub.live() {
 			info.Status = StatusOff // past its end, not yet rewritten by Maintain
 		}
 	}
@@ -40,6 +43,11 @@ func (s *Service) Status(ctx context.Context, id string) (StatusInfo, error) {
 		return StatusInfo{}, err
 	}
 	info.Head = heads[id]
+	if perr == nil && sub.ChannelType == ChannelRestHook {
+		if info.Delivery, err = s.deliveryState(ctx, id); err != nil {
+			return StatusInfo{}, err
+		}
+	}
 	return info, nil
 }
 

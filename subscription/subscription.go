@@ -53,7 +53,8 @@ const (
 	ContentFullResource = "full-resource"
 )
 
-// ChannelWebsocket is the only channel type fhirbell delivers.
+// ChannelWebsocket is the channel on which clients bind a socket and
+// fhirbell pushes notifications over it (package notify).
 const ChannelWebsocket = "websocket"
 
 // Defaults for what a Subscription does not say.
@@ -98,16 +99,23 @@ type Subscription struct {
 	Query    *search.Query // KindCriteria: the parsed criteria
 	Filters  []Filter      // KindTopic: backport-filter-criteria, one per parameter, each with a concrete ResourceType
 
-	ChannelType     string        // always ChannelWebsocket
+	ChannelType     string        // ChannelWebsocket or ChannelRestHook
 	Payload         string        // channel.payload MIME type as sent, or ""
 	Content         string        // empty | id-only | full-resource, defaulted as ParseSubscription says
 	HeartbeatPeriod time.Duration // backport-heartbeat-period, or DefaultHeartbeatPeriod
+	HeartbeatSet    bool          // the client gave backport-heartbeat-period (rest-hook beats only then)
 	Timeout         time.Duration // backport-timeout, or DefaultTimeout
 	MaxCount        int           // backport-max-count, or DefaultMaxCount
+
+	// ChannelRestHook only (resthook.go).
+	Endpoint string   // channel.endpoint, an absolute http(s) URL
+	Headers  []Header // channel.header, sent with every POST, never logged
+	Secret   string   // Medplum subscription-secret: sign each body with HMAC-SHA256
 
 	Owner Owner // who created it, from the server-written owner extension
 
 	filterQueries map[string]*search.Query // KindTopic: every filter on a type ANDed into one query
+	sent          string                   // the status the body carried
 }
 
 // Filter is one backport-filter-criteria term: a search parameter of
@@ -126,13 +134,16 @@ type Filter struct {
 // *fhir.ValidationError whose Path names the offending element, e.g.
 // "Subscription.channel.type" or "Subscription._criteria.extension[1]";
 // its Code is not-supported for things fhirbell does not do (unknown
-// topics, non-websocket channels, XML, fhirVersion other than 4.0,
+// topics, channels other than websocket and rest-hook, XML, fhirVersion other than 4.0,
 // disallowed filters) and invalid or required otherwise.
 //
 // Status: the client may send requested, active, off or error. The returned
 // Status is what fhirbell stores (see ActivatedBody): requested and active
 // become active (and Error is cleared: a client re-activating a
-// subscription is its recovery from error); off stays off; error stays
+// subscription is its recovery from error), except that a rest-hook
+// subscription sent as requested stays requested until its handshake
+// succeeds (the Service also makes a new one, or one whose endpoint
+// changed, requested); off stays off; error stays
 // error with the client's error text (the server never silently resets an
 // error); and any status becomes off when End is not after now.
 //
@@ -175,6 +186,11 @@ func ParseSubscription(body []byte, topics TopicSet, now time.Time) (*Subscripti
 	if err := s.parseChannel(root); err != nil {
 		return nil, err
 	}
+	if s.ChannelType == ChannelRestHook && s.sent == StatusRequested && s.Status == StatusActive {
+		// A rest-hook subscription becomes active only when its endpoint
+		// answers the handshake (Backport IG channels page).
+		s.Status = StatusRequested
+	}
 	return s, nil
 }
 
@@ -187,6 +203,7 @@ func (s *Subscription) parseStatus(n node, now time.Time) error {
 	if !present {
 		return &fhir.ValidationError{Path: n.at("status"), Msg: "is required (requested | active | error | off)", Code: fhir.IssueRequired}
 	}
+	s.sent = status
 	if s.Error, _, err = n.str("error"); err != nil {
 		return err
 	}
@@ -474,14 +491,20 @@ func (s *Subscription) parseChannel(root node) error {
 		}
 		for _, e := range exts {
 			if e.url == ExtCustomChannelType {
-				return &fhir.ValidationError{Path: e.path, Msg: "custom channel types are not supported; fhirbell delivers websocket only", Code: fhir.IssueNotSupported}
+				return &fhir.ValidationError{Path: e.path, Msg: "custom channel types are not supported; fhirbell delivers websocket and rest-hook only", Code: fhir.IssueNotSupported}
 			}
 		}
 	}
-	if typ != ChannelWebsocket {
+	switch typ {
+	case ChannelWebsocket:
+	case ChannelRestHook:
+		if err := s.parseRestHook(root, ch); err != nil {
+			return err
+		}
+	default:
 		return &fhir.ValidationError{
 			Path: ch.at("type"),
-			Msg:  fmt.Sprintf("channel type %q is not supported; fhirbell delivers notifications over websocket only", typ),
+			Msg:  fmt.Sprintf("channel type %q is not supported; fhirbell delivers notifications over websocket and rest-hook only", typ),
 			Code: fhir.IssueNotSupported,
 		}
 	}
@@ -550,6 +573,7 @@ func (s *Subscription) parseChannel(root node) error {
 				return err
 			}
 			s.HeartbeatPeriod = time.Duration(n) * time.Second
+			s.HeartbeatSet = true
 		case ExtTimeout:
 			n, err := e.intValue("valueUnsignedInt", 1)
 			if err != nil {

@@ -186,7 +186,16 @@ func TestParseSubscriptionInvalid(t *testing.T) {
 		{"extension without url", sub(st + encStart + `,"_criteria":{"extension":[{"valueString":"patient=Patient/1"}]},` + okChannel), "Subscription._criteria.extension[0].url", "required"},
 		{"missing channel", sub(st + `"criteria":"Observation"`), "Subscription.channel", "required"},
 		{"missing channel type", sub(st + `"criteria":"Observation","channel":{}`), "Subscription.channel.type", "required"},
-		{"rest-hook", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"https://x.org/hook"}`), "Subscription.channel.type", "not-supported"},
+		{"rest-hook without endpoint", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook"}`), "Subscription.channel.endpoint", "required"},
+		{"rest-hook relative endpoint", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"/hook"}`), "Subscription.channel.endpoint", "invalid"},
+		{"rest-hook ftp endpoint", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"ftp://x.org/hook"}`), "Subscription.channel.endpoint", "invalid"},
+		{"rest-hook endpoint credentials", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"https://u:p@x.org/hook"}`), "Subscription.channel.endpoint", "invalid"},
+		{"rest-hook endpoint fragment", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"https://x.org/hook#a"}`), "Subscription.channel.endpoint", "invalid"},
+		{"rest-hook header without colon", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"https://x.org/hook","header":["Bearer x"]}`), "Subscription.channel.header[0]", "invalid"},
+		{"rest-hook header injection", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"https://x.org/hook","header":["A: b","X-A: b\r\nHost: evil"]}`), "Subscription.channel.header[1]", "invalid"},
+		{"rest-hook reserved header", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"https://x.org/hook","header":["content-type: text/plain"]}`), "Subscription.channel.header[0]", "invalid"},
+		{"rest-hook header not strings", sub(st + `"criteria":"Observation","channel":{"type":"rest-hook","endpoint":"https://x.org/hook","header":[1]}`), "Subscription.channel.header[0]", "invalid"},
+		{"rest-hook empty secret", sub(st + `"criteria":"Observation","extension":[{"url":"` + ExtSecret + `","valueString":""}],"channel":{"type":"rest-hook","endpoint":"https://x.org/hook"}`), "Subscription.extension[0]", "invalid"},
 		{"email", sub(st + `"criteria":"Observation","channel":{"type":"email"}`), "Subscription.channel.type", "not-supported"},
 		{"custom channel", sub(st + `"criteria":"Observation","channel":{"type":"websocket","_type":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-channel-type","valueCoding":{"code":"zulip"}}]}}`), "Subscription.channel._type.extension[0]", "not-supported"},
 		{"xml payload", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+xml"}`), "Subscription.channel.payload", "not-supported"},
@@ -206,7 +215,6 @@ func TestParseSubscriptionInvalid(t *testing.T) {
 		{"max-count unsignedInt", sub(st + `"criteria":"Observation","channel":{"type":"websocket","extension":[{"url":"` + mcExt + `","valueUnsignedInt":10}]}`), "Subscription.channel.extension[0]", "invalid"},
 		{"modifier extension", sub(st + `"criteria":"Observation","modifierExtension":[{"url":"http://x.org/m","valueBoolean":true}],` + okChannel), "Subscription.modifierExtension[0]", "not-supported"},
 		{"channel modifier extension", sub(st + `"criteria":"Observation","channel":{"type":"websocket","modifierExtension":[{"url":"http://x.org/m","valueBoolean":true}]}`), "Subscription.channel.modifierExtension[0]", "not-supported"},
-		{"IG admission example (rest-hook)", readTestdata(t, "subscription-ig-admission-resthook.json"), "Subscription.channel.type", "not-supported"},
 	}
 	for _, tt := range tests {
 		_, err := ParseSubscription(tt.body, topics, now)
@@ -389,11 +397,24 @@ func FuzzParseSubscription(f *testing.F) {
 			}
 			return
 		}
-		if s.ChannelType != ChannelWebsocket || s.MaxCount < 1 || s.HeartbeatPeriod <= 0 || s.Timeout <= 0 {
+		if s.MaxCount < 1 || s.HeartbeatPeriod <= 0 || s.Timeout <= 0 {
 			t.Fatalf("accepted inconsistent subscription %+v", s)
+		}
+		switch s.ChannelType {
+		case ChannelWebsocket:
+		case ChannelRestHook:
+			if _, err := ParseEndpoint(s.Endpoint); err != nil {
+				t.Fatalf("accepted rest-hook endpoint %q: %v", s.Endpoint, err)
+			}
+		default:
+			t.Fatalf("accepted channel %q", s.ChannelType)
 		}
 		switch s.Status {
 		case StatusActive, StatusError, StatusOff:
+		case StatusRequested:
+			if s.ChannelType != ChannelRestHook {
+				t.Fatalf("stored status requested on a %s subscription", s.ChannelType)
+			}
 		default:
 			t.Fatalf("stored status %q", s.Status)
 		}

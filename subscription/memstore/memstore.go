@@ -36,6 +36,11 @@ type Store struct {
 	tokMu  sync.Mutex
 	tokens map[[sha256.Size]byte]subscription.Grant // guarded by tokMu
 	nodes  map[string]subscription.NodeReport       // node id → latest report; guarded by tokMu
+
+	// Rest-hook delivery state and leases (delivery.go), likewise outside
+	// resource transactions.
+	delMu      sync.Mutex
+	deliveries map[string]*delivery // guarded by delMu
 }
 
 // New returns an empty Store.

@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
 	t.Run("Tokens", func(t *testing.T) { runTokens(t, newStore) })
+	t.Run("Delivery", func(t *testing.T) { runDelivery(t, newStore) })
 }
 
 // errTest is what test transactions return to force a rollback.

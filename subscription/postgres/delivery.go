@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/jackc/pgx/v5"
+)
+
+var _ subscription.DeliveryStore = (*Store)(nil)
+
+// deliveryColumns are read by scanDelivery, in its order.
+const deliveryColumns = `subscription_id, cursor, handshake, notifications, events, failures,
+ consecutive_failures, failing_since, next_attempt, error, error_code, last_success`
+
+func scanDelivery(row pgx.Row) (subscription.DeliveryState, error) {
+	var st subscription.DeliveryState
+	var failing, next, success *time.Time
+	err := row.Scan(&st.SubscriptionID, &st.Cursor, &st.Handshake, &st.Notifications, &st.Events, &st.Failures,
+		&st.ConsecutiveFailures, &failing, &next, &st.Error, &st.ErrorCode, &success)
+	if failing != nil {
+		st.FailingSince = failing.UTC()
+	}
+	if next != nil {
+		st.NextAttempt = next.UTC()
+	}
+	if success != nil {
+		st.LastSuccess = success.UTC()
+	}
+	return st, err
+}
+
+// ClaimDelivery takes or renews the lease on subID (migrations/0004); see
+// subscription.DeliveryStore.
+func (s *Store) ClaimDelivery(ctx context.Context, subID, holder string, ttl time.Duration) (subscription.DeliveryState, bool, error) {
+	row := s.pool.QueryRow(ctx, `
+INSERT INTO rest_hook_deliveries AS d (subscription_id, lease_holder, lease_expires)
+VALUES ($1, $2, clock_timestamp() + $3 * interval '1 microsecond')
+ON CONFLICT (subscription_id) DO UPDATE
+   SET lease_holder = EXCLUDED.lease_holder, lease_expires = EXCLUDED.lease_expires
+ WHERE d.lease_holder = EXCLUDED.lease_holder OR d.lease_holder = '' OR d.lease_expires < clock_timestamp()
+RETURNING `+deliveryColumns, subID, holder, ttl.Microseconds())
+	st, err := scanDelivery(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return subscription.DeliveryState{}, false, nil
+	}
+	if err != nil {
+		return subscription.DeliveryState{}, false, fmt.Errorf("claim delivery of %s: %w", subID, translate(err))
+	}
+	return st, true, nil
+}
+
+// SaveDelivery stores st if holder holds the lease; see
+// subscription.DeliveryStore.
+func (s *Store) SaveDelivery(ctx context.Context, holder string, st subscription.DeliveryState) error {
+	tag, err := s.pool.Exec(ctx, `
+UPDATE rest_hook_deliveries SET
+    cursor = GREATEST(cursor, $3), handshake = $4, notifications = $5, events = $6, failures = $7,
+    consecutive_failures = $8, failing_since = $9, next_attempt = $10, error = $11, error_code = $12,
+    last_success = $13
+ WHERE subscription_id = $1 AND lease_holder = $2 AND lease_expires >= clock_timestamp()`,
+		st.SubscriptionID, holder, st.Cursor, st.Handshake, st.Notifications, st.Events, st.Failures,
+		st.ConsecutiveFailures, nullTime(st.FailingSince), nullTime(st.NextAttempt), st.Error, st.ErrorCode,
+		nullTime(st.LastSuccess))
+	if err != nil {
+		return fmt.Errorf("save delivery of %s: %w", st.SubscriptionID, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("save delivery of %s: %w", st.SubscriptionID, subscription.ErrLeaseLost)
+	}
+	return nil
+}
+
+// ReleaseDelivery gives up holder's lease on subID.
+func (s *Store) ReleaseDelivery(ctx context.Context, subID, holder string) error {
+	_, err := s.pool.Exec(ctx, `
+UPDATE rest_hook_deliveries SET lease_holder = '', lease_expires = '-infinity'
+ WHERE subscription_id = $1 AND lease_holder = $2`, subID, holder)
+	if err != nil {
+		return fmt.Errorf("release delivery of %s: %w", subID, translate(err))
+	}
+	return nil
+}
+
+// DeliveryStates returns the stored states of subIDs.
+func (s *Store) DeliveryStates(ctx context.Context, subIDs []string) (map[string]subscription.DeliveryState, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM rest_hook_deliveries WHERE subscription_id = ANY($1)`, subIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read delivery states: %w", translate(err))
+	}
+	defer rows.Close()
+	out := map[string]subscription.DeliveryState{}
+	for rows.Next() {
+		st, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read delivery states: %w", translate(err))
+		}
+		out[st.SubscriptionID] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read delivery states: %w", translate(err))
+	}
+	return out, nil
+}
+
+// DeleteDelivery forgets subID's delivery state.
+func (s *Store) DeleteDelivery(ctx context.Context, subID string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM rest_hook_deliveries WHERE subscription_id = $1`, subID); err != nil {
+		return fmt.Errorf("delete delivery of %s: %w", subID, translate(err))
+	}
+	return nil
+}
+
+// nullTime is t, or NULL for the zero time.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
