@@ -71,12 +71,12 @@ type DeliveryState struct {
 // (Postgres: the database's, so that nodes whose clocks disagree cannot
 // steal leases from one another).
 type DeliveryStore interface {
-	// ClaimDelivery takes or renews the lease on subID for holder for ttl,
-	// succeeding when nobody holds it, holder already does, or the holder's
-	// lease expired. On success it returns the stored state (a zero state
-	// naming subID the first time) and true; when another holder has it,
-	// false.
-	ClaimDelivery(ctx context.Context, subID, holder string, ttl time.Duration) (DeliveryState, bool, error)
+	// ClaimDeliveries takes or renews, for holder and for ttl, the lease on
+	// each of subIDs that nobody holds, that holder holds already, or whose
+	// holder's lease expired, in one step. It returns the stored state of
+	// each subscription whose lease holder now has (a zero state naming it
+	// the first time); the others are held by someone else.
+	ClaimDeliveries(ctx context.Context, holder string, ttl time.Duration, subIDs []string) (map[string]DeliveryState, error)
 	// SaveDelivery stores st for st.SubscriptionID if holder holds its
 	// lease (ErrLeaseLost otherwise). The cursor never moves back: a lower
 	// st.Cursor than the stored one keeps the stored one.

@@ -9,7 +9,6 @@ import (
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/fhirbell/fhirbell/subscription/memstore"
-	"github.com/fhirbell/fhirbell/subscription/postgres"
 )
 
 func TestRestHookEngineMemstore(t *testing.T) {
@@ -17,7 +16,7 @@ func TestRestHookEngineMemstore(t *testing.T) {
 }
 
 func TestRestHookEnginePostgres(t *testing.T) {
-	runRestHookEngineTests(t, func(t *testing.T) subscription.Store { return postgres.OpenTestStore(t) })
+	runRestHookEngineTests(t, openPostgres)
 }
 
 // refuseHost is an EndpointPolicy that refuses one host.

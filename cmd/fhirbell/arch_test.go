@@ -80,11 +80,12 @@ func TestDependencyDirection(t *testing.T) {
 		"migrations":            {"fhir", "subscription", "notify", "auth", "cmd"},
 		"endpoint":              {"fhir", "subscription", "notify", "auth", "migrations", "cmd"},
 		"auth":                  {"subscription", "notify", "migrations", "cmd"},
-		"subscription":          {"subscription/", "notify", "cmd"},
+		"subscription":          {"subscription/", "notify", "resthook", "cmd"},
 		"subscription/memstore": {"subscription/postgres", "subscription/subhttp", "notify", "cmd"},
 		"subscription/postgres": {"subscription/memstore", "subscription/subhttp", "notify", "cmd"},
 		"subscription/subhttp":  {"subscription/memstore", "subscription/postgres", "cmd"},
-		"notify":                {"subscription/postgres", "subscription/memstore", "subscription/subhttp", "cmd"},
+		"notify":                {"subscription/postgres", "subscription/memstore", "subscription/subhttp", "resthook", "cmd"},
+		"resthook":              {"subscription/postgres", "subscription/memstore", "subscription/subhttp", "notify", "cmd"},
 	}
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")

@@ -53,7 +53,8 @@ type Config struct {
 	BodyTimeout            time.Duration // a request body must start arriving within this
 	BodyMinRate            int64         // bytes per second a body must keep up after BodyTimeout
 
-	Cluster ClusterConfig // several nodes on one Postgres (cluster.go)
+	Cluster  ClusterConfig  // several nodes on one Postgres (cluster.go)
+	RestHook RestHookConfig // rest-hook delivery (resthook.go)
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -74,6 +75,7 @@ func DefaultConfig() Config {
 		BodyTimeout:            10 * time.Second,
 		BodyMinRate:            4096,
 		Cluster:                DefaultClusterConfig(),
+		RestHook:               DefaultRestHookConfig(),
 	}
 }
 
@@ -133,6 +135,9 @@ func (c Config) Validate() error {
 		return errors.New("max-conns-per-ip, body-timeout and body-min-rate must not be negative")
 	}
 	if err := c.Cluster.Validate(); err != nil {
+		return err
+	}
+	if err := c.RestHook.Validate(); err != nil {
 		return err
 	}
 	if c.ShutdownTimeout <= 0 {
@@ -273,6 +278,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 		e.Duration(&cfg.BodyTimeout, "body-timeout", "time a request body has to start arriving (0: no body deadline)")
 		e.Int64(&cfg.BodyMinRate, "body-min-rate", "bytes per second a request body must average after body-timeout")
 		registerClusterFlags(e, &cfg.Cluster)
+		registerRestHookFlags(e, &cfg.RestHook)
 	}
 	if err := errors.Join(e.errs...); err != nil {
 		return cfg, err

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fhirbell/fhirbell/notify"
+	"github.com/fhirbell/fhirbell/resthook"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -41,6 +42,8 @@ type metrics struct {
 	report atomic.Pointer[subscription.NodeReport]
 	rows   atomic.Int64 // event-log rows at the latest report; -1: unknown
 	nodes  atomic.Int64 // live nodes at the latest report
+
+	restHook *restHookMetrics
 }
 
 // latencyBuckets spans a local delivery (sub-millisecond) to a client many
@@ -50,7 +53,7 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 // newMetrics builds the registry. Give m.hub to the hub as its Observer,
 // then call watchHub.
 func newMetrics(svc *subscription.Service) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+	m := &metrics{reg: prometheus.NewRegistry(), restHook: newRestHookMetrics()}
 	m.rows.Store(-1)
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "fhirbell_http_requests_total", Help: "HTTP requests by method, route pattern and status.",
@@ -67,6 +70,7 @@ func newMetrics(svc *subscription.Service) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.latency, m.events,
+		m.restHook.posts, m.restHook.duration, m.restHook.latency, m.restHook.events,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fhirbell_topics", Help: "SubscriptionTopics known (built-in and user-defined)."},
 			func() float64 { return float64(len(svc.Topics().All())) }),
 		maintenanceCollector{svc},
@@ -76,25 +80,83 @@ func newMetrics(svc *subscription.Service) *metrics {
 	return m
 }
 
-// publisher counts appended events on their way to the hub, keeping the
-// hub's EventsPublisher side (the events themselves, not just their refs).
-func (m *metrics) publisher(hub *notify.Hub) subscription.EventsPublisher {
-	return countingPublisher{hub: hub, events: m.events}
+// publisher counts appended events on their way to the hub and the
+// rest-hook deliverer, keeping their EventsPublisher side (the events
+// themselves, not just their refs).
+func (m *metrics) publisher(hub *notify.Hub, rh *resthook.Deliverer) subscription.EventsPublisher {
+	return countingPublisher{hub: hub, restHook: rh, events: m.events}
 }
 
 type countingPublisher struct {
-	hub    *notify.Hub
-	events prometheus.Counter
+	hub      *notify.Hub
+	restHook *resthook.Deliverer
+	events   prometheus.Counter
 }
 
 func (p countingPublisher) Publish(refs []subscription.EventRef) {
 	p.events.Add(float64(len(refs)))
 	p.hub.Publish(refs)
+	p.restHook.Publish(refs)
 }
 
 func (p countingPublisher) PublishEvents(evs []subscription.Event) {
 	p.events.Add(float64(len(evs)))
 	p.hub.PublishEvents(evs)
+	p.restHook.PublishEvents(evs)
+}
+
+// restHookMetrics count rest-hook POSTs by kind and outcome, and time them
+// and the write-to-acknowledgement latency of their events. Labels hold no
+// ids or URLs.
+type restHookMetrics struct {
+	posts    *prometheus.CounterVec   // kind, result (delivered | failed), code
+	duration *prometheus.HistogramVec // kind
+	latency  prometheus.Histogram
+	events   prometheus.Counter
+}
+
+func newRestHookMetrics() *restHookMetrics {
+	return &restHookMetrics{
+		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fhirbell_rest_hook_posts_total",
+			Help: "Rest-hook POSTs by notification kind, result (delivered: 2xx, failed) and subscription-error code.",
+		}, []string{"kind", "result", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "fhirbell_rest_hook_post_seconds", Help: "Rest-hook POST duration by notification kind.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 30},
+		}, []string{"kind"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "fhirbell_rest_hook_event_latency_seconds", Help: "Time from an event's write to the 2xx of the rest-hook POST carrying it.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60, 600},
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fhirbell_rest_hook_events_delivered_total", Help: "Events acknowledged (2xx) by rest-hook endpoints, from this node.",
+		}),
+	}
+}
+
+// observeRestHook is the deliverer's Observe hook.
+func (m *metrics) observeRestHook(a resthook.Attempt) {
+	result := "delivered"
+	if !a.OK {
+		result = "failed"
+	}
+	m.restHook.posts.WithLabelValues(a.Kind, result, a.ErrorCode).Inc()
+	m.restHook.duration.WithLabelValues(a.Kind).Observe(a.Duration.Seconds())
+	if a.OK {
+		now := time.Now()
+		for _, t := range a.EventTimes {
+			m.restHook.latency.Observe(now.Sub(t).Seconds())
+		}
+		m.restHook.events.Add(float64(len(a.EventTimes)))
+	}
+}
+
+// watchRestHook exports the deliverer's gauges.
+func (m *metrics) watchRestHook(d *resthook.Deliverer) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "fhirbell_rest_hook_leased_subscriptions", Help: "Rest-hook subscriptions this node holds the delivery lease of.",
+	}, func() float64 { return float64(d.Stats().Leased) }))
 }
 
 // hubObserver is the hub's notify.Observer: counters and histograms with

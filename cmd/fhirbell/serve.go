@@ -15,6 +15,7 @@ import (
 	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/notify"
+	"github.com/fhirbell/fhirbell/resthook"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/fhirbell/fhirbell/subscription/memstore"
 	"github.com/fhirbell/fhirbell/subscription/postgres"
@@ -74,6 +75,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		opts = append(opts, subscription.WithAuthorizer(subscription.ScopeAuthorizer{}))
 	}
 	opts = append(opts, subscription.WithNodeTTL(cfg.Cluster.nodeTTL()))
+	policy, err := resthook.ParseAllow(cfg.RestHook.Allow)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, subscription.WithEndpointPolicy(policy))
 	svc := subscription.NewService(store, opts...)
 	m := newMetrics(svc)
 	if pg, ok := store.(*postgres.Store); ok {
@@ -95,7 +101,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	}
 	hub := notify.NewHub(svc, hubCfg)
 	m.watchHub(hub)
-	svc.SetPublisher(m.publisher(hub))
+	nodeID := uuid.NewString()
+	deliverer, err := newDeliverer(cfg.RestHook, nodeID, policy, store, svc, m.observeRestHook, logger)
+	if err != nil {
+		return err
+	}
+	m.watchRestHook(deliverer)
+	svc.SetPublisher(m.publisher(hub, deliverer))
 	if err := svc.Load(ctx); err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
@@ -103,9 +115,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	// store. Deferred after store.Close, so it stops first, and after
 	// hub.Shutdown, so the last writes are announced. cfg.Cluster holds the
 	// --cluster-* flags.
-	nodeID := uuid.NewString()
 	started := time.Now().UTC()
-	stopCluster, err := startCluster(ctx, cfg.Cluster, nodeID, store, svc, hub, logger)
+	stopCluster, err := startCluster(ctx, cfg.Cluster, nodeID, store, svc, deliveryFanout{hub: hub, restHook: deliverer}, logger)
 	if err != nil {
 		return err
 	}
@@ -126,6 +137,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		return fmt.Errorf("listen: %w", err)
 	}
 	ln = limitConnsPerIP(ln, cfg.MaxConnsPerIP, sec.proxies, logger)
+	// Rest-hook notifications refer to resources by absolute URL, so the
+	// deliverer starts once the address is known; it stops with the
+	// background work, giving its leases up.
+	deliverer.SetBaseURL(baseFor(cfg, sec, ln.Addr()) + endpoint.FHIRPath)
+	background.Go(func() { deliverer.Run(bctx) })
 	srv := &http.Server{
 		Handler:           bodyDeadline(cfg.BodyTimeout, cfg.BodyMinRate, newRouter(cfg, svc, hub, sec, m, logger)),
 		TLSConfig:         sec.tls,

@@ -17,11 +17,11 @@ type delivery struct {
 	expires time.Time
 }
 
-// ClaimDelivery takes or renews the lease on subID; see
+// ClaimDeliveries takes or renews the leases on subIDs; see
 // subscription.DeliveryStore. Expiry is judged by the store's clock.
-func (s *Store) ClaimDelivery(ctx context.Context, subID, holder string, ttl time.Duration) (subscription.DeliveryState, bool, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, holder string, ttl time.Duration, subIDs []string) (map[string]subscription.DeliveryState, error) {
 	if err := ctx.Err(); err != nil {
-		return subscription.DeliveryState{}, false, err
+		return nil, err
 	}
 	s.delMu.Lock()
 	defer s.delMu.Unlock()
@@ -29,16 +29,20 @@ func (s *Store) ClaimDelivery(ctx context.Context, subID, holder string, ttl tim
 		s.deliveries = map[string]*delivery{}
 	}
 	now := s.now()
-	d := s.deliveries[subID]
-	if d == nil {
-		d = &delivery{st: subscription.DeliveryState{SubscriptionID: subID}}
-		s.deliveries[subID] = d
+	out := map[string]subscription.DeliveryState{}
+	for _, id := range subIDs {
+		d := s.deliveries[id]
+		if d == nil {
+			d = &delivery{st: subscription.DeliveryState{SubscriptionID: id}}
+			s.deliveries[id] = d
+		}
+		if d.holder != "" && d.holder != holder && !d.expires.Before(now) {
+			continue
+		}
+		d.holder, d.expires = holder, now.Add(ttl)
+		out[id] = d.st
 	}
-	if d.holder != "" && d.holder != holder && !d.expires.Before(now) {
-		return subscription.DeliveryState{}, false, nil
-	}
-	d.holder, d.expires = holder, now.Add(ttl)
-	return d.st, true, nil
+	return out, nil
 }
 
 // SaveDelivery stores st if holder holds the lease.

@@ -2,8 +2,8 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fhirbell/fhirbell/subscription"
@@ -33,24 +33,40 @@ func scanDelivery(row pgx.Row) (subscription.DeliveryState, error) {
 	return st, err
 }
 
-// ClaimDelivery takes or renews the lease on subID (migrations/0004); see
-// subscription.DeliveryStore.
-func (s *Store) ClaimDelivery(ctx context.Context, subID, holder string, ttl time.Duration) (subscription.DeliveryState, bool, error) {
-	row := s.pool.QueryRow(ctx, `
+// ClaimDeliveries takes or renews the leases on subIDs in one statement
+// (migrations/0004); see subscription.DeliveryStore. The ids are sorted
+// so that two nodes claiming overlapping sets lock rows in one order.
+func (s *Store) ClaimDeliveries(ctx context.Context, holder string, ttl time.Duration, subIDs []string) (map[string]subscription.DeliveryState, error) {
+	ids := slices.Clone(subIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	rows, err := s.pool.Query(ctx, `
 INSERT INTO rest_hook_deliveries AS d (subscription_id, lease_holder, lease_expires)
-VALUES ($1, $2, clock_timestamp() + $3 * interval '1 microsecond')
+SELECT id, $2, clock_timestamp() + $3 * interval '1 microsecond' FROM unnest($1::text[]) AS id
 ON CONFLICT (subscription_id) DO UPDATE
    SET lease_holder = EXCLUDED.lease_holder, lease_expires = EXCLUDED.lease_expires
  WHERE d.lease_holder = EXCLUDED.lease_holder OR d.lease_holder = '' OR d.lease_expires < clock_timestamp()
-RETURNING `+deliveryColumns, subID, holder, ttl.Microseconds())
-	st, err := scanDelivery(row)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return subscription.DeliveryState{}, false, nil
-	}
+RETURNING `+deliveryColumns, ids, holder, ttl.Microseconds())
 	if err != nil {
-		return subscription.DeliveryState{}, false, fmt.Errorf("claim delivery of %s: %w", subID, translate(err))
+		return nil, fmt.Errorf("claim deliveries: %w", translate(err))
 	}
-	return st, true, nil
+	return collectDeliveries(rows)
+}
+
+func collectDeliveries(rows pgx.Rows) (map[string]subscription.DeliveryState, error) {
+	defer rows.Close()
+	out := map[string]subscription.DeliveryState{}
+	for rows.Next() {
+		st, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read delivery states: %w", translate(err))
+		}
+		out[st.SubscriptionID] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read delivery states: %w", translate(err))
+	}
+	return out, nil
 }
 
 // SaveDelivery stores st if holder holds the lease; see
@@ -91,19 +107,7 @@ func (s *Store) DeliveryStates(ctx context.Context, subIDs []string) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("read delivery states: %w", translate(err))
 	}
-	defer rows.Close()
-	out := map[string]subscription.DeliveryState{}
-	for rows.Next() {
-		st, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read delivery states: %w", translate(err))
-		}
-		out[st.SubscriptionID] = st
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read delivery states: %w", translate(err))
-	}
-	return out, nil
+	return collectDeliveries(rows)
 }
 
 // DeleteDelivery forgets subID's delivery state.

@@ -25,6 +25,7 @@ func runDelivery(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		{"Release", testRelease},
 		{"LeaseExpires", testLeaseExpires},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"ClaimSeveral", testClaimSeveral},
 		{"DeleteDelivery", testDeleteDelivery},
 	}
 	for _, tc := range tests {
@@ -40,9 +41,20 @@ func runDelivery(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 
 const leaseTTL = time.Minute
 
+// claim claims the one lease sub for holder.
+func claim(t *testing.T, s subscription.DeliveryStore, sub, holder string, ttl time.Duration) (subscription.DeliveryState, bool, error) {
+	t.Helper()
+	got, err := s.ClaimDeliveries(t.Context(), holder, ttl, []string{sub})
+	st, ok := got[sub]
+	if len(got) > 1 {
+		t.Errorf("ClaimDeliveries(%s) returned %d states", sub, len(got))
+	}
+	return st, ok, err
+}
+
 func mustClaim(t *testing.T, s subscription.DeliveryStore, sub, holder string) subscription.DeliveryState {
 	t.Helper()
-	st, ok, err := s.ClaimDelivery(t.Context(), sub, holder, leaseTTL)
+	st, ok, err := claim(t, s, sub, holder, leaseTTL)
 	if err != nil || !ok {
 		t.Fatalf("ClaimDelivery(%s, %s) = %v, %v; want the lease", sub, holder, ok, err)
 	}
@@ -65,7 +77,7 @@ func testClaimFresh(t *testing.T, s subscription.DeliveryStore) {
 
 func testLeaseExclusive(t *testing.T, s subscription.DeliveryStore) {
 	mustClaim(t, s, "s1", "node-a")
-	if _, ok, err := s.ClaimDelivery(t.Context(), "s1", "node-b", leaseTTL); err != nil || ok {
+	if _, ok, err := claim(t, s, "s1", "node-b", leaseTTL); err != nil || ok {
 		t.Fatalf("node-b claimed a lease node-a holds: %v, %v", ok, err)
 	}
 	mustClaim(t, s, "s1", "node-a") // renewal
@@ -148,7 +160,7 @@ func testRelease(t *testing.T, s subscription.DeliveryStore) {
 	if err := s.ReleaseDelivery(t.Context(), "s1", "node-b"); err != nil { // not its lease: no effect
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.ClaimDelivery(t.Context(), "s1", "node-b", leaseTTL); ok {
+	if _, ok, _ := claim(t, s, "s1", "node-b", leaseTTL); ok {
 		t.Fatal("a release by a non-holder freed the lease")
 	}
 	if err := s.ReleaseDelivery(t.Context(), "s1", "node-a"); err != nil {
@@ -163,12 +175,12 @@ func testRelease(t *testing.T, s subscription.DeliveryStore) {
 }
 
 func testLeaseExpires(t *testing.T, s subscription.DeliveryStore) {
-	if _, ok, err := s.ClaimDelivery(t.Context(), "s1", "node-a", time.Millisecond); err != nil || !ok {
+	if _, ok, err := claim(t, s, "s1", "node-a", time.Millisecond); err != nil || !ok {
 		t.Fatalf("claim: %v, %v", ok, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, ok, err := s.ClaimDelivery(t.Context(), "s1", "node-b", leaseTTL)
+		_, ok, err := claim(t, s, "s1", "node-b", leaseTTL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +204,8 @@ func testConcurrentClaims(t *testing.T, s subscription.DeliveryStore) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, ok, err := s.ClaimDelivery(t.Context(), "s1", fmt.Sprintf("node-%d", i), leaseTTL)
+			got, err := s.ClaimDeliveries(t.Context(), fmt.Sprintf("node-%d", i), leaseTTL, []string{"s1"})
+			_, ok := got["s1"]
 			if err != nil {
 				errs <- err
 			}
@@ -224,5 +237,26 @@ func testDeleteDelivery(t *testing.T, s subscription.DeliveryStore) {
 	}
 	if st := mustClaim(t, s, "s1", "node-b"); st != (subscription.DeliveryState{SubscriptionID: "s1"}) {
 		t.Errorf("claim after delete = %+v, want a fresh state", st)
+	}
+}
+
+func testClaimSeveral(t *testing.T, s subscription.DeliveryStore) {
+	mustClaim(t, s, "s2", "node-b")
+	mustClaim(t, s, "s3", "node-a")
+	if err := s.SaveDelivery(t.Context(), "node-a", sampleState("s3")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimDeliveries(t.Context(), "node-a", leaseTTL, []string{"s3", "s2", "s1", "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["s2"]; ok || len(got) != 2 {
+		t.Fatalf("ClaimDeliveries = %v, want s1 and s3 (node-b holds s2)", got)
+	}
+	if !sameState(got["s3"], sampleState("s3")) || got["s1"] != (subscription.DeliveryState{SubscriptionID: "s1"}) {
+		t.Errorf("claimed states = %+v", got)
+	}
+	if got, err := s.ClaimDeliveries(t.Context(), "node-a", leaseTTL, nil); err != nil || len(got) != 0 {
+		t.Errorf("ClaimDeliveries(none) = %v, %v", got, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/search"
+	"github.com/fhirbell/fhirbell/subscription"
 )
 
 // CapabilityStatement is the R4 CapabilityStatement, reduced to what
@@ -230,9 +231,14 @@ func (a *api) metadata(w http.ResponseWriter, r *http.Request) error {
 
 // Canonicals of what fhirbell implements from the Subscriptions Backport IG.
 const (
-	backportBase          = "http://hl7.org/fhir/uv/subscriptions-backport/"
-	topicCanonicalExt     = backportBase + "StructureDefinition/capabilitystatement-subscriptiontopic-canonical"
-	websocketExt          = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
+	backportBase      = "http://hl7.org/fhir/uv/subscriptions-backport/"
+	topicCanonicalExt = backportBase + "StructureDefinition/capabilitystatement-subscriptiontopic-canonical"
+	websocketExt      = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
+	// channelTypeExt lists a channel type the server delivers, one per
+	// extension: R4 and the Backport IG define no element for it, and
+	// clients (and the Inferno test kit) otherwise learn it only by
+	// trying.
+	channelTypeExt        = "https://fhirbell.dev/fhir/StructureDefinition/capabilitystatement-subscription-channel"
 	backportServerProfile = backportBase + "CapabilityStatement/backport-subscription-server-r4"
 )
 
@@ -246,6 +252,15 @@ func (a *api) subscriptionCapability(cs *CapabilityStatement, serverBase string)
 		return
 	}
 	sub.SupportedProfile = append(sub.SupportedProfile, backportBase+"StructureDefinition/backport-subscription")
+	for _, ch := range []string{subscription.ChannelRestHook, subscription.ChannelWebsocket} {
+		sub.Extension = append(sub.Extension, Extension{URL: channelTypeExt, ValueCode: ch})
+	}
+	const channels = "Channels: rest-hook (POST of the notification Bundle to channel.endpoint, handshake on activation, at least once and in order, retried with backoff) and websocket (bind-with-token, $websocket-ticket, legacy bind)."
+	if sub.Documentation == "" {
+		sub.Documentation = channels
+	} else {
+		sub.Documentation += " " + channels
+	}
 	sub.Operation = append(sub.Operation,
 		Operation{Name: "status", Definition: backportBase + "OperationDefinition/backport-subscription-status",
 			Documentation: "Status of one or more Subscriptions (instance and type level)"},

@@ -143,7 +143,57 @@ func (a *api) statusFor(r *http.Request, info subscription.StatusInfo) fhir.Stat
 	if info.Error != "" {
 		st.Errors = []fhir.CodeableConcept{{Text: info.Error}}
 	}
+	if d := info.Delivery; d != nil {
+		restHookStatus(&st, d)
+	}
 	return st
+}
+
+// Extensions of a rest-hook subscription's query-status (in the status
+// Parameters' meta, see fhir.BackportNotification): its delivery counters
+// and failure record, so that $status tells what failed, since when, and
+// how often.
+const (
+	deliveryExtBase           = "https://fhirbell.dev/fhir/StructureDefinition/rest-hook-"
+	extDeliveredNotifications = deliveryExtBase + "notifications-delivered"
+	extDeliveredEvents        = deliveryExtBase + "events-delivered"
+	extAcknowledged           = deliveryExtBase + "last-event-acknowledged"
+	extFailedAttempts         = deliveryExtBase + "failed-attempts"
+	extConsecutiveFailures    = deliveryExtBase + "consecutive-failures"
+	extFailingSince           = deliveryExtBase + "failing-since"
+	extNextAttempt            = deliveryExtBase + "next-attempt"
+	extLastSuccess            = deliveryExtBase + "last-success"
+)
+
+// restHookStatus adds a rest-hook delivery record to st: the counters as
+// extensions and, while deliveries fail, an error with its
+// subscription-error code and why since when (replacing the stored
+// Subscription.error, which is the same text as of when it was written).
+func restHookStatus(st *fhir.Status, d *subscription.DeliveryState) {
+	count := func(url string, n int64) fhir.Extension {
+		return fhir.Extension{URL: url, ValueString: strconv.FormatInt(n, 10)}
+	}
+	st.Extensions = append(st.Extensions,
+		count(extAcknowledged, d.Cursor),
+		count(extDeliveredNotifications, d.Notifications),
+		count(extDeliveredEvents, d.Events),
+		count(extFailedAttempts, d.Failures),
+		count(extConsecutiveFailures, int64(d.ConsecutiveFailures)))
+	for _, t := range []struct {
+		url string
+		at  time.Time
+	}{{extFailingSince, d.FailingSince}, {extNextAttempt, d.NextAttempt}, {extLastSuccess, d.LastSuccess}} {
+		if !t.at.IsZero() {
+			st.Extensions = append(st.Extensions, fhir.Extension{URL: t.url, ValueInstant: fhir.FormatInstant(t.at)})
+		}
+	}
+	if d.ConsecutiveFailures > 0 {
+		st.Errors = []fhir.CodeableConcept{{
+			Coding: []fhir.Coding{{System: subscription.SubscriptionErrorSystem, Code: d.ErrorCode}},
+			Text: fmt.Sprintf("rest-hook delivery failing since %s (%d attempts in a row): %s",
+				fhir.FormatInstant(d.FailingSince), d.ConsecutiveFailures, d.Error),
+		}}
+	}
 }
 
 // statusOp is $status: one query-status Parameters per Subscription, in a

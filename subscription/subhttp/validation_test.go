@@ -101,7 +101,7 @@ func TestValidateOperation(t *testing.T) {
 		{"unknown mode", "/fhir/Patient/$validate", `{"resourceType":"Parameters","parameter":[{"name":"mode","valueCode":"x"},{"name":"resource","resource":{"resourceType":"Patient"}}]}`, 400, []string{"code-invalid mode"}},
 		{"type mismatch", "/fhir/Observation/$validate", `{"resourceType":"Patient"}`, 200, []string{"invalid resourceType"}},
 		{"Subscription engine rules", "/fhir/Subscription/$validate",
-			`{"resourceType":"Subscription","status":"requested","reason":"r","criteria":"Observation?code=x","channel":{"type":"rest-hook","endpoint":"http://127.0.0.1:1/"}}`,
+			`{"resourceType":"Subscription","status":"requested","reason":"r","criteria":"Observation?code=x","channel":{"type":"email","endpoint":"mailto:a@b.org"}}`,
 			200, []string{"not-supported Subscription.channel.type"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
