@@ -43,6 +43,7 @@ Usage:
   fhirbell-bench fanout     [flags]   one write matching N subscriptions on N sockets
   fhirbell-bench throughput [flags]   W concurrent writers, S subscriptions, match rate m
   fhirbell-bench latency    [flags]   one subscriber, write-to-notification distribution
+  fhirbell-bench resthook   [flags]   N rest-hook subscriptions on a loopback receiver; writes/s, write-to-POST latency
 
 Run "fhirbell-bench <scenario> -h" for the flags.
 `
@@ -91,6 +92,7 @@ type options struct {
 	Samples      int           // latency
 	Warmup       int           // latency
 	Interval     time.Duration // latency
+	MaxCount     int           // resthook: backport-max-count
 }
 
 // parseOptions parses the flags of a scenario.
@@ -137,6 +139,13 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 		fs.StringVar(&o.Mix, "mix", o.Mix, "criteria: code (Observation?code=…) or mixed (code; subject+status; code+subject)")
 		fs.Float64Var(&o.Unpinned, "unpinned", 0, "fraction of subscriptions whose criteria pin no value (value-quantity=gt…; they never match)")
 		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses for the sockets (0: automatic)")
+	case "resthook":
+		fs.IntVar(&o.Subs, "subscriptions", 10, "rest-hook subscriptions, each matching every write")
+		fs.IntVar(&o.Writers, "writers", 4, "concurrent writers")
+		fs.DurationVar(&o.Duration, "duration", o.Duration, "how long to write")
+		fs.IntVar(&o.Writes, "writes", o.Writes, "stop after this many writes")
+		fs.IntVar(&o.MaxCount, "max-count", 10, "backport-max-count of each subscription (events per POST)")
+		fs.DurationVar(&o.RoundTimeout, "timeout", o.RoundTimeout, "how long to wait for the handshakes, and for the events after the last write")
 	case "latency":
 		fs.IntVar(&o.Samples, "samples", o.Samples, "measured writes, one at a time")
 		fs.IntVar(&o.Warmup, "warmup", o.Warmup, "unmeasured writes first")
@@ -196,6 +205,15 @@ func (o *options) validate(scenario string) error {
 		if o.Mix != "code" && o.Mix != "mixed" {
 			errs = append(errs, fmt.Errorf("--mix %q: want code or mixed", o.Mix))
 		}
+	case "resthook":
+		errs = append(errs,
+			inRange("subscriptions", o.Subs, 1, 10_000),
+			inRange("writers", o.Writers, 1, maxWriters),
+			inRange("writes", o.Writes, 1, maxWrites),
+			inRange("max-count", o.MaxCount, 1, 1000))
+		if o.Duration <= 0 || o.Duration > maxDuration {
+			errs = append(errs, fmt.Errorf("--duration %v: want (0, %v]", o.Duration, maxDuration))
+		}
 	case "latency":
 		errs = append(errs, inRange("samples", o.Samples, 1, maxSamples), inRange("warmup", o.Warmup, 0, 10_000))
 		if o.Interval < 0 || o.Interval > time.Minute {
@@ -226,6 +244,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup lo
 		runScenario = (*bench).throughput
 	case "latency":
 		runScenario = (*bench).latency
+	case "resthook":
+		runScenario = (*bench).restHook
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -87,7 +87,7 @@ func bootServer() error {
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--database-url", ""}
 	args = append(args, abuseLimitFlags(bin)...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "FHIRBELL_DATABASE_URL=")
+	cmd.Env = append(os.Environ(), "FHIRBELL_DATABASE_URL=", "FHIRBELL_REST_HOOK_ALLOW=127.0.0.1/8")
 	logs, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -218,6 +218,12 @@ func TestSmoke(t *testing.T) {
 				t.Fatalf("throughput = %+v, want writes and no sockets", th)
 			}
 		}},
+		{"resthook", []string{"resthook", "--subscriptions", "5", "--writers", "2", "--duration", "500ms", "--writes", "200", "--max-count", "3"}, func(t *testing.T, r *Report) {
+			h := r.RestHook
+			if h == nil || h.Handshakes != 5 || h.Writes == 0 || h.Received != h.Expected || h.Expected != 5*h.Writes || h.FromRequest.N != int(h.Expected) || h.FromRequest.Min < 0 {
+				t.Fatalf("resthook = %+v, want 5 handshakes and every write's event on all 5, none before its write", h)
+			}
+		}},
 		{"latency", []string{"latency", "--samples", "100", "--warmup", "5"}, func(t *testing.T, r *Report) {
 			l := r.Latency
 			if l == nil || l.Received != 100 || l.Timeouts != 0 || l.FromRequest.N != 100 || l.HTTP.N != 100 || l.FromRequest.Min < 0 {
@@ -332,6 +338,9 @@ func TestParseOptionsBounds(t *testing.T) {
 		{[]string{"throughput", "--match-rate", "1.5"}, false},
 		{[]string{"throughput", "--mix", "random"}, false},
 		{[]string{"throughput", "--mix", "mixed", "--unpinned", "0.05"}, true},
+		{[]string{"resthook", "--subscriptions", "0"}, false},
+		{[]string{"resthook", "--max-count", "0"}, false},
+		{[]string{"resthook", "--subscriptions", "20"}, true},
 		{[]string{"latency", "--samples", "0"}, false},
 		{[]string{"latency", "--max-time", "2h"}, false},
 		{[]string{"latency", "--max-time", "0s"}, false},
