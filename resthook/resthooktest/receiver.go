@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
@@ -57,8 +56,18 @@ func New() (*Receiver, error) {
 	return r, nil
 }
 
+// TB is the part of testing.TB the helpers use (declared here so that the
+// benchmark binary, which uses the receiver, does not link package
+// testing).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // MustNew is New, closed in tb.Cleanup.
-func MustNew(tb testing.TB) *Receiver {
+func MustNew(tb TB) *Receiver {
 	tb.Helper()
 	r, err := New()
 	if err != nil {
@@ -107,7 +116,7 @@ func (r *Receiver) All() []Received {
 }
 
 // Wait returns All once cond holds for it, or fails tb after timeout.
-func (r *Receiver) Wait(tb testing.TB, timeout time.Duration, what string, cond func([]Received) bool) []Received {
+func (r *Receiver) Wait(tb TB, timeout time.Duration, what string, cond func([]Received) bool) []Received {
 	tb.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
