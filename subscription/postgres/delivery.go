@@ -8,6 +8,7 @@ import (
 
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 var _ subscription.DeliveryStore = (*Store)(nil)
@@ -72,7 +73,15 @@ func collectDeliveries(rows pgx.Rows) (map[string]subscription.DeliveryState, er
 // SaveDelivery stores st if holder holds the lease; see
 // subscription.DeliveryStore.
 func (s *Store) SaveDelivery(ctx context.Context, holder string, st subscription.DeliveryState) error {
-	tag, err := s.pool.Exec(ctx, `
+	// One round trip: the batch runs as one implicit transaction, so SET
+	// LOCAL covers the UPDATE. synchronous_commit off spares a WAL flush
+	// per POST; a save lost to a database crash only makes the endpoint
+	// get those events again, which at-least-once allows. (The lease
+	// fence still holds: the row lock and the WHERE decide, durable or
+	// not.)
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL synchronous_commit TO OFF`)
+	upd := b.Queue(`
 UPDATE rest_hook_deliveries SET
     cursor = GREATEST(cursor, $3), handshake = $4, notifications = $5, events = $6, failures = $7,
     consecutive_failures = $8, failing_since = $9, next_attempt = $10, error = $11, error_code = $12,
@@ -81,7 +90,9 @@ UPDATE rest_hook_deliveries SET
 		st.SubscriptionID, holder, st.Cursor, st.Handshake, st.Notifications, st.Events, st.Failures,
 		st.ConsecutiveFailures, nullTime(st.FailingSince), nullTime(st.NextAttempt), st.Error, st.ErrorCode,
 		nullTime(st.LastSuccess))
-	if err != nil {
+	var tag pgconn.CommandTag
+	upd.Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("save delivery of %s: %w", st.SubscriptionID, translate(err))
 	}
 	if tag.RowsAffected() == 0 {
