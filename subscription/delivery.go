@@ -63,7 +63,9 @@ type DeliveryState struct {
 }
 
 // DeliveryStore keeps the delivery state and the leases of rest-hook
-// subscriptions where every node sees them. Implementations are safe for
+// subscriptions where every node sees them. State outlives its
+// Subscription: event numbers continue when a deleted id is created
+// again, and so must the cursor. Implementations are safe for
 // concurrent use; both stores implement it and storetest checks them.
 //
 // A lease is held by a holder (one per node process) until it expires;
@@ -87,9 +89,6 @@ type DeliveryStore interface {
 	// DeliveryStates returns the stored state of each named subscription
 	// that has one.
 	DeliveryStates(ctx context.Context, subIDs []string) (map[string]DeliveryState, error)
-	// DeleteDelivery forgets subID's state and lease (its Subscription was
-	// deleted).
-	DeleteDelivery(ctx context.Context, subID string) error
 }
 
 // EndpointPolicy decides whether rest-hook notifications may be sent to an

@@ -103,6 +103,9 @@ func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, 
 			if _, err := s.Read(ctx, "Subscription", id); err != nil {
 				return "", Grant{}, fmt.Errorf("subscription %s: %w", id, err)
 			}
+			if _, restHook := s.RestHookSubscription(id); restHook {
+				return "", Grant{}, &ValidationError{Path: "Subscription.channel.type", Msg: fmt.Sprintf("Subscription/%s is a rest-hook subscription: it is delivered to its endpoint, not bound on a socket", id)}
+			}
 			return "", Grant{}, &ValidationError{Path: "Subscription.status", Code: "business-rule", Msg: fmt.Sprintf("Subscription/%s is not active", id)}
 		}
 		if p, ok := auth.PrincipalFrom(ctx); ok && !sub.Owner.MayManage(p) {

@@ -222,6 +222,13 @@ func TestRestHookEndToEnd(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	if r := do(t, "GET", srv.URL+"/fhir/Subscription/"+id+"/$websocket-ticket", ""); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Raw), "rest-hook") {
+		t.Errorf("a ticket for a rest-hook subscription: %d %s", r.Status, r.Raw)
+	}
+	cs := getText(t, srv.URL+"/fhir/metadata")
+	if !strings.Contains(cs, `"url":"https://fhirbell.dev/fhir/StructureDefinition/capabilitystatement-subscription-channel","valueCode":"rest-hook"`) || !strings.Contains(cs, "Channels: rest-hook") {
+		t.Error("the CapabilityStatement does not advertise the rest-hook channel")
+	}
 	for _, secret := range []string{"e2e-hook-credential", hookSecret} {
 		if strings.Contains(srv.Logs.String(), secret) {
 			t.Errorf("the logs show %q", secret)

@@ -86,11 +86,3 @@ func (s *Store) DeliveryStates(ctx context.Context, subIDs []string) (map[string
 	}
 	return out, nil
 }
-
-// DeleteDelivery forgets subID's delivery state.
-func (s *Store) DeleteDelivery(ctx context.Context, subID string) error {
-	s.delMu.Lock()
-	defer s.delMu.Unlock()
-	delete(s.deliveries, subID)
-	return nil
-}

@@ -121,14 +121,6 @@ func (s *Store) DeliveryStates(ctx context.Context, subIDs []string) (map[string
 	return collectDeliveries(rows)
 }
 
-// DeleteDelivery forgets subID's delivery state.
-func (s *Store) DeleteDelivery(ctx context.Context, subID string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM rest_hook_deliveries WHERE subscription_id = $1`, subID); err != nil {
-		return fmt.Errorf("delete delivery of %s: %w", subID, translate(err))
-	}
-	return nil
-}
-
 // nullTime is t, or NULL for the zero time.
 func nullTime(t time.Time) *time.Time {
 	if t.IsZero() {

@@ -26,7 +26,6 @@ func runDelivery(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		{"LeaseExpires", testLeaseExpires},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ClaimSeveral", testClaimSeveral},
-		{"DeleteDelivery", testDeleteDelivery},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,22 +220,6 @@ func testConcurrentClaims(t *testing.T, s subscription.DeliveryStore) {
 	}
 	if won.Load() != 1 {
 		t.Errorf("%d of %d concurrent claims won, want exactly 1", won.Load(), n)
-	}
-}
-
-func testDeleteDelivery(t *testing.T, s subscription.DeliveryStore) {
-	mustClaim(t, s, "s1", "node-a")
-	if err := s.SaveDelivery(t.Context(), "node-a", sampleState("s1")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteDelivery(t.Context(), "s1"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.DeliveryStates(t.Context(), []string{"s1"}); len(got) != 0 {
-		t.Errorf("after delete: %v", got)
-	}
-	if st := mustClaim(t, s, "s1", "node-b"); st != (subscription.DeliveryState{SubscriptionID: "s1"}) {
-		t.Errorf("claim after delete = %+v, want a fresh state", st)
 	}
 }
 
