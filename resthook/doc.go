@@ -14,7 +14,7 @@
 //     subscription (one worker goroutine each).
 //   - One deliverer per subscription in a cluster. A worker runs only while
 //     its node holds the subscription's lease (a row in Postgres, taken and
-//     renewed by one fenced statement; see migrations/0005_rest_hook.sql).
+//     renewed by one fenced statement; see migrations/0006_rest_hook.sql).
 //     Leases last Config.LeaseTTL and are renewed every third of it, so a
 //     node that dies (kill -9) loses its subscriptions to another within
 //     LeaseTTL plus one scan. Every state write is fenced by the lease: a

@@ -35,7 +35,7 @@ func scanDelivery(row pgx.Row) (subscription.DeliveryState, error) {
 }
 
 // ClaimDeliveries takes or renews the leases on subIDs in one statement
-// (migrations/0005); see subscription.DeliveryStore. The ids are sorted
+// (migrations/0006); see subscription.DeliveryStore. The ids are sorted
 // so that two nodes claiming overlapping sets lock rows in one order.
 func (s *Store) ClaimDeliveries(ctx context.Context, holder string, ttl time.Duration, subIDs []string) (map[string]subscription.DeliveryState, error) {
 	ids := slices.Clone(subIDs)
