@@ -225,6 +225,22 @@ func BackportNotification(st Status, content string, base string, id string, now
 // that a sender can reuse one buffer across notifications. On error it
 // returns dst unchanged.
 func AppendBackportNotification(dst []byte, st Status, content string, base string, id string, now time.Time) ([]byte, error) {
+	return AppendNotification(dst, R4, st, content, base, id, now)
+}
+
+// AppendNotification appends the notification Bundle for st in version v's
+// wire shape; for R4 it is AppendBackportNotification. The R4B and R5
+// shapes differ from R4's only in these ways (the content rules, entries,
+// ids and order are the same):
+//   - the first entry holds a SubscriptionStatus resource (R4B: the Backport
+//     IG's backport-subscription-notification profile; R5: core), with the
+//     counters as JSON strings (R4B string, R5 integer64) and extensions in
+//     SubscriptionStatus.extension (a DomainResource may carry them);
+//   - R5 Bundles are of type subscription-notification, not history, and
+//     carry no profile; R5 prohibits entry.response outside history and
+//     response Bundles (bdl-4), so R5 entries have none, and the status
+//     entry no request either (the R5 examples have none).
+func AppendNotification(dst []byte, v Version, st Status, content string, base string, id string, now time.Time) ([]byte, error) {
 	base, err := checkBase(base)
 	if err != nil {
 		return dst, err
@@ -248,18 +264,32 @@ func AppendBackportNotification(dst []byte, st Status, content string, base stri
 	dst = slices.Grow(dst, sizeHint(&st, content))
 	dst = append(dst, `{"resourceType":"Bundle","id":`...)
 	dst = appendString(dst, id)
-	dst = append(dst, `,"meta":{"profile":["`+BackportNotificationProfile+`"]},"type":"history","timestamp":"`...)
+	switch v {
+	case R4:
+		dst = append(dst, `,"meta":{"profile":["`+BackportNotificationProfile+`"]},"type":"history","timestamp":"`...)
+	case R4B:
+		dst = append(dst, `,"meta":{"profile":["`+BackportNotificationProfileR4B+`"]},"type":"history","timestamp":"`...)
+	default:
+		dst = append(dst, `,"type":"subscription-notification","timestamp":"`...)
+	}
 	dst = appendInstant(dst, now)
 	dst = append(dst, `","entry":[{"fullUrl":"urn:uuid:`...)
 	var u [36]byte
 	statusUUID(&u, id, -1)
 	dst = append(dst, u[:]...)
 	dst = append(dst, `","resource":`...)
-	dst = appendStatusParams(dst, &st, content, base, u[:])
-	dst = append(dst, `,"request":{"method":"GET","url":"`...)
-	dst = appendAbsoluteBody(dst, base, st.Subscription)
-	dst = append(dst, `/$status"`...)
-	dst = append(dst, `},"response":{"status":"200"}}`...)
+	if v == R4 {
+		dst = appendStatusParams(dst, &st, content, base, u[:])
+	} else {
+		dst = appendSubscriptionStatus(dst, &st, content, base, u[:])
+	}
+	if v != R5 {
+		dst = append(dst, `,"request":{"method":"GET","url":"`...)
+		dst = appendAbsoluteBody(dst, base, st.Subscription)
+		dst = append(dst, `/$status"`...)
+		dst = append(dst, `},"response":{"status":"200"}`...)
+	}
+	dst = append(dst, '}')
 
 	if content != ContentEmpty {
 		for i := range st.Events {
@@ -296,6 +326,10 @@ func AppendBackportNotification(dst []byte, st Status, content string, base stri
 			} else {
 				dst = appendString(dst, rel)
 			}
+			if v == R5 {
+				dst = append(dst, `}}`...)
+				continue
+			}
 			dst = append(dst, `},"response":{"status":"`...)
 			switch method {
 			case "POST":
@@ -325,6 +359,13 @@ func AppendBackportNotification(dst []byte, st Status, content string, base stri
 // their focus (as for id-only content); pass none to report the status
 // alone. The error reports a caller bug, as for BackportNotification.
 func StatusBundle(statuses []Status, base, id string, now time.Time) ([]byte, error) {
+	return VersionStatusBundle(R4, statuses, base, id, now)
+}
+
+// VersionStatusBundle is StatusBundle in version v's wire shape: for R4B and
+// R5 each entry holds a SubscriptionStatus (as in AppendNotification)
+// instead of the status Parameters.
+func VersionStatusBundle(v Version, statuses []Status, base, id string, now time.Time) ([]byte, error) {
 	base, err := checkBase(base)
 	if err != nil {
 		return nil, err
@@ -369,7 +410,11 @@ func StatusBundle(statuses []Status, base, id string, now time.Time) ([]byte, er
 		dst = append(dst, `{"fullUrl":"urn:uuid:`...)
 		dst = append(dst, u[:]...)
 		dst = append(dst, `","resource":`...)
-		dst = appendStatusParams(dst, &st, ContentIDOnly, base, u[:])
+		if v == R4 {
+			dst = appendStatusParams(dst, &st, ContentIDOnly, base, u[:])
+		} else {
+			dst = appendSubscriptionStatus(dst, &st, ContentIDOnly, base, u[:])
+		}
 		dst = append(dst, `,"search":{"mode":"match"}}`...)
 	}
 	if len(statuses) > 0 {

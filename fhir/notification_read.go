@@ -17,6 +17,7 @@ type NotificationSummary struct {
 	Events           []int64  // the notification-event numbers, in order
 	Focus            []string // the focus references of the events that have one
 	AuthExpires      string   // the auth-expires extension (fhirbell), "" when absent
+	Version          Version  // R4 (status Parameters), R4B (SubscriptionStatus in a history Bundle) or R5
 }
 
 // SubscriptionID returns the id part of Subscription.
@@ -24,11 +25,15 @@ func (n NotificationSummary) SubscriptionID() string {
 	return n.Subscription[strings.LastIndexByte(n.Subscription, '/')+1:]
 }
 
-// ReadNotification decodes the status Parameters of a Backport R4
-// notification Bundle; ok is false for anything else (an OperationOutcome,
-// a legacy text frame, another Bundle). It checks only what it reads; the
-// full rules are fhirtest.ValidateBackportNotification's.
+// ReadNotification decodes the status of a notification Bundle of any
+// version: the status Parameters of a Backport R4 Bundle, or the
+// SubscriptionStatus of an R4B or R5 one. ok is false for anything else (an
+// OperationOutcome, a legacy text frame, another Bundle). It checks only
+// what it reads; the full rules are fhirtest's validators'.
 func ReadNotification(b []byte) (n NotificationSummary, ok bool) {
+	if n, ok := readSubscriptionStatus(b); ok {
+		return n, true
+	}
 	type value struct {
 		Name           string `json:"name"`
 		ValueString    string `json:"valueString"`
@@ -112,4 +117,58 @@ func OutcomeText(b []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// readSubscriptionStatus decodes an R4B or R5 notification Bundle.
+func readSubscriptionStatus(b []byte) (n NotificationSummary, ok bool) {
+	var bundle struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Entry        []struct {
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+				Extension    []struct {
+					URL          string `json:"url"`
+					ValueInstant string `json:"valueInstant"`
+				} `json:"extension"`
+				Status                       string `json:"status"`
+				Type                         string `json:"type"`
+				EventsSinceSubscriptionStart string `json:"eventsSinceSubscriptionStart"`
+				NotificationEvent            []struct {
+					EventNumber string `json:"eventNumber"`
+					Focus       *struct {
+						Reference string `json:"reference"`
+					} `json:"focus"`
+				} `json:"notificationEvent"`
+				Subscription struct {
+					Reference string `json:"reference"`
+				} `json:"subscription"`
+				Topic string `json:"topic"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(b, &bundle) != nil || bundle.ResourceType != "Bundle" || len(bundle.Entry) == 0 ||
+		bundle.Entry[0].Resource.ResourceType != "SubscriptionStatus" {
+		return n, false
+	}
+	st := bundle.Entry[0].Resource
+	n.Version = R4B
+	if bundle.Type == "subscription-notification" {
+		n.Version = R5
+	}
+	for _, e := range st.Extension {
+		if e.URL == AuthExpiresURL {
+			n.AuthExpires = e.ValueInstant
+		}
+	}
+	n.Type, n.Status, n.Subscription, n.Topic = st.Type, st.Status, st.Subscription.Reference, st.Topic
+	n.EventsSinceStart, _ = strconv.ParseInt(st.EventsSinceSubscriptionStart, 10, 64)
+	for _, ev := range st.NotificationEvent {
+		v, _ := strconv.ParseInt(ev.EventNumber, 10, 64)
+		n.Events = append(n.Events, v)
+		if ev.Focus != nil {
+			n.Focus = append(n.Focus, ev.Focus.Reference)
+		}
+	}
+	return n, n.Type != ""
 }

@@ -77,7 +77,7 @@ func (s *session) onTime() bool {
 		// socket closes with 4001. The events go on being logged, so a
 		// resume on a new socket recovers them.
 		for _, b := range s.bindings {
-			if b.dialect == backport && !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusError, max(b.st.head.Load(), b.cursor), nil) {
+			if b.dialect != legacy && !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusError, max(b.st.head.Load(), b.cursor), nil) {
 				return false
 			}
 		}
@@ -87,7 +87,7 @@ func (s *session) onTime() bool {
 	}
 	for _, b := range slices.Clone(s.bindings) { // unbind edits s.bindings
 		id := b.st.id
-		if b.dialect != backport {
+		if b.dialect == legacy {
 			continue
 		}
 		hp := s.heartbeatPeriod(b, now, exp)
@@ -134,7 +134,7 @@ func (s *session) reschedule(now time.Time) {
 		}
 	}
 	for _, b := range s.bindings {
-		if b.dialect == backport {
+		if b.dialect != legacy {
 			hp := s.heartbeatPeriod(b, now, exp)
 			next = earliest(next, b.lastSend.Add(hp-early(hp)))
 		}

@@ -157,7 +157,7 @@ func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []
 	}
 	bp := s.hub.getBuf()
 	defer s.hub.putBuf(bp)
-	out, err := fhir.AppendBackportNotification((*bp)[:0], st, b.sub.Content, s.base, "", time.Now())
+	out, err := fhir.AppendNotification((*bp)[:0], s.wireVersion(b), st, b.sub.Content, s.base, "", time.Now())
 	if err != nil {
 		// A bug (the inputs come from the engine): skip the frame, keep
 		// the socket.
@@ -166,6 +166,25 @@ func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []
 	}
 	*bp = out
 	return s.write(out)
+}
+
+// wireVersion is the FHIR version of b's notification Bundles: what the
+// socket asked for on the upgrade, else what the subscription's
+// channel.payload asks, else R4; a Medplum binding is never sent R4's
+// status Parameters (its client reads a SubscriptionStatus), so R4 becomes
+// R4B there. One model, one event log: only the wire differs.
+func (s *session) wireVersion(b *binding) fhir.Version {
+	v := fhir.R4
+	switch {
+	case s.versionAsked:
+		v = s.version
+	case b.sub.VersionAsked:
+		v = b.sub.Version
+	}
+	if v == fhir.R4 && b.medplum {
+		v = fhir.R4B
+	}
+	return v
 }
 
 // getBuf returns a buffer for building one notification.

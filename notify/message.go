@@ -31,6 +31,7 @@ type clientMessage struct {
 	token string // msgBindToken, msgUnbindToken, msgReauth: a secret, never logged or echoed
 	id    string // msgBind, msgUnbind, msgResume: the Subscription id part
 	since int64  // msgResume: the last event number the client has
+	json  bool   // msgBindToken, msgUnbindToken: sent in Medplum's JSON framing
 }
 
 // maxTokenLen bounds a token so that a garbage frame is not taken for one;
@@ -227,7 +228,7 @@ func parseJSONMessage(b []byte) (clientMessage, error) {
 		if m.Type == "unbind-from-token" {
 			k = msgUnbindToken
 		}
-		return clientMessage{kind: k, token: m.Payload.Token}, nil
+		return clientMessage{kind: k, token: m.Payload.Token, json: true}, nil
 	case "":
 		return clientMessage{}, errors.New("JSON message without type")
 	}

@@ -134,7 +134,7 @@ func (s *session) handle(data []byte) {
 	case msgPing:
 		s.reply(pongFrame)
 	case msgBindToken:
-		s.bindToken(m.token)
+		s.bindToken(m.token, m.json)
 	case msgUnbindToken:
 		s.queue(&op{kind: opUnbindToken, token: subscription.HashToken(m.token)})
 	case msgBind, msgResume:
@@ -146,8 +146,9 @@ func (s *session) handle(data []byte) {
 	}
 }
 
-// bindToken redeems a binding token and binds what it grants.
-func (s *session) bindToken(tok string) {
+// bindToken redeems a binding token and binds what it grants; medplum says
+// the bind came in Medplum's JSON framing.
+func (s *session) bindToken(tok string, medplum bool) {
 	g, err := s.hub.b.RedeemToken(s.hub.ctx, subscription.KindBindingToken, tok)
 	switch {
 	case errors.Is(err, subscription.ErrTokenExpired):
@@ -164,7 +165,7 @@ func (s *session) bindToken(tok string) {
 		return
 	}
 	s.via.CompareAndSwap(uint32(AuthAnonymous), uint32(AuthBindingToken))
-	s.bindGrant(g, subscription.HashToken(tok))
+	s.bindGrant(g, subscription.HashToken(tok), medplum)
 }
 
 // bindGrant records a grant and queues the binding of its subscriptions
@@ -172,7 +173,7 @@ func (s *session) bindToken(tok string) {
 // token is the hash of the binding token (zero for a ticket). The grant
 // authorizes exactly its subscriptions; it must belong to the session's
 // principal, if the session has one already.
-func (s *session) bindGrant(g subscription.Grant, token [32]byte) {
+func (s *session) bindGrant(g subscription.Grant, token [32]byte, medplum bool) {
 	if !s.admit(g.Subject, g.AuthExpires) {
 		return
 	}
@@ -195,7 +196,7 @@ func (s *session) bindGrant(g subscription.Grant, token [32]byte) {
 		s.reply(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: gone}))
 	}
 	if len(subs) > 0 {
-		s.queue(&op{kind: opBind, subs: subs, dialect: backport, token: token,
+		s.queue(&op{kind: opBind, subs: subs, dialect: backport, medplum: medplum, token: token,
 			grantIDs: g.SubscriptionIDs, renewTo: g.AuthExpires})
 	}
 }

@@ -19,8 +19,8 @@ import (
 type dialect uint8
 
 const (
-	// backport: Backport IG R4 history Bundles (bind-with-token, Medplum
-	// JSON, tickets, resume).
+	// backport: Backport IG notification Bundles (bind-with-token,
+	// tickets, resume), in the binding's wire version (wireVersion).
 	backport dialect = iota
 	// legacy: R4 criteria websocket text, `bound <id>` and `ping <id>`.
 	legacy
@@ -34,6 +34,7 @@ type binding struct {
 	cursor   int64                      // the number of the last event sent (or skipped at bind)
 	lastSend time.Time                  // last notification of this binding, for heartbeats
 	dialect  dialect
+	medplum  bool     // bound by Medplum's JSON framing: never sent R4's status Parameters (wireVersion)
 	token    [32]byte // hash of the binding token that made it (zero: ticket, principal or anonymous)
 
 	// cursor and dialect as the hub's snapshots read them (Stats,
@@ -67,6 +68,7 @@ type op struct {
 	frame     []byte
 	subs      []*subscription.Subscription
 	dialect   dialect
+	medplum   bool // opBind: asked in Medplum's JSON framing
 	resume    bool
 	since     int64
 	grantIDs  []string  // opBind from a grant: every subscription it covers
@@ -135,6 +137,10 @@ type session struct {
 	base  string // FHIR base URL for references in notifications
 	start time.Time
 	via   atomic.Uint32 // its AuthMode: set at the upgrade, or by the first grant
+	// The wire version the client asked for on the upgrade (the fhirVersion
+	// query parameter or Accept header), if it asked (versionAsked).
+	version      fhir.Version
+	versionAsked bool
 
 	endOnce sync.Once
 	reason  atomic.Int32 // the CloseReason, set once by end

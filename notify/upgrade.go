@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -72,6 +73,11 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.originAllowed(r) {
 		httpOutcome(w, http.StatusForbidden, fhir.IssueForbidden, "origin not allowed")
+		return
+	}
+	version, versionAsked, status, msg := socketVersion(r)
+	if status != 0 {
+		httpOutcome(w, status, fhir.IssueNotSupported, msg)
 		return
 	}
 	tok, err := h.upgradeToken(r)
@@ -140,6 +146,7 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return // gorilla has answered with an HTTP error
 	}
 	s := h.newSession(conn, r, p, mode)
+	s.version, s.versionAsked = version, versionAsked
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
@@ -156,7 +163,7 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// Queued before serve starts: the control queue cannot be full.
 	if p == nil || s.identify(p.Subject) {
 		if grant != nil {
-			s.bindGrant(*grant, [32]byte{})
+			s.bindGrant(*grant, [32]byte{}, false)
 		}
 	}
 	// The session runs in its own goroutine and the handler returns, so
@@ -244,6 +251,38 @@ func (h *Hub) refuseAuth(w http.ResponseWriter, err error) {
 		h.log.Error("authenticate websocket upgrade", "err", err)
 		httpOutcome(w, http.StatusInternalServerError, fhir.IssueException, "the access token could not be checked")
 	}
+}
+
+// socketVersion reads the wire version a client asks for on the upgrade:
+// the fhirVersion query parameter (?fhirVersion=4.3), else a fhirVersion
+// parameter on an Accept media type (application/fhir+json;
+// fhirVersion=5.0). A version fhirbell does not write is refused, with the
+// status to answer (400 for the query, 406 for Accept) and why; the ticket
+// of a refused upgrade is not redeemed.
+func socketVersion(r *http.Request) (v fhir.Version, asked bool, status int, msg string) {
+	if q := r.URL.Query(); q.Has("fhirVersion") {
+		v, ok := fhir.ParseVersion(q.Get("fhirVersion"))
+		if !ok {
+			return v, false, http.StatusBadRequest, "fhirVersion " + quoteShort(q.Get("fhirVersion")) + " is not supported (4.0, 4.3 or 5.0)"
+		}
+		return v, true, 0, ""
+	}
+	for _, accept := range r.Header.Values("Accept") {
+		for _, mr := range strings.Split(accept, ",") {
+			_, params, err := mime.ParseMediaType(strings.TrimSpace(mr))
+			if err != nil {
+				continue
+			}
+			if s, has := params["fhirversion"]; has {
+				v, ok := fhir.ParseVersion(s)
+				if !ok {
+					return v, false, http.StatusNotAcceptable, "fhirVersion " + quoteShort(s) + " is not supported (4.0, 4.3 or 5.0)"
+				}
+				return v, true, 0, ""
+			}
+		}
+	}
+	return fhir.R4, false, 0, ""
 }
 
 // httpOutcome answers a refused upgrade with an OperationOutcome.

@@ -175,12 +175,12 @@ func (s *session) bind(o *op) bool {
 		}
 		b := s.binding(sub.ID)
 		if b == nil {
-			b = &binding{cursor: hd.Last, dialect: o.dialect}
+			b = &binding{cursor: hd.Last, dialect: o.dialect, medplum: o.medplum}
 			b.publish()
 			b.st = s.hub.attach(s, sub.ID, b)
 			s.bindings = append(s.bindings, b)
 		} else if !o.resume {
-			b.dialect = o.dialect
+			b.dialect, b.medplum = o.dialect, o.medplum
 		}
 		if o.resume {
 			b.cursor = o.since
@@ -252,7 +252,7 @@ func (s *session) reauthorize(p *auth.Principal) bool {
 	s.hub.obs.Reauth(ReauthSuccess)
 	now := time.Now()
 	for _, b := range s.bindings {
-		if b.dialect != backport {
+		if b.dialect == legacy {
 			continue
 		}
 		if !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusActive, max(b.st.head.Load(), b.cursor), nil) {

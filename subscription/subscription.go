@@ -101,6 +101,8 @@ type Subscription struct {
 
 	ChannelType     string        // ChannelWebsocket or ChannelRestHook
 	Payload         string        // channel.payload MIME type as sent, or ""
+	Version         fhir.Version  // the fhirVersion channel.payload asks notifications in (R4 when it asks none)
+	VersionAsked    bool          // channel.payload names a fhirVersion
 	Content         string        // empty | id-only | full-resource, defaulted as ParseSubscription says
 	HeartbeatPeriod time.Duration // backport-heartbeat-period, or DefaultHeartbeatPeriod
 	HeartbeatSet    bool          // the client gave backport-heartbeat-period (rest-hook beats only then)
@@ -514,7 +516,7 @@ func (s *Subscription) parseChannel(root node) error {
 		return err
 	}
 	if s.Payload != "" {
-		if err := checkPayloadMIME(s.Payload, ch.at("payload")); err != nil {
+		if s.Version, s.VersionAsked, err = checkPayloadMIME(s.Payload, ch.at("payload")); err != nil {
 			return err
 		}
 	}
@@ -601,26 +603,29 @@ func (s *Subscription) parseChannel(root node) error {
 }
 
 // checkPayloadMIME accepts FHIR JSON MIME types whose fhirVersion, if
-// any, is R4 (4.0 or 4.0.x): the Backport IG says a server SHALL NOT accept
-// a version it cannot produce.
-func checkPayloadMIME(payload, path string) error {
+// any, is one fhirbell writes notifications in (4.0, 4.3 or 5.0, with or
+// without a patch number), and returns it; asked is false when the MIME
+// type names none. The Backport IG says a server SHALL NOT accept a version
+// it cannot produce.
+func checkPayloadMIME(payload, path string) (v fhir.Version, asked bool, err error) {
 	mt, params, err := mime.ParseMediaType(payload)
 	if err != nil {
-		return fhir.Invalid(path, fmt.Sprintf("%q is not a MIME type: %v", payload, err))
+		return v, false, fhir.Invalid(path, fmt.Sprintf("%q is not a MIME type: %v", payload, err))
 	}
 	switch mt {
 	case "application/fhir+json", "application/json", "application/json+fhir":
 	case "application/fhir+xml", "application/xml", "application/xml+fhir", "text/xml":
-		return &fhir.ValidationError{Path: path, Msg: fmt.Sprintf("payload %q is not supported; fhirbell sends JSON only (application/fhir+json)", mt), Code: fhir.IssueNotSupported}
+		return v, false, &fhir.ValidationError{Path: path, Msg: fmt.Sprintf("payload %q is not supported; fhirbell sends JSON only (application/fhir+json)", mt), Code: fhir.IssueNotSupported}
 	default:
-		return &fhir.ValidationError{Path: path, Msg: fmt.Sprintf("payload %q is not supported (application/fhir+json)", mt), Code: fhir.IssueNotSupported}
+		return v, false, &fhir.ValidationError{Path: path, Msg: fmt.Sprintf("payload %q is not supported (application/fhir+json)", mt), Code: fhir.IssueNotSupported}
 	}
-	if v, ok := params["fhirversion"]; ok { // mime lowercases parameter names
-		if v != "4.0" && !strings.HasPrefix(v, "4.0.") {
-			return &fhir.ValidationError{Path: path, Msg: fmt.Sprintf("fhirVersion %q is not supported; fhirbell speaks FHIR R4 (4.0)", v), Code: fhir.IssueNotSupported}
+	if s, ok := params["fhirversion"]; ok { // mime lowercases parameter names
+		if v, ok = fhir.ParseVersion(s); !ok {
+			return v, false, &fhir.ValidationError{Path: path, Msg: fmt.Sprintf("fhirVersion %q is not supported; fhirbell notifies in FHIR 4.0 (R4), 4.3 (R4B) or 5.0 (R5)", s), Code: fhir.IssueNotSupported}
 		}
+		return v, true, nil
 	}
-	return nil
+	return fhir.R4, false, nil
 }
 
 // Expired reports whether the subscription's end has come by now.

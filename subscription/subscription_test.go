@@ -199,8 +199,9 @@ func TestParseSubscriptionInvalid(t *testing.T) {
 		{"email", sub(st + `"criteria":"Observation","channel":{"type":"email"}`), "Subscription.channel.type", "not-supported"},
 		{"custom channel", sub(st + `"criteria":"Observation","channel":{"type":"websocket","_type":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-channel-type","valueCoding":{"code":"zulip"}}]}}`), "Subscription.channel._type.extension[0]", "not-supported"},
 		{"xml payload", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+xml"}`), "Subscription.channel.payload", "not-supported"},
-		{"fhirVersion 4.3", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json; fhirVersion=4.3"}`), "Subscription.channel.payload", "not-supported"},
-		{"fhirVersion 5.0", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json;fhirVersion=5.0"}`), "Subscription.channel.payload", "not-supported"},
+		{"fhirVersion 3.0", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json; fhirVersion=3.0"}`), "Subscription.channel.payload", "not-supported"},
+		{"fhirVersion 6.0", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json;fhirVersion=6.0"}`), "Subscription.channel.payload", "not-supported"},
+		{"fhirVersion 4.30", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json;fhirVersion=4.30"}`), "Subscription.channel.payload", "not-supported"},
 		{"malformed MIME", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json; ="}`), "Subscription.channel.payload", "invalid"},
 		{"unknown content", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json","_payload":{"extension":[{"url":"` + pcExt + `","valueCode":"everything"}]}}`), "Subscription.channel._payload.extension[0].valueCode", "invalid"},
 		{"content as string", sub(st + `"criteria":"Observation","channel":{"type":"websocket","payload":"application/fhir+json","_payload":{"extension":[{"url":"http://x.org/other","valueString":"x"},{"url":"` + pcExt + `","valueString":"id-only"}]}}`), "Subscription.channel._payload.extension[1]", "invalid"},
@@ -219,6 +220,40 @@ func TestParseSubscriptionInvalid(t *testing.T) {
 	for _, tt := range tests {
 		_, err := ParseSubscription(tt.body, topics, now)
 		wantValidation(t, tt.name, err, tt.path, tt.code)
+	}
+}
+
+// TestParseSubscriptionVersion: channel.payload's fhirVersion chooses the
+// wire version of the notifications; without one the subscription asks none
+// (R4, unless the socket asks).
+func TestParseSubscriptionVersion(t *testing.T) {
+	topics := testTopics(t)
+	now := time.Now()
+	for _, tt := range []struct {
+		payload string
+		want    fhir.Version
+		asked   bool
+	}{
+		{"", fhir.R4, false},
+		{"application/fhir+json", fhir.R4, false},
+		{"application/fhir+json; fhirVersion=4.0", fhir.R4, true},
+		{"application/fhir+json; fhirVersion=4.0.1", fhir.R4, true},
+		{"application/fhir+json; fhirVersion=4.3", fhir.R4B, true},
+		{"application/fhir+json;fhirVersion=4.3.0", fhir.R4B, true},
+		{"application/fhir+json; fhirVersion=5.0", fhir.R5, true},
+		{"application/fhir+json; FHIRVERSION=5.0.0", fhir.R5, true},
+	} {
+		ch := `"channel":{"type":"websocket"}`
+		if tt.payload != "" {
+			ch = `"channel":{"type":"websocket","payload":"` + tt.payload + `"}`
+		}
+		s, err := ParseSubscription(sub(`"status":"active","criteria":"Observation",`+ch), topics, now)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.payload, err)
+		}
+		if s.Version != tt.want || s.VersionAsked != tt.asked {
+			t.Errorf("%q: version %v asked %v, want %v %v", tt.payload, s.Version, s.VersionAsked, tt.want, tt.asked)
+		}
 	}
 }
 
