@@ -214,6 +214,7 @@ type subOpts struct {
 	maxCount  int             // 0 = default
 	code      string          // only Observations with this LOINC code ("" = 8867-4)
 	owner     *auth.Principal // created by this principal (nil: no owner, as in auth mode none)
+	version   string          // topic: the fhirVersion of channel.payload ("" = none)
 }
 
 // createSub creates an active websocket Subscription and returns its id.
@@ -238,9 +239,13 @@ func (e *env) createSub(o subOpts) string {
 		if o.maxCount > 0 {
 			exts = append(exts, fmt.Sprintf(`{"url":%q,"valuePositiveInt":%d}`, subscription.ExtMaxCount, o.maxCount))
 		}
+		payload := "application/fhir+json"
+		if o.version != "" {
+			payload += "; fhirVersion=" + o.version
+		}
 		body = `{"resourceType":"Subscription","status":"requested","reason":"test","criteria":"` + observationTopic + `",` +
 			`"_criteria":{"extension":[{"url":"` + subscription.ExtFilterCriteria + `","valueString":"Observation?code=http://loinc.org|` + code + `"}]},` +
-			`"channel":{"extension":[` + strings.Join(exts, ",") + `],"type":"websocket","payload":"application/fhir+json",` +
+			`"channel":{"extension":[` + strings.Join(exts, ",") + `],"type":"websocket","payload":"` + payload + `",` +
 			`"_payload":{"extension":[{"url":"` + subscription.ExtPayloadContent + `","valueCode":"` + content + `"}]}}}`
 	}
 	r, err := fhir.ParseResource([]byte(body))
@@ -408,6 +413,7 @@ type client struct {
 	t       testing.TB
 	conn    *websocket.Conn
 	timeout time.Duration
+	wire    fhir.Version // the version the notifications must be in (R4 unless a test says)
 }
 
 var testDialer = websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024}
@@ -522,12 +528,12 @@ type note struct {
 	raw              []byte
 }
 
-// expectNote reads the next frame, validates it as a Backport notification
-// at content level content, and parses it.
+// expectNote reads the next frame, validates it as a notification in
+// c.wire's shape at content level content, and parses it.
 func (c *client) expectNote(content string) note {
 	c.t.Helper()
 	b := c.next()
-	fhirtest.MustValidContent(c.t, b, content)
+	fhirtest.MustValidVersionContent(c.t, c.wire, b, content)
 	return parseNote(c.t, b)
 }
 

@@ -84,6 +84,9 @@ func TestBindWithTokenDialects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id := e.createSub(subOpts{code: tc.name})
 			c := e.dial("/ws")
+			if tc.name == "medplum" {
+				c.wire = fhir.R4B // Medplum's framing: SubscriptionStatus first
+			}
 			c.send(fmt.Sprintf(tc.format, e.token(id)))
 			c.expectHandshake(id, fhir.ContentFullResource, 0)
 			e.write(2, tc.name)
@@ -102,6 +105,7 @@ func TestMedplumUnbindFromTokenAndPing(t *testing.T) {
 	b := e.createSub(subOpts{})
 	ta, tb := e.token(a), e.token(b)
 	c := e.dial("/ws")
+	c.wire = fhir.R4B
 	c.send(`{"type":"bind-with-token","payload":{"token":"` + ta + `"}}`)
 	c.expectHandshake(a, fhir.ContentFullResource, 0)
 	c.send(`{"type":"bind-with-token","payload":{"token":"` + tb + `"}}`)

@@ -72,6 +72,12 @@ func ValidateBackportContent(b []byte, content string) error {
 	if err != nil {
 		return err
 	}
+	return checkContent(n, content)
+}
+
+// checkContent checks a valid notification of any version against the
+// rules of its content level.
+func checkContent(n *notification, content string) error {
 	if !fhir.ValidContent(content) {
 		return fmt.Errorf("backport: unknown content level %q", content)
 	}
