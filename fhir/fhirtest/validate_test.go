@@ -50,12 +50,20 @@ func TestGoldenFilesAreValid(t *testing.T) {
 				}
 				return
 			}
-			content, ok := goldenContent[name]
+			// The R4B and R5 shapes of a case are named <case>-r4b.json
+			// and <case>-r5.json.
+			v, base := fhir.R4, name
+			if s, ok := strings.CutSuffix(name, "-r4b.json"); ok {
+				v, base = fhir.R4B, s+".json"
+			} else if s, ok := strings.CutSuffix(name, "-r5.json"); ok {
+				v, base = fhir.R5, s+".json"
+			}
+			content, ok := goldenContent[base]
 			if !ok {
 				t.Fatalf("golden file %s has no content level in goldenContent", name)
 			}
-			if err := fhirtest.ValidateBackportContent(b, content); err != nil {
-				t.Errorf("ValidateBackportContent(%s, %s) = %v", name, content, err)
+			if err := fhirtest.ValidateContent(v, b, content); err != nil {
+				t.Errorf("ValidateContent(%s, %s, %s) = %v", v, name, content, err)
 			}
 		})
 	}
