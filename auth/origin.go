@@ -15,9 +15,14 @@ import (
 // There is no "*": every allowed origin is listed. An upgrade from any
 // other origin is how Cross-Site WebSocket Hijacking starts (a page that
 // got hold of a ticket URL, or a cookie-authenticated proxy in front of
-// us), and the CORS answer is echoed per origin with Vary: Origin. Since
-// fhirbell authenticates with bearer tokens, never cookies,
-// Access-Control-Allow-Credentials is never sent.
+// us), and the CORS answer is echoed per origin with Vary: Origin.
+// fhirbell authenticates with bearer tokens, never cookies; allowed origins
+// still get Access-Control-Allow-Credentials: true, because the Medplum SDK
+// sends every request to its server with credentials "include", which a
+// browser refuses without it. It grants nothing beyond the listed origins
+// (never "*"), and the only ambient credential fhirbell honours, a TLS
+// client certificate, is one the operator chose to trust those origins
+// with.
 type OriginPolicy struct {
 	// Allowed lists origins as "scheme://host[:port]"; entries are
 	// compared case-insensitively with default ports (80, 443) removed.
@@ -130,7 +135,7 @@ func (p OriginPolicy) AllowUpgrade(r *http.Request) bool {
 // CORS headers fhirbell sends to allowed origins.
 const (
 	corsAllowMethods  = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-	corsAllowHeaders  = "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer"
+	corsAllowHeaders  = "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer, X-Medplum"
 	corsExposeHeaders = "Location, ETag, Link, Content-Location, Last-Modified"
 	corsMaxAge        = "600"
 )
@@ -161,6 +166,7 @@ func CORS(p OriginPolicy) func(http.Handler) http.Handler {
 				h.Add("Vary", "Access-Control-Request-Headers")
 				if allowed {
 					h.Set("Access-Control-Allow-Origin", origin)
+					h.Set("Access-Control-Allow-Credentials", "true")
 					h.Set("Access-Control-Allow-Methods", corsAllowMethods)
 					h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
 					h.Set("Access-Control-Max-Age", corsMaxAge)
@@ -170,6 +176,7 @@ func CORS(p OriginPolicy) func(http.Handler) http.Handler {
 			}
 			if allowed {
 				h.Set("Access-Control-Allow-Origin", origin)
+				h.Set("Access-Control-Allow-Credentials", "true")
 				h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 			}
 			next.ServeHTTP(w, r)

@@ -15,6 +15,23 @@ const (
 	WebSocketPath = "/ws"
 )
 
+// Aliases for the Medplum SDK's defaults, served and advertised nowhere
+// (every URL fhirbell writes names FHIRPath and WebSocketPath); see
+// docs/clients.md.
+const (
+	// MedplumFHIRPath serves the FHIR API as FHIRPath does: the SDK's
+	// default fhirUrlPath is fhir/R4/, and its SubscriptionManager asks
+	// for binding tokens there whatever the client's fhirUrlPath.
+	MedplumFHIRPath = "/fhir/R4"
+	// MedplumWebSocketPath is the WebSocket endpoint as WebSocketPath: the
+	// SubscriptionManager connects to <base>/ws/subscriptions-r4 whatever
+	// $get-ws-binding-token says. It cannot be a ticket: tickets are 43
+	// base64url characters.
+	MedplumWebSocketPath = WebSocketPath + "/subscriptions-r4"
+	// MedplumMePath is where the SDK reads its session (profile).
+	MedplumMePath = "/auth/me"
+)
+
 // Base computes the public server base of a request: scheme://host[:port]
 // (and the path prefix of URL, if it has one), without FHIRPath and without
 // a trailing slash. The zero value derives it from each request: https

@@ -171,6 +171,7 @@ func TestWSPath(t *testing.T) {
 		{"/ws/", "", true},
 		{"/ws/abc_-", "abc_-", true},
 		{"/api/ws/abc", "abc", true},
+		{"/ws/subscriptions-r4", "", true}, // Medplum's path
 		{"/ws/a/b", "", false},
 		{"/other", "", false},
 	} {

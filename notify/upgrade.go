@@ -24,13 +24,13 @@ import (
 
 // Handler returns the handler of the WebSocket endpoint,
 // endpoint.WebSocketPath with or without a "/{ticket}" (mount it on both;
-// any prefix before it is ignored).
+// any prefix before it is ignored), and endpoint.MedplumWebSocketPath.
 func (h *Hub) Handler() http.Handler { return http.HandlerFunc(h.serveHTTP) }
 
 // wsPath splits the request path into the endpoint and its ticket.
 func wsPath(p string) (ticket string, ok bool) {
 	const ws = endpoint.WebSocketPath
-	if strings.HasSuffix(p, ws) || p == ws+"/" {
+	if strings.HasSuffix(p, ws) || p == ws+"/" || strings.HasSuffix(p, endpoint.MedplumWebSocketPath) {
 		return "", true
 	}
 	i := strings.LastIndex(p, ws+"/")

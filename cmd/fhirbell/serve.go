@@ -231,13 +231,18 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 	})
 	// CORS answers preflights before authentication: a browser sends no
 	// Authorization header on a preflight.
-	r.Mount(endpoint.FHIRPath, auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
+	api := auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
 		Base:         sec.base,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
 		IssueLimit:   sec.issueLimit,
 		Capability:   sec.capability,
-	}))))
+	})))
+	r.Mount(endpoint.FHIRPath, api)
+	// The same API under the Medplum SDK's default path, advertised
+	// nowhere: URLs in responses keep the one base. (The socket's alias,
+	// endpoint.MedplumWebSocketPath, is served by the /ws/* route.)
+	r.Mount(endpoint.MedplumFHIRPath, api)
 	return r
 }
 
