@@ -48,6 +48,10 @@ fuzz: ## run each fuzz target for FUZZTIME
 bench: ## run the Go micro-benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+.PHONY: medplum
+medplum: ## rebuild the committed Medplum test clients (cmd/fhirbell/testdata/medplum/dist) from the lockfile
+	cd cmd/fhirbell/testdata/medplum && npm ci --no-audit --no-fund && npm run build
+
 .PHONY: generate
 generate: ## regenerate the embedded tables from the HL7 R4 definitions in testdata/fhir-r4
 	$(GO) generate ./...

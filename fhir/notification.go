@@ -171,8 +171,16 @@ type Status struct {
 	// Parameters are further entries of the status Parameters, after the
 	// IG's, each one complete Parameters.parameter JSON object (the IG's
 	// slicing is open). fhirbell's $status lists the cluster's bindings
-	// this way.
+	// this way. The R4B and R5 SubscriptionStatus have no place for
+	// them and leave them out.
 	Parameters []json.RawMessage
+	// Relative keeps the SubscriptionStatus's references to resources on
+	// this server relative ("Subscription/id", "Observation/id") in the R4B
+	// and R5 shapes, as Medplum's server writes them: Medplum's
+	// SubscriptionManager takes the id of subscription.reference as its
+	// second path segment, which an absolute URL does not have. R4 ignores
+	// it; fullUrl and request.url stay absolute.
+	Relative bool
 }
 
 // BackportNotification returns the R4 Backport IG notification Bundle for st

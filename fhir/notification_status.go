@@ -62,7 +62,7 @@ func appendSubscriptionStatus(dst []byte, st *Status, content, base string, id [
 			if content != ContentEmpty {
 				if ev.Focus != nil && ev.Focus.Reference != "" {
 					dst = append(dst, `,"focus":`...)
-					dst = appendReference(dst, base, ev.Focus)
+					dst = appendStatusRef(dst, st, base, ev.Focus)
 				}
 				if len(ev.AdditionalContext) > 0 {
 					dst = append(dst, `,"additionalContext":[`...)
@@ -70,7 +70,7 @@ func appendSubscriptionStatus(dst []byte, st *Status, content, base string, id [
 						if j > 0 {
 							dst = append(dst, ',')
 						}
-						dst = appendReference(dst, base, &ev.AdditionalContext[j])
+						dst = appendStatusRef(dst, st, base, &ev.AdditionalContext[j])
 					}
 					dst = append(dst, ']')
 				}
@@ -79,9 +79,8 @@ func appendSubscriptionStatus(dst []byte, st *Status, content, base string, id [
 		}
 		dst = append(dst, ']')
 	}
-	dst = append(dst, `,"subscription":{"reference":"`...)
-	dst = appendAbsoluteBody(dst, base, st.Subscription)
-	dst = append(dst, `"}`...)
+	dst = append(dst, `,"subscription":`...)
+	dst = appendStatusRef(dst, st, base, &Reference{Reference: st.Subscription})
 	if st.Topic != "" && content != ContentEmpty {
 		dst = append(dst, `,"topic":`...)
 		dst = appendString(dst, st.Topic)
@@ -95,6 +94,25 @@ func appendSubscriptionStatus(dst []byte, st *Status, content, base string, id [
 			dst = appendCodeableConcept(dst, &st.Errors[i])
 		}
 		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}
+
+// appendStatusRef appends r as appendReference does, or, when st.Relative,
+// with a reference to a resource on this server written relative.
+func appendStatusRef(dst []byte, st *Status, base string, r *Reference) []byte {
+	if !st.Relative {
+		return appendReference(dst, base, r)
+	}
+	rel, ok := localRef(base, r.Reference)
+	if !ok {
+		return appendReference(dst, base, r)
+	}
+	dst = append(dst, `{"reference":`...)
+	dst = appendString(dst, rel)
+	if r.Type != "" {
+		dst = append(dst, `,"type":`...)
+		dst = appendString(dst, r.Type)
 	}
 	return append(dst, '}')
 }

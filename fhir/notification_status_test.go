@@ -132,3 +132,29 @@ func versionName(v fhir.Version) string {
 	}
 	return "r4b"
 }
+
+// TestRelativeReferences: Relative writes the SubscriptionStatus's local
+// references as Type/id (Medplum's SubscriptionManager takes the id from
+// the second path segment), leaves foreign ones absolute, and changes
+// nothing in R4.
+func TestRelativeReferences(t *testing.T) {
+	st := eventStatus()
+	st.Relative = true
+	b, err := fhir.AppendNotification(nil, fhir.R4B, st, fhir.ContentIDOnly, testBase, "b", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fhirtest.MustValidVersionContent(t, fhir.R4B, b, fhir.ContentIDOnly)
+	for _, want := range []string{`"subscription":{"reference":"Subscription/sub-r4-ws-7"}`, `"focus":{"reference":"Encounter/enc-901"}`,
+		`"focus":{"reference":"Observation/obs-3"}`, `"additionalContext":[{"reference":"Patient/p-77"}]`, `"fullUrl":"` + testBase + `/Encounter/enc-901"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("missing %s in %s", want, b)
+		}
+	}
+	r4, _ := fhir.AppendNotification(nil, fhir.R4, st, fhir.ContentIDOnly, testBase, "b", testNow)
+	st.Relative = false
+	r4abs, _ := fhir.AppendNotification(nil, fhir.R4, st, fhir.ContentIDOnly, testBase, "b", testNow)
+	if string(r4) != string(r4abs) {
+		t.Error("Relative changed an R4 notification")
+	}
+}

@@ -27,7 +27,7 @@ const batch = 128
 // subscription's head, at most batch events per binding per call (it wakes
 // itself again when more remain). False means the session ended.
 func (s *session) drain() bool {
-	more := false
+	more, resched := false, false
 	for _, b := range s.bindings {
 		id := b.st.id
 		head := b.st.head.Load()
@@ -35,7 +35,10 @@ func (s *session) drain() bool {
 			continue
 		}
 		if sub, ok := s.hub.b.ActiveSubscription(id); ok {
-			b.sub = sub // content or max-count may have changed
+			// Content, max-count or the heartbeat period may have changed;
+			// a new period takes effect now, not at the old deadline.
+			resched = resched || sub.HeartbeatPeriod != b.sub.HeartbeatPeriod
+			b.sub = sub
 		}
 		per := max(b.sub.MaxCount, 1)
 		limit := per * max(batch/per, 1)
@@ -85,7 +88,7 @@ func (s *session) drain() bool {
 	if more {
 		s.wakeUp()
 	}
-	if s.retry {
+	if s.retry || resched {
 		s.reschedule(time.Now())
 	}
 	return true
@@ -149,6 +152,7 @@ func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []
 		EventsSinceStart: since,
 		Events:           evs,
 	}
+	st.Relative = b.medplum
 	if exp := s.authExpires(); !exp.IsZero() {
 		st.Extensions = []fhir.Extension{fhir.AuthExpires(exp)}
 	}

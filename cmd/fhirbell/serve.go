@@ -243,6 +243,7 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 	// nowhere: URLs in responses keep the one base. (The socket's alias,
 	// endpoint.MedplumWebSocketPath, is served by the /ws/* route.)
 	r.Mount(endpoint.MedplumFHIRPath, api)
+	r.Handle(endpoint.MedplumMePath, auth.CORS(sec.origins)(sec.authenticate(http.HandlerFunc(medplumMe))))
 	return r
 }
 
