@@ -14,8 +14,16 @@
 //     heartbeat Bundles when a binding has been quiet for its heartbeat
 //     period.
 //   - Medplum JSON: {"type":"bind-with-token","payload":{"token":…}} does
-//     the same; {"type":"unbind-from-token",…} unbinds every subscription
-//     bound with that token; {"type":"ping"} is answered {"type":"pong"}.
+//     the same, in Bundles whose first entry is a SubscriptionStatus with
+//     relative references (what Medplum's SubscriptionManager reads: R4B,
+//     or R5 when asked); {"type":"unbind-from-token",…} unbinds every
+//     subscription bound with that token; {"type":"ping"} is answered
+//     {"type":"pong"}. MedplumPath (/ws/subscriptions-r4) is an alias of
+//     /ws.
+//   - Every Bundle dialect writes in the binding's wire version
+//     (session.wireVersion): the socket's ?fhirVersion= or Accept
+//     fhirVersion, else the subscription's channel.payload fhirVersion,
+//     else R4 (docs/clients.md).
 //   - Legacy R4: `bind <id>` (or `bind Subscription/<id>`) answers
 //     `bound <id>`, then `ping <id>` per event, and no heartbeat (HAPI's
 //     strings). `unbind <id>` answers `unbound <id>` (a fhirbell addition).
