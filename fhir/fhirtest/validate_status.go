@@ -126,7 +126,9 @@ func validateStatusNotification(v fhir.Version, b []byte) (*notification, error)
 		return nil, fmt.Errorf("%s: %w", v, err)
 	}
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("%s: "+format, append([]any{v}, args...)...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{v}, args...)...))
+	}
 	if doc["resourceType"] != "Bundle" {
 		return nil, fmt.Errorf("%s: resourceType is %v, want Bundle", v, doc["resourceType"])
 	}
