@@ -208,6 +208,10 @@ func (w *Writer) prepare(ctx context.Context, r *fhir.Resource, prev []byte) err
 				s.index.remove(sub.ID)
 			}
 		})
+	case "Basic":
+		if err := w.checkBasic(ctx, r); err != nil {
+			return err
+		}
 	case "SubscriptionTopic":
 		if builtinID(r.ID) {
 			return &fhir.ValidationError{Path: "SubscriptionTopic.id", Code: fhir.IssueNotSupported, Msg: fmt.Sprintf("%s is a built-in topic and cannot be changed", r.ID)}
@@ -295,6 +299,9 @@ func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (re
 // caller may read it.
 func (s *Service) Read(ctx context.Context, typ, id string) (Resource, error) {
 	res, err := s.store.Read(ctx, typ, id)
+	if typ == "Basic" && errors.Is(err, ErrNotFound) {
+		res, err = s.topicBasic(ctx, id) // a topic's R4 form (topic_basic.go)
+	}
 	if err != nil && !errors.Is(err, ErrGone) {
 		return res, err
 	}
@@ -377,6 +384,18 @@ func (s *Service) Search(ctx context.Context, q *search.Query, count int) (Searc
 	for _, r := range page.Matches {
 		if visible(ctx, r.Type, r.Body) {
 			out.Matches = append(out.Matches, r)
+		}
+	}
+	if q.Type == "Basic" && q.Cursor == "" && q.Offset == 0 {
+		// Topics in their R4 form are Basic resources too (topic_basic.go);
+		// they are few, and come on the first page.
+		tb, err := s.topicBasics(ctx, q)
+		if err != nil {
+			return SearchResult{}, err
+		}
+		out.Matches = append(out.Matches, tb...)
+		if out.Total >= 0 {
+			out.Total += len(tb)
 		}
 	}
 	if _, restricted := auth.PrincipalFrom(ctx); restricted && out.Total >= 0 {
