@@ -172,7 +172,7 @@ func (s *Service) topicBasic(ctx context.Context, id string) (Resource, error) {
 		if errors.Is(err, ErrGone) {
 			return Resource{Type: "Basic", ID: id, VersionID: res.VersionID, LastUpdated: res.LastUpdated, Deleted: true}, err
 		}
-		return Resource{}, fmt.Errorf("Basic/%s: %w", id, ErrNotFound)
+		return Resource{}, fmt.Errorf("read topic basic %s: %w", id, ErrNotFound)
 	}
 	return basicOf(res)
 }
