@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -92,29 +93,100 @@ func checkAccess(ctx context.Context, i auth.Interaction, typ string, stored, in
 	if !ok {
 		return nil
 	}
+	return principalAccess(p, i, typ, stored, incoming)
+}
+
+// principalAccess is checkAccess for principal p. It is the one rule of
+// what p may do with a resource body, for requests (through checkAccess)
+// and for deliveries (Service.Deliverable) alike. A refusal that is about
+// this resource rather than its type (another compartment, a granular
+// constraint it does not match, someone else's Subscription) is an
+// *instanceDenied.
+func principalAccess(p auth.Principal, i auth.Interaction, typ string, stored, incoming []byte) error {
 	allowed, patient := p.Can(typ, i)
 	if !allowed {
 		allowed, patient = granular(p, i, typ, stored, incoming)
-	}
-	if !allowed {
-		return forbidden("the granted scopes do not allow %s on %s", interactionName(i), typ)
+		if !allowed {
+			if typeLevel, _ := granular(p, i, typ); typeLevel {
+				return &instanceDenied{fmt.Sprintf("the %s does not match the constraints of the granted scopes", typ)}
+			}
+			return forbidden("the granted scopes do not allow %s on %s", interactionName(i), typ)
+		}
 	}
 	switch {
 	case typ == "Subscription":
 		if stored != nil {
 			if owner, err := ownerOf(stored); err != nil || !owner.MayManage(p) {
-				return forbidden("this Subscription belongs to another principal")
+				return &instanceDenied{"this Subscription belongs to another principal"}
 			}
 		}
 	case ownedTypes(typ):
 	case patient != "":
 		for _, body := range [][]byte{stored, incoming} {
 			if body != nil && !InCompartment(typ, body, patient) {
-				return forbidden("the %s is outside the compartment of Patient/%s that the patient/ scopes allow", typ, patient)
+				return &instanceDenied{fmt.Sprintf("the %s is outside the compartment of Patient/%s that the patient/ scopes allow", typ, patient)}
 			}
 		}
 	}
 	return nil
+}
+
+// instanceDenied is a refusal about one resource. It is an
+// auth.ErrForbidden for writes; a read turns it into ErrNotFound
+// (readable), so that what a caller may not see answers exactly like what
+// does not exist.
+type instanceDenied struct{ msg string }
+
+func (e *instanceDenied) Error() string        { return e.msg + ": " + auth.ErrForbidden.Error() }
+func (e *instanceDenied) Is(target error) bool { return target == auth.ErrForbidden }
+
+// unrestricted reports whether p may perform i on every resource of typ
+// whatever its content, so that no body is needed to decide.
+func unrestricted(p auth.Principal, i auth.Interaction, typ string) bool {
+	allowed, patient := p.Can(typ, i)
+	return allowed && patient == "" && typ != "Subscription"
+}
+
+// readable is the guard of every resource a response carries: a read or
+// vread, each history entry, each search and _include entry (through
+// visible and Service.Readable), each Bundle entry (which are reads,
+// searches and histories themselves), each $events and socket
+// notification (Service.Deliverable). body is the resource, or for a
+// deletion the version it deleted; nil when unknown, which only an
+// unrestricted caller may see. A hidden resource is ErrNotFound, never
+// 403 or 410: the answer must not tell a resource the caller may not see
+// from one that does not exist (HAPI does the same). A type the caller's
+// scopes do not cover at all is still 403: that says nothing of any id.
+func readable(ctx context.Context, typ string, body []byte) error {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	return principalReadable(p, auth.Read, typ, body)
+}
+
+func principalReadable(p auth.Principal, i auth.Interaction, typ string, body []byte) error {
+	if body == nil && !unrestricted(p, i, typ) {
+		if err := principalAccess(p, i, typ, nil, nil); err != nil {
+			if _, hidden := errors.AsType[*instanceDenied](err); !hidden {
+				return err
+			}
+		}
+		return ErrNotFound
+	}
+	err := principalAccess(p, i, typ, body, nil)
+	if _, hidden := errors.AsType[*instanceDenied](err); hidden {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Readable reports whether the caller may be sent body, a resource of type
+// typ: the rule of readable, for response paths outside this package (an
+// _include of a search, say). Every new path that returns resources must
+// pass each one through it or through a Service read.
+func (s *Service) Readable(ctx context.Context, typ string, body []byte) bool {
+	return readable(ctx, typ, body) == nil
 }
 
 // granular decides an interaction that only granular SMART v2 scopes
@@ -154,10 +226,11 @@ func granular(p auth.Principal, i auth.Interaction, typ string, bodies ...[]byte
 	return false, ""
 }
 
-// visible is checkAccess for filtering search results: whether the caller
+// visible is readable for filtering search results: whether the caller
 // may see a body it is allowed to search for.
 func visible(ctx context.Context, typ string, body []byte) bool {
-	return checkAccess(ctx, auth.Search, typ, body, nil) == nil
+	p, ok := auth.PrincipalFrom(ctx)
+	return !ok || principalReadable(p, auth.Search, typ, body) == nil
 }
 
 // checkSubscriptionGrant decides whether the caller may create or change a

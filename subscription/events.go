@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/search"
 )
@@ -98,9 +99,49 @@ type EventsPublisher interface {
 }
 
 // Events returns the retained events of subscription subID numbered in
-// (after, until], ascending, at most limit (see EventLog.Events).
+// (after, until], ascending, at most limit (see EventLog.Events). With a
+// principal in ctx (a $events call) it leaves out the events that
+// principal may not receive (Deliverable), so numbers may have gaps; the
+// server itself (the socket hub, which judges each socket's principal when
+// it sends) gets them all.
 func (s *Service) Events(ctx context.Context, subID string, after, until int64, limit int) ([]Event, error) {
-	return s.store.Events(ctx, subID, after, until, limit)
+	evs, err := s.store.Events(ctx, subID, after, until, limit)
+	p, ok := auth.PrincipalFrom(ctx)
+	if err != nil || !ok {
+		return evs, err
+	}
+	out := make([]Event, 0, len(evs))
+	for _, ev := range evs {
+		if s.Deliverable(ctx, p, ev) {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+// Deliverable reports whether p may receive ev: whether p, with the grant
+// it holds now, may read the event's focus (readable), the version the
+// event is about or, for a deletion, the version it deleted. The event
+// exists only because the subscription's owner could read it when it was
+// written (the Authorizer), so a delivery is authorised by the owner's
+// grant intersected with the receiver's. Every delivery path asks it
+// before anything of the event is written: $events (Events), and each
+// socket for each event it sends, so a token narrower than the one that
+// created the subscription, or a renewal that narrowed, sees only what it
+// could read over REST.
+func (s *Service) Deliverable(ctx context.Context, p auth.Principal, ev Event) bool {
+	if unrestricted(p, auth.Read, ev.FocusType) {
+		return true // no body needed: spare the read
+	}
+	body := []byte(ev.Resource)
+	if body == nil || ev.Interaction == InteractionDelete {
+		vid := ev.FocusVersion
+		if ev.Interaction == InteractionDelete {
+			vid--
+		}
+		body = s.liveBody(ctx, ev.FocusType, ev.FocusID, vid)
+	}
+	return principalReadable(p, auth.Read, ev.FocusType, body) == nil
 }
 
 // EventHeads returns the head of each named subscription's log.

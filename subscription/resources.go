@@ -296,7 +296,8 @@ func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (re
 }
 
 // Read returns the current version of typ/id (see Store.Read), if the
-// caller may read it.
+// caller may read it; what it may not read is ErrNotFound (readable), a
+// deleted resource judged by its last live version.
 func (s *Service) Read(ctx context.Context, typ, id string) (Resource, error) {
 	res, err := s.store.Read(ctx, typ, id)
 	if typ == "Basic" && errors.Is(err, ErrNotFound) {
@@ -305,43 +306,85 @@ func (s *Service) Read(ctx context.Context, typ, id string) (Resource, error) {
 	if err != nil && !errors.Is(err, ErrGone) {
 		return res, err
 	}
-	if aerr := checkAccess(ctx, auth.Read, typ, res.Body, nil); aerr != nil {
+	if aerr := readable(ctx, typ, s.judged(ctx, res)); aerr != nil {
 		return Resource{}, aerr
 	}
 	return res, err
 }
 
 // VRead returns version vid of typ/id (see Store.VRead), if the caller may
-// read it.
+// read it (as Read).
 func (s *Service) VRead(ctx context.Context, typ, id string, vid int64) (Resource, error) {
 	res, err := s.store.VRead(ctx, typ, id, vid)
 	if err != nil && !errors.Is(err, ErrGone) {
 		return res, err
 	}
-	if aerr := checkAccess(ctx, auth.Read, typ, res.Body, nil); aerr != nil {
+	if aerr := readable(ctx, typ, s.judged(ctx, res)); aerr != nil {
 		return Resource{}, aerr
 	}
 	return res, err
 }
 
-// History returns every version of typ/id, newest first, if the caller may
-// read the resource (judged on its latest live version).
+// judged is the body a version is judged by: its own, or for a deletion
+// the last live version before it (nil when there is none, or it cannot be
+// read; readable then shows it only to an unrestricted caller).
+func (s *Service) judged(ctx context.Context, v Resource) []byte {
+	if !v.Deleted {
+		return v.Body
+	}
+	if p, ok := auth.PrincipalFrom(ctx); !ok || unrestricted(p, auth.Read, v.Type) {
+		return nil // not needed: skip the read
+	}
+	return s.liveBody(ctx, v.Type, v.ID, v.VersionID-1)
+}
+
+// liveBody returns the newest live version of typ/id at or before vid, nil
+// when there is none or it cannot be read.
+func (s *Service) liveBody(ctx context.Context, typ, id string, vid int64) []byte {
+	for ; vid >= 1; vid-- {
+		prev, err := s.store.VRead(ctx, typ, id, vid)
+		if err == nil {
+			return prev.Body
+		}
+		if !errors.Is(err, ErrGone) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// History returns the versions of typ/id the caller may read, newest
+// first: each is judged on its own (a deletion by the version it
+// deleted), so a resource that moved between compartments shows each
+// caller only its versions. None visible is ErrNotFound.
 func (s *Service) History(ctx context.Context, typ, id string) ([]Resource, error) {
 	versions, err := s.store.History(ctx, typ, id)
 	if err != nil {
 		return nil, err
 	}
-	var latest []byte
-	for _, v := range versions {
-		if !v.Deleted {
-			latest = v.Body
-			break
+	out := versions[:0:0]
+	for i, v := range versions {
+		body := v.Body
+		if v.Deleted {
+			body = nil
+			for _, older := range versions[i+1:] {
+				if !older.Deleted {
+					body = older.Body
+					break
+				}
+			}
+		}
+		switch err := readable(ctx, typ, body); {
+		case err == nil:
+			out = append(out, v)
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
 		}
 	}
-	if err := checkAccess(ctx, auth.Read, typ, latest, nil); err != nil {
-		return nil, err
+	if len(out) == 0 {
+		return nil, ErrNotFound
 	}
-	return versions, nil
+	return out, nil
 }
 
 // SearchResult is one page of a search (Service.Search).

@@ -44,6 +44,14 @@ func (nopPublisher) Publish([]EventRef) {}
 // topics and active subscriptions and tells the Publisher which events were
 // appended. A REST call, a transaction Bundle entry and an internal write
 // all behave the same.
+//
+// Every resource a response carries is judged by one rule, the one that
+// guards a read (readable in access.go): each read and vread, each
+// history entry on its own, each search result, each Bundle entry, each
+// $events and socket notification (Deliverable). A path that returns
+// resources outside these methods (an _include, a new operation) must
+// pass each one through Readable. What the caller may not see is
+// ErrNotFound, like what does not exist.
 type Service struct {
 	store     Store
 	newID     func() string

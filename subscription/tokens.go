@@ -109,7 +109,9 @@ func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, 
 			return "", Grant{}, &ValidationError{Path: "Subscription.status", Code: "business-rule", Msg: fmt.Sprintf("Subscription/%s is not active", id)}
 		}
 		if p, ok := auth.PrincipalFrom(ctx); ok && !sub.Owner.MayManage(p) {
-			return "", Grant{}, forbidden("Subscription/%s belongs to another principal", id)
+			// Someone else's subscription does not exist for the caller
+			// (readable): the same answer as an unknown id.
+			return "", Grant{}, fmt.Errorf("subscription %s: %w", id, ErrNotFound)
 		}
 		if sub.ChannelType != ChannelWebsocket {
 			return "", Grant{}, &ValidationError{Path: "Subscription.channel.type", Msg: fmt.Sprintf("Subscription/%s is not a websocket subscription", id)}

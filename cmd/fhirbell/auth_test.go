@@ -149,17 +149,21 @@ func TestAuthScopesAndCompartment(t *testing.T) {
 	}
 
 	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+obs["p1"], "", p1...), 200)
-	denied := do(t, "GET", s.URL+"/fhir/Observation/"+obs["p2"], "", p1...)
-	wantStatus(t, denied, 403)
-	if !strings.Contains(denied.Header.Get("WWW-Authenticate"), "insufficient_scope") {
-		t.Errorf("403 challenge = %q", denied.Header.Get("WWW-Authenticate"))
-	}
+	// Another patient's resource does not exist for p1: 404, as a missing
+	// id (no existence oracle).
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+obs["p2"], "", p1...), 404)
 	found := do(t, "GET", s.URL+"/fhir/Observation", "", p1...)
 	if total, _ := found.Body["total"].(float64); total != 1 {
 		t.Fatalf("patient search sees %v observations, want only p1's: %s", found.Body["total"], found.Raw)
 	}
-	wantStatus(t, do(t, "GET", s.URL+"/fhir/Patient/p2", "", p1...), 403)
-	wantStatus(t, do(t, "GET", s.URL+"/fhir/Encounter", "", p1...), 403)
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Patient/p2", "", p1...), 404)
+	// A type the scopes do not cover at all is 403: that says nothing of
+	// any id.
+	denied := do(t, "GET", s.URL+"/fhir/Encounter", "", p1...)
+	wantStatus(t, denied, 403)
+	if !strings.Contains(denied.Header.Get("WWW-Authenticate"), "insufficient_scope") {
+		t.Errorf("403 challenge = %q", denied.Header.Get("WWW-Authenticate"))
+	}
 	wantStatus(t, do(t, "POST", s.URL+"/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`, p1...), 403)
 	// A transaction is held to the same rules, entry by entry.
 	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"}},"request":{"method":"POST","url":"Observation"}}]}`
@@ -189,7 +193,7 @@ func TestAuthSubscriptionOwnership(t *testing.T) {
 	}
 
 	for _, path := range []string{"/fhir/Subscription/" + id, "/fhir/Subscription/" + id + "/$status", "/fhir/Subscription/" + id + "/$websocket-ticket", "/fhir/Subscription/" + id + "/$get-ws-binding-token"} {
-		wantStatus(t, do(t, "GET", s.URL+path, "", bob...), 403)
+		wantStatus(t, do(t, "GET", s.URL+path, "", bob...), 404) // alice's does not exist for bob
 		wantStatus(t, do(t, "GET", s.URL+path, "", alice...), 200)
 		wantStatus(t, do(t, "GET", s.URL+path, "", admin...), 200)
 	}
@@ -463,8 +467,8 @@ func TestAuthGranularScopes(t *testing.T) {
 	lab, vital, otherLab := obs("laboratory", "p1"), obs("vital-signs", "p1"), obs("laboratory", "p2")
 
 	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+lab, "", labs...), 200)
-	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+vital, "", labs...), 403)
-	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+otherLab, "", labs...), 403)
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+vital, "", labs...), 404)
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+otherLab, "", labs...), 404)
 	found := do(t, "GET", s.URL+"/fhir/Observation", "", labs...)
 	if total, _ := found.Body["total"].(float64); total != 1 {
 		t.Fatalf("granular search sees %v observations, want only the p1 lab: %s", found.Body["total"], found.Raw)

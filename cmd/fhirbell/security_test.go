@@ -232,3 +232,60 @@ func TestTokenWithoutSubjectRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryResponseJudgedLikeARead: an Observation of patient B moved to
+// patient A shows A only the version about A, in its history and through a
+// batch; what A may not see answers 404 like a missing id, deleted or not
+// (no 403/410/404 oracle).
+func TestEveryResponseJudgedLikeARead(t *testing.T) {
+	s, is := authServer(t)
+	admin := bearer(is.token(t, "ops", "system/*.cruds", "", time.Hour))
+	patA := bearer(is.token(t, "pa", "patient/Observation.rs patient/Patient.rs", "A", time.Hour))
+	obs := func(patient string) string {
+		return `{"resourceType":"Observation","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/` + patient + `"}}`
+	}
+	created := do(t, "POST", s.URL+"/fhir/Observation", obs("B"), admin...)
+	wantStatus(t, created, 201)
+	id := created.Body["id"].(string)
+	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/"+id, strings.Replace(obs("A"), `{"resourceType":"Observation"`, `{"resourceType":"Observation","id":"`+id+`"`, 1), admin...), 200)
+
+	hist := do(t, "GET", s.URL+"/fhir/Observation/"+id+"/_history", "", patA...)
+	wantStatus(t, hist, 200)
+	if strings.Contains(string(hist.Raw), "Patient/B") || !strings.Contains(string(hist.Raw), "Patient/A") {
+		t.Errorf("A's view of the history carries B's version: %s", hist.Raw)
+	}
+	if entries, _ := hist.Body["entry"].([]any); len(entries) != 1 {
+		t.Errorf("A's history has %d entries, want 1 (v2)", len(entries))
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+id+"/_history/1", "", patA...), 404)
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+id+"/_history/2", "", patA...), 200)
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/` + id + `/_history"}},{"request":{"method":"GET","url":"Observation/` + id + `/_history/1"}},{"request":{"method":"GET","url":"Observation?_id=` + id + `"}}]}`
+	b := do(t, "POST", s.URL+"/fhir", batch, patA...)
+	wantStatus(t, b, 200)
+	if strings.Contains(string(b.Raw), "Patient/B") {
+		t.Errorf("a batch leaks B's version: %s", b.Raw)
+	}
+
+	// The oracle: B's live, B's deleted and a missing id look the same.
+	live := do(t, "POST", s.URL+"/fhir/Observation", obs("B"), admin...)
+	gone := do(t, "POST", s.URL+"/fhir/Observation", obs("B"), admin...)
+	liveID, goneID := live.Body["id"].(string), gone.Body["id"].(string)
+	wantStatus(t, do(t, "DELETE", s.URL+"/fhir/Observation/"+goneID, "", admin...), 200)
+	var answers []string
+	for _, path := range []string{liveID, goneID, "no-such-id", liveID + "/_history", goneID + "/_history", goneID + "/_history/2"} {
+		res := do(t, "GET", s.URL+"/fhir/Observation/"+path, "", patA...)
+		diag := strings.ReplaceAll(strings.ReplaceAll(string(res.Raw), liveID, "X"), goneID, "X")
+		diag = strings.ReplaceAll(diag, "no-such-id", "X")
+		answers = append(answers, fmt.Sprintf("%d %s", res.Status, strings.TrimSuffix(strings.TrimSuffix(diag, "/_history/2"), "/_history")))
+		if res.Status != 404 {
+			t.Errorf("GET Observation/%s as A = %d, want 404", path, res.Status)
+		}
+	}
+	if answers[0] != answers[1] || answers[1] != answers[2] {
+		t.Errorf("B's live, B's deleted and a missing Observation answer differently:\n%s", strings.Join(answers, "\n"))
+	}
+	// A's own deleted resource is still 410.
+	mine := do(t, "POST", s.URL+"/fhir/Observation", obs("A"), admin...)
+	wantStatus(t, do(t, "DELETE", s.URL+"/fhir/Observation/"+mine.Body["id"].(string), "", admin...), 200)
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+mine.Body["id"].(string), "", patA...), 410)
+}
