@@ -11,6 +11,8 @@
 //	fhirbell-bench fanout     [flags]  one write matching N subscriptions on N sockets
 //	fhirbell-bench throughput [flags]  W writers, S subscriptions, match rate m
 //	fhirbell-bench latency    [flags]  one subscriber: write-to-notification distribution
+//	fhirbell-bench resthook   [flags]  N rest-hook subscriptions on a loopback receiver
+//	fhirbell-bench failover   [flags]  sockets over a cluster's nodes, one node killed
 //
 // Every scenario prints a table on stdout and, with --json FILE, writes the
 // same figures as JSON. docs/benchmarks.md records the commands and the
@@ -61,4 +63,18 @@
 // and after the sockets are bound, so the cost of a socket and of a
 // subscription are reported apart. Kernel socket buffers are not part of
 // resident memory and are not counted.
+//
+// # Losing a node
+//
+// failover binds sockets round robin over --nodes with binding tokens each
+// node issued, writes at --rate to every node but --kill-node, and after
+// --before sends SIGKILL to --kill-pid (refused unless its command line is
+// `fhirbell serve`). A socket whose connection ends dials the next node's
+// /ws at once and sends `resume <id> <last event seen>` (a bare resume, as a
+// client authenticated by its upgrade or a server in auth mode none
+// allows); after a full round of failed nodes it backs off. At the end it
+// reads each subscription's head with $status and checks every socket: the
+// events from where it was bound to the head, each once and in order.
+// "Live again" is the resumed handshake, "caught up" the moment the socket
+// holds every event up to the head that handshake announced.
 package main

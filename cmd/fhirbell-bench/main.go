@@ -44,6 +44,7 @@ Usage:
   fhirbell-bench throughput [flags]   W concurrent writers, S subscriptions, match rate m
   fhirbell-bench latency    [flags]   one subscriber, write-to-notification distribution
   fhirbell-bench resthook   [flags]   N rest-hook subscriptions on a loopback receiver; writes/s, write-to-POST latency
+  fhirbell-bench failover   [flags]   sockets over several nodes, one node killed: time until every client is live again, no event lost
 
 Run "fhirbell-bench <scenario> -h" for the flags.
 `
@@ -93,6 +94,12 @@ type options struct {
 	Warmup       int           // latency
 	Interval     time.Duration // latency
 	MaxCount     int           // resthook: backport-max-count
+	Nodes        []string      // failover: the FHIR bases of the cluster's nodes
+	KillPID      int           // failover: the pid of the node to kill
+	KillNode     int           // failover: its index in Nodes
+	Rate         float64       // failover: writes per second
+	Before       time.Duration // failover: writing before the kill
+	After        time.Duration // failover: writing after the kill
 }
 
 // parseOptions parses the flags of a scenario.
@@ -146,6 +153,23 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 		fs.IntVar(&o.Writes, "writes", o.Writes, "stop after this many writes")
 		fs.IntVar(&o.MaxCount, "max-count", 10, "backport-max-count of each subscription (events per POST)")
 		fs.DurationVar(&o.RoundTimeout, "timeout", o.RoundTimeout, "how long to wait for the handshakes, and for the events after the last write")
+	case "failover":
+		fs.Func("nodes", "comma-separated FHIR base URLs of the cluster's nodes (at least 2; loopback only)", func(v string) error {
+			o.Nodes = nil
+			for n := range strings.SplitSeq(v, ",") {
+				o.Nodes = append(o.Nodes, strings.TrimRight(strings.TrimSpace(n), "/"))
+			}
+			return nil
+		})
+		fs.IntVar(&o.Sockets, "sockets", 300, "sockets, spread over the nodes (socket i on node i mod n)")
+		fs.IntVar(&o.Subs, "subscriptions", 10, "subscriptions the sockets share (each write matches all)")
+		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses 127.0.0.1… to spread sockets over (0: one per 25,000 sockets)")
+		fs.IntVar(&o.KillPID, "kill-pid", 0, "pid of the `fhirbell serve` process to kill with SIGKILL (the node at --kill-node)")
+		fs.IntVar(&o.KillNode, "kill-node", 0, "index in --nodes of the node that --kill-pid serves")
+		fs.Float64Var(&o.Rate, "rate", 50, "writes per second, to the surviving nodes in turn")
+		fs.DurationVar(&o.Before, "before", 2*time.Second, "how long to write before the kill")
+		fs.DurationVar(&o.After, "after", 5*time.Second, "how long to write after the kill")
+		fs.DurationVar(&o.RoundTimeout, "timeout", o.RoundTimeout, "how long to wait for tokens, and for the last events after the writes stop")
 	case "latency":
 		fs.IntVar(&o.Samples, "samples", o.Samples, "measured writes, one at a time")
 		fs.IntVar(&o.Warmup, "warmup", o.Warmup, "unmeasured writes first")
@@ -214,6 +238,24 @@ func (o *options) validate(scenario string) error {
 		if o.Duration <= 0 || o.Duration > maxDuration {
 			errs = append(errs, fmt.Errorf("--duration %v: want (0, %v]", o.Duration, maxDuration))
 		}
+	case "failover":
+		errs = append(errs,
+			inRange("sockets", o.Sockets, 1, maxSockets),
+			inRange("subscriptions", o.Subs, 1, 10_000))
+		if len(o.Nodes) < 2 || len(o.Nodes) > 64 {
+			errs = append(errs, fmt.Errorf("--nodes: want 2…64 FHIR base URLs, got %d", len(o.Nodes)))
+		} else {
+			errs = append(errs, inRange("kill-node", o.KillNode, 0, len(o.Nodes)-1))
+		}
+		if o.KillPID <= 0 {
+			errs = append(errs, errors.New("--kill-pid: the pid of the node to kill is required"))
+		}
+		if o.Rate <= 0 || o.Rate > 100_000 {
+			errs = append(errs, fmt.Errorf("--rate %v: want (0, 100000]", o.Rate))
+		}
+		if o.Before <= 0 || o.Before > maxDuration || o.After <= 0 || o.After > maxDuration {
+			errs = append(errs, fmt.Errorf("--before and --after: want (0, %v]", maxDuration))
+		}
 	case "latency":
 		errs = append(errs, inRange("samples", o.Samples, 1, maxSamples), inRange("warmup", o.Warmup, 0, 10_000))
 		if o.Interval < 0 || o.Interval > time.Minute {
@@ -246,6 +288,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup lo
 		runScenario = (*bench).latency
 	case "resthook":
 		runScenario = (*bench).restHook
+	case "failover":
+		runScenario = (*bench).failover
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -259,6 +303,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup lo
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", scenario, err)
+	}
+	if scenario == "failover" {
+		for _, n := range o.Nodes {
+			if err := checkURL(ctx, lookup, n); err != nil {
+				return fmt.Errorf("%s: --nodes: %w", scenario, err)
+			}
+		}
+		// Setup and clean-up go through a node that survives.
+		o.FHIRBase = o.Nodes[(o.KillNode+1)%len(o.Nodes)]
 	}
 	if err := checkURL(ctx, lookup, o.FHIRBase); err != nil {
 		return fmt.Errorf("%s: %w", scenario, err)

@@ -67,22 +67,46 @@ func startServer(t *testing.T) (base string, pid int) {
 	return server.base, server.pid
 }
 
-func bootServer() error {
-	dir, err := os.MkdirTemp("", "fhirbell-bench-test")
-	if err != nil {
-		return err
-	}
-	server.dir = dir
-	// FHIRBELL_BENCH_SERVER names a prebuilt server binary to use instead.
-	bin := os.Getenv("FHIRBELL_BENCH_SERVER")
-	if bin == "" {
-		bin = filepath.Join(dir, "fhirbell")
+// binary is the fhirbell server binary, built once for every test.
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// fhirbellBinary builds cmd/fhirbell into the tests' temporary directory,
+// once; FHIRBELL_BENCH_SERVER names a prebuilt binary to use instead.
+func fhirbellBinary() (string, error) {
+	binary.once.Do(func() {
+		if bin := os.Getenv("FHIRBELL_BENCH_SERVER"); bin != "" {
+			binary.path = bin
+			return
+		}
+		if server.dir == "" {
+			dir, err := os.MkdirTemp("", "fhirbell-bench-test")
+			if err != nil {
+				binary.err = err
+				return
+			}
+			server.dir = dir
+		}
+		bin := filepath.Join(server.dir, "fhirbell")
 		var out bytes.Buffer
 		build := exec.Command("go", "build", "-o", bin, "github.com/fhirbell/fhirbell/cmd/fhirbell")
 		build.Stdout, build.Stderr = &out, &out
 		if err := build.Run(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out.String())
+			binary.err = fmt.Errorf("go build: %v\n%s", err, out.String())
+			return
 		}
+		binary.path = bin
+	})
+	return binary.path, binary.err
+}
+
+func bootServer() error {
+	bin, err := fhirbellBinary()
+	if err != nil {
+		return err
 	}
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--database-url", ""}
 	args = append(args, abuseLimitFlags(bin)...)
@@ -341,6 +365,11 @@ func TestParseOptionsBounds(t *testing.T) {
 		{[]string{"resthook", "--subscriptions", "0"}, false},
 		{[]string{"resthook", "--max-count", "0"}, false},
 		{[]string{"resthook", "--subscriptions", "20"}, true},
+		{[]string{"failover", "--nodes", "http://127.0.0.1:1/fhir,http://127.0.0.1:2/fhir", "--kill-pid", "99"}, true},
+		{[]string{"failover", "--nodes", "http://127.0.0.1:1/fhir", "--kill-pid", "99"}, false},
+		{[]string{"failover", "--nodes", "http://127.0.0.1:1/fhir,http://127.0.0.1:2/fhir"}, false},
+		{[]string{"failover", "--nodes", "http://127.0.0.1:1/fhir,http://127.0.0.1:2/fhir", "--kill-pid", "99", "--kill-node", "2"}, false},
+		{[]string{"failover", "--nodes", "http://127.0.0.1:1/fhir,http://127.0.0.1:2/fhir", "--kill-pid", "99", "--rate", "0"}, false},
 		{[]string{"latency", "--samples", "0"}, false},
 		{[]string{"latency", "--max-time", "2h"}, false},
 		{[]string{"latency", "--max-time", "0s"}, false},

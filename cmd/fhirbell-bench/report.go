@@ -90,6 +90,7 @@ type Report struct {
 	Throughput *ThroughputResult `json:"throughput,omitempty"`
 	Latency    *LatencyResult    `json:"latency,omitempty"`
 	RestHook   *RestHookResult   `json:"rest_hook,omitempty"`
+	Failover   *FailoverResult   `json:"failover,omitempty"`
 	Frames     map[string]int64  `json:"frames"`            // frames received by kind
 	GenRSSKiB  int64             `json:"generator_rss_kib"` // the generator's own resident memory at the end of the measurement
 	Complete   bool              `json:"complete"`          // every expected socket bound and notification arrived
@@ -143,6 +144,8 @@ func (r *Report) rows() [][2]string {
 		rows = append(rows, r.Latency.rows()...)
 	case r.RestHook != nil:
 		rows = append(rows, r.RestHook.rows()...)
+	case r.Failover != nil:
+		rows = append(rows, r.Failover.rows()...)
 	}
 	add("generator rss", fmt.Sprintf("%d KiB", r.GenRSSKiB))
 	add("load (1/5/15 min)", r.Host.LoadBefore+" → "+r.Host.LoadAfter)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,7 +23,10 @@ import (
 
 // listenConfig is the configuration of `fhirbell listen`.
 type listenConfig struct {
-	BaseURL      string // server base, e.g. http://127.0.0.1:8080 (the FHIR base is BaseURL+endpoint.FHIRPath)
+	// BaseURLs are the server bases, e.g. http://127.0.0.1:8080 (the FHIR
+	// base is a BaseURL+endpoint.FHIRPath): one, or every node of a
+	// cluster, tried in turn when the current one fails.
+	BaseURLs     []string
 	Subscription string // an existing Subscription id
 	Criteria     string // or criteria for a Subscription to create
 	JSON         bool   // print whole Bundles instead of summary lines
@@ -30,22 +34,26 @@ type listenConfig struct {
 	MaxBackoff   time.Duration
 }
 
-const listenUsage = `Usage: fhirbell listen --base-url URL (--subscription ID | --criteria CRITERIA) [--json] [--token BEARER]
+const listenUsage = `Usage: fhirbell listen --base-url URL[,URL…] (--subscription ID | --criteria CRITERIA) [--json] [--token BEARER]
 
 Subscribes over a WebSocket and prints one line per notification (or each
 Bundle with --json). With --criteria it first creates a websocket
 Subscription (e.g. --criteria 'Observation?code=http://loinc.org|8867-4').
 It connects through $websocket-ticket and, after a disconnect, reconnects
 with a new ticket and resumes from the last event it saw, so nothing is
-lost. Environment: FHIRBELL_BASE_URL, FHIRBELL_TOKEN.
+lost. Several comma-separated base URLs name the nodes of a cluster: after
+a disconnect it goes to the next one at once (any node serves any
+subscription) and waits only when every node has failed in a row.
+Environment: FHIRBELL_BASE_URL, FHIRBELL_TOKEN.
 
 `
 
 // parseListenConfig parses the flags of `fhirbell listen`.
 func parseListenConfig(args []string, getenv func(string) string, out io.Writer) (listenConfig, error) {
-	cfg := listenConfig{BaseURL: getenv("FHIRBELL_BASE_URL"), Token: getenv("FHIRBELL_TOKEN"), MaxBackoff: 30 * time.Second}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = "http://127.0.0.1:8080"
+	cfg := listenConfig{Token: getenv("FHIRBELL_TOKEN"), MaxBackoff: 30 * time.Second}
+	bases := getenv("FHIRBELL_BASE_URL")
+	if bases == "" {
+		bases = "http://127.0.0.1:8080"
 	}
 	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -53,7 +61,7 @@ func parseListenConfig(args []string, getenv func(string) string, out io.Writer)
 		io.WriteString(out, listenUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.BaseURL, "base-url", cfg.BaseURL, "server base URL (env FHIRBELL_BASE_URL)")
+	fs.StringVar(&bases, "base-url", bases, "server base URL, or the comma-separated base URLs of a cluster's nodes (env FHIRBELL_BASE_URL)")
 	fs.StringVar(&cfg.Subscription, "subscription", "", "id of an existing websocket Subscription")
 	fs.StringVar(&cfg.Criteria, "criteria", "", "criteria of a Subscription to create (search URL or topic canonical)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print every Bundle as JSON, one per line")
@@ -70,11 +78,14 @@ func parseListenConfig(args []string, getenv func(string) string, out io.Writer)
 	if (cfg.Subscription == "") == (cfg.Criteria == "") {
 		return cfg, errors.New("give exactly one of --subscription and --criteria")
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, fmt.Errorf("--base-url %q is not an absolute http(s) URL", cfg.BaseURL)
+	for b := range strings.SplitSeq(bases, ",") {
+		b = strings.TrimSpace(b)
+		u, err := url.Parse(b)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, fmt.Errorf("--base-url %q is not an absolute http(s) URL", b)
+		}
+		cfg.BaseURLs = append(cfg.BaseURLs, strings.TrimRight(b, "/"))
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return cfg, nil
 }
 
@@ -100,10 +111,15 @@ type listener struct {
 	out    io.Writer
 	errOut io.Writer
 
+	node    int // index in cfg.BaseURLs of the node in use
 	subID   string
 	last    int64 // the highest event number seen
 	hasLast bool  // last is meaningful (a handshake or event was seen)
+	live    bool  // the current session got its handshake
 }
+
+// base is the base URL of the node in use.
+func (l *listener) base() string { return l.cfg.BaseURLs[l.node] }
 
 // errSubscriptionGone ends the listener: the server closed with 4004.
 var errSubscriptionGone = errors.New("the subscription is not active (close 4004)")
@@ -111,16 +127,28 @@ var errSubscriptionGone = errors.New("the subscription is not active (close 4004
 func (l *listener) run(ctx context.Context) error {
 	l.subID = l.cfg.Subscription
 	if l.subID == "" {
-		id, err := l.createSubscription(ctx)
-		if err != nil {
-			return fmt.Errorf("listen: %w", err)
+		// Any node will do; a node that cannot be reached is skipped.
+		var errs []error
+		for range l.cfg.BaseURLs {
+			id, err := l.createSubscription(ctx)
+			if err == nil {
+				l.subID = id
+				break
+			}
+			errs = append(errs, err)
+			if ctx.Err() != nil || !unreachable(err) {
+				break
+			}
+			l.node = (l.node + 1) % len(l.cfg.BaseURLs)
 		}
-		l.subID = id
-		fmt.Fprintf(l.errOut, "created Subscription/%s\n", id)
+		if l.subID == "" {
+			return fmt.Errorf("listen: %w", errors.Join(errs...))
+		}
+		fmt.Fprintf(l.errOut, "created Subscription/%s on %s\n", l.subID, l.base())
 	}
-	backoff := time.Second
+	fails := 0 // sessions in a row that never got their handshake
 	for {
-		start := time.Now()
+		l.live = false
 		err := l.session(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -128,17 +156,40 @@ func (l *listener) run(ctx context.Context) error {
 		if errors.Is(err, errSubscriptionGone) {
 			return fmt.Errorf("listen: %w", err)
 		}
-		if time.Since(start) > time.Minute {
-			backoff = time.Second // the connection was healthy: retry quickly
+		if l.live {
+			fails = 0
 		}
-		fmt.Fprintf(l.errOut, "disconnected: %v; reconnecting in %v\n", err, backoff)
+		fails++
+		from := l.base()
+		l.node = (l.node + 1) % len(l.cfg.BaseURLs)
+		wait := l.retryWait(fails)
+		fmt.Fprintf(l.errOut, "disconnected from %s: %v; reconnecting to %s in %v\n", from, err, l.base(), wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, l.cfg.MaxBackoff)
 	}
+}
+
+// retryWait is the pause before the next connection attempt after fails
+// failed or ended sessions in a row. While some node has not been tried
+// since the last good session the next one is tried at once (a jitter of
+// up to 100 ms spreads the clients of a lost node over time); then the
+// wait doubles from 1 s up to MaxBackoff.
+func (l *listener) retryWait(fails int) time.Duration {
+	if fails < len(l.cfg.BaseURLs) {
+		return rand.N(100 * time.Millisecond)
+	}
+	d := time.Second << min(fails-len(l.cfg.BaseURLs), 10)
+	return min(d, l.cfg.MaxBackoff)
+}
+
+// unreachable reports whether err is a failure to talk to the node at all
+// (as opposed to an HTTP answer), so that another node may be tried.
+func unreachable(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue)
 }
 
 // createSubscription POSTs a websocket Subscription with the criteria and
@@ -154,7 +205,7 @@ func (l *listener) createSubscription(ctx context.Context) (string, error) {
 	var created struct {
 		ID string `json:"id"`
 	}
-	if err := l.call(ctx, http.MethodPost, l.cfg.BaseURL+endpoint.FHIRPath+"/Subscription", body, &created); err != nil {
+	if err := l.call(ctx, http.MethodPost, l.base()+endpoint.FHIRPath+"/Subscription", body, &created); err != nil {
 		return "", fmt.Errorf("create subscription: %w", err)
 	}
 	if created.ID == "" {
@@ -171,7 +222,7 @@ func (l *listener) ticket(ctx context.Context) (string, error) {
 			ValueURL string `json:"valueUrl"`
 		} `json:"parameter"`
 	}
-	u := l.cfg.BaseURL + endpoint.FHIRPath + "/Subscription/" + url.PathEscape(l.subID) + "/$websocket-ticket"
+	u := l.base() + endpoint.FHIRPath + "/Subscription/" + url.PathEscape(l.subID) + "/$websocket-ticket"
 	if err := l.call(ctx, http.MethodGet, u, nil, &params); err != nil {
 		return "", fmt.Errorf("get ticket: %w", err)
 	}
@@ -240,8 +291,22 @@ func (l *listener) session(ctx context.Context) error {
 		}
 		resumed = true
 	}
+	// A node that vanishes without closing its connections (a host lost,
+	// a partition) sends nothing more: the server pings every minute or
+	// less, so two minutes of silence means the connection is dead.
+	const silence = 2 * time.Minute
+	conn.SetReadDeadline(time.Now().Add(silence))
+	conn.SetPingHandler(func(data string) error {
+		conn.SetReadDeadline(time.Now().Add(silence))
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
 	for {
 		_, b, err := conn.ReadMessage()
+		conn.SetReadDeadline(time.Now().Add(silence))
 		if err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
@@ -274,6 +339,7 @@ func (l *listener) handle(b []byte, resumed bool) {
 	}
 	switch n.Type {
 	case "handshake":
+		l.live = true
 		if !l.hasLast && !resumed {
 			l.last, l.hasLast = n.EventsSinceStart, true // live from here
 		}

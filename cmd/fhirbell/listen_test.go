@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +40,38 @@ func TestParseListenConfig(t *testing.T) {
 	cfg, err := parseListenConfig([]string{"--subscription", "a"}, func(k string) string {
 		return map[string]string{"FHIRBELL_BASE_URL": "http://h:1/", "FHIRBELL_TOKEN": "tok"}[k]
 	}, &strings.Builder{})
-	if err != nil || cfg.BaseURL != "http://h:1" || cfg.Token != "tok" {
+	if err != nil || !slices.Equal(cfg.BaseURLs, []string{"http://h:1"}) || cfg.Token != "tok" {
 		t.Errorf("env fallback: %+v, %v", cfg, err)
+	}
+	cfg, err = parseListenConfig([]string{"--subscription", "a", "--base-url", "http://a:1/, http://b:2"}, env, &strings.Builder{})
+	if err != nil || !slices.Equal(cfg.BaseURLs, []string{"http://a:1", "http://b:2"}) {
+		t.Errorf("two nodes: %+v, %v", cfg, err)
+	}
+	if _, err := parseListenConfig([]string{"--subscription", "a", "--base-url", "http://a:1,"}, env, &strings.Builder{}); err == nil {
+		t.Errorf("an empty base URL in the list was accepted")
+	}
+}
+
+// TestListenRetryWait: with three nodes the two after a failed one are
+// tried at once; once all three failed in a row the wait doubles from 1 s
+// to the cap.
+func TestListenRetryWait(t *testing.T) {
+	l := &listener{cfg: listenConfig{BaseURLs: []string{"a", "b", "c"}, MaxBackoff: 5 * time.Second}}
+	for _, tc := range []struct {
+		fails    int
+		min, max time.Duration
+	}{
+		{1, 0, 100 * time.Millisecond},
+		{2, 0, 100 * time.Millisecond},
+		{3, time.Second, time.Second},
+		{4, 2 * time.Second, 2 * time.Second},
+		{5, 4 * time.Second, 4 * time.Second},
+		{6, 5 * time.Second, 5 * time.Second},
+		{60, 5 * time.Second, 5 * time.Second},
+	} {
+		if got := l.retryWait(tc.fails); got < tc.min || got > tc.max {
+			t.Errorf("retryWait(%d) = %v, want %v…%v", tc.fails, got, tc.min, tc.max)
+		}
 	}
 }
 
@@ -104,7 +135,9 @@ func TestListenEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- runWith(ctx, []string{"listen", "--base-url", srv.URL, "--criteria", "Observation?code=http://loinc.org|8867-4"},
+		// The first node of the list is down (nothing listens on port 1):
+		// the listener creates the subscription and connects on the next.
+		done <- runWith(ctx, []string{"listen", "--base-url", "http://127.0.0.1:1," + srv.URL, "--criteria", "Observation?code=http://loinc.org|8867-4"},
 			func(string) string { return "" }, &stdout, &stderr, nil)
 	}()
 	waitOutput := func(what string, n int) {
