@@ -192,30 +192,30 @@ func (b *bench) failover(ctx context.Context) error {
 				return live, err
 			}
 			now := time.Now()
-			n, ok := fhir.ReadNotification(msg)
+			typ, since, events, ok := quickSummary(msg)
 			if !ok {
 				if classify(msg) == frameError {
 					noteErr(fmt.Sprintf("socket %d: server: %s", s.idx, fhir.OutcomeText(msg)))
 				}
 				continue
 			}
-			switch n.Type {
+			switch typ {
 			case "handshake":
 				if !live {
 					live = true
 					if !resumed {
-						s.start = n.EventsSinceStart
+						s.start = since
 						s.last.Store(s.start)
 						close(s.bound)
 					} else {
-						s.liveAt, s.target = now, n.EventsSinceStart
+						s.liveAt, s.target = now, since
 						if s.last.Load() >= s.target {
 							s.upAt = now
 						}
 					}
 				}
 			case "event-notification":
-				for _, e := range n.Events {
+				for _, e := range events {
 					last := s.last.Load()
 					switch {
 					case e <= last:

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/fhirbell/fhirbell/fhir"
 )
 
 // frameKind is what a server frame means to the generator.
@@ -113,4 +115,51 @@ func resourceID(b []byte) string {
 		return ""
 	}
 	return r.ID
+}
+
+var (
+	tokEventNumber = []byte(`"event-number","valueString":"`)
+	tokSinceStart  = []byte(`"events-since-subscription-start","valueString":"`)
+)
+
+// quickSummary reads the type, events-since-subscription-start and event
+// numbers of a notification frame. For the compact R4 Backport JSON that
+// fhirbell writes it only scans bytes (the failover scenario reads every
+// frame of thousands of sockets on the server's cores); anything else goes
+// through the full decoder. ok is false for a frame that is not a
+// notification.
+func quickSummary(b []byte) (typ string, since int64, events []int64, ok bool) {
+	k := classify(b)
+	if k == frameHandshake || k == frameEvent || k == frameHeartbeat {
+		if n, found := scanNumbers(b, tokSinceStart, nil); found {
+			evs, _ := scanNumbers(b, tokEventNumber, nil)
+			if k != frameEvent || len(evs) > 0 {
+				return k.String(), n[0], evs, true
+			}
+		}
+	}
+	n, ok := fhir.ReadNotification(b)
+	return n.Type, n.EventsSinceStart, n.Events, ok
+}
+
+// scanNumbers appends to dst the decimal number after each occurrence of
+// tok in b, and reports whether there was at least one.
+func scanNumbers(b, tok []byte, dst []int64) ([]int64, bool) {
+	found := false
+	for {
+		i := bytes.Index(b, tok)
+		if i < 0 {
+			return dst, found
+		}
+		b = b[i+len(tok):]
+		var n int64
+		j := 0
+		for ; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
+			n = n*10 + int64(b[j]-'0')
+		}
+		if j == 0 || j == len(b) || b[j] != '"' {
+			return dst, false // not a number: let the decoder judge
+		}
+		dst, found = append(dst, n), true
+	}
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
 )
@@ -112,4 +114,39 @@ func FuzzParseParameters(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestQuickSummary: the byte scan reads what the full decoder reads, for
+// every notification type fhirbell sends, in each wire version (R4B and R5
+// go through the decoder).
+func TestQuickSummary(t *testing.T) {
+	for _, v := range []fhir.Version{fhir.R4, fhir.R4B, fhir.R5} {
+		for _, st := range []fhir.Status{
+			{Subscription: "Subscription/s1", Status: "active", Type: fhir.NotifyHandshake, EventsSinceStart: 12},
+			{Subscription: "Subscription/s1", Status: "active", Type: fhir.NotifyHeartbeat, EventsSinceStart: 7},
+			{Subscription: "Subscription/s1", Status: "active", Type: fhir.NotifyEvent, EventsSinceStart: 1234,
+				Events: []fhir.NotificationEvent{{Number: 1233, Focus: &fhir.Reference{Reference: "Observation/o1"}}, {Number: 1234, Focus: &fhir.Reference{Reference: "Observation/o2"}}}},
+		} {
+			b, err := fhir.AppendNotification(nil, v, st, fhir.ContentIDOnly, "http://127.0.0.1/fhir", "", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, scanned := scanNumbers(b, tokSinceStart, nil); v == fhir.R4 && !scanned {
+				t.Errorf("R4 %s: the byte scan does not find events-since-subscription-start in %s", st.Type, b)
+			}
+			want, ok := fhir.ReadNotification(b)
+			if !ok {
+				t.Fatalf("%v %s: the decoder does not read it", v, st.Type)
+			}
+			typ, since, evs, ok := quickSummary(b)
+			if !ok || typ != want.Type || since != want.EventsSinceStart || !slices.Equal(evs, want.Events) {
+				t.Errorf("%v %s: quickSummary = %q %d %v %v, want %q %d %v", v, st.Type, typ, since, evs, ok, want.Type, want.EventsSinceStart, want.Events)
+			}
+		}
+	}
+	for _, frame := range []string{`{"type":"pong"}`, `bound 1`, `{"resourceType":"OperationOutcome"}`} {
+		if _, _, _, ok := quickSummary([]byte(frame)); ok {
+			t.Errorf("quickSummary(%s) took it for a notification", frame)
+		}
+	}
 }
