@@ -93,6 +93,14 @@ type Store interface {
 	// matches. A malformed cursor is a *fhir.ValidationError.
 	Find(ctx context.Context, q *search.Query, count int) (SearchPage, error)
 
+	// Versions returns one page of at most count versions of every
+	// resource of q.Type (of every type when q.Type is ""), deletions
+	// included, newest first in the order of HistoryPage, after q.Cursor
+	// and within q's Since and At bounds. It never loads more than the page
+	// (and, for At, the superseded versions it steps over). A malformed
+	// cursor is a *fhir.ValidationError.
+	Versions(ctx context.Context, q HistoryQuery, count int) (HistoryPage, error)
+
 	// Ping reports whether the store is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources; the store is unusable after.

@@ -289,3 +289,52 @@ func TestEveryResponseJudgedLikeARead(t *testing.T) {
 	wantStatus(t, do(t, "DELETE", s.URL+"/fhir/Observation/"+mine.Body["id"].(string), "", admin...), 200)
 	wantStatus(t, do(t, "GET", s.URL+"/fhir/Observation/"+mine.Body["id"].(string), "", patA...), 410)
 }
+
+// TestTypeAndSystemHistoryJudged: type- and system-level history show a
+// patient-scoped caller only the versions it may read, each judged on its
+// own (a deletion by what it deleted); a type it has no scope for is 403
+// at type level and simply absent from the system history.
+func TestTypeAndSystemHistoryJudged(t *testing.T) {
+	s, is := authServer(t)
+	admin := bearer(is.token(t, "ops", "system/*.cruds", "", time.Hour))
+	patA := bearer(is.token(t, "pa", "patient/Observation.rs", "A", time.Hour))
+	obs := func(id, patient string) string {
+		return `{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/` + patient + `"}}`
+	}
+	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/moved", obs("moved", "B"), admin...), 201)
+	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/moved", obs("moved", "A"), admin...), 200)
+	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/b-gone", obs("b-gone", "B"), admin...), 201)
+	wantStatus(t, do(t, "DELETE", s.URL+"/fhir/Observation/b-gone", "", admin...), 200)
+	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/a-gone", obs("a-gone", "A"), admin...), 201)
+	wantStatus(t, do(t, "DELETE", s.URL+"/fhir/Observation/a-gone", "", admin...), 200)
+	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Patient/A", `{"resourceType":"Patient","id":"A"}`, admin...), 201)
+
+	entries := func(res response) []string {
+		var out []string
+		list, _ := res.Body["entry"].([]any)
+		for _, e := range list {
+			e := e.(map[string]any)
+			req := e["request"].(map[string]any)
+			out = append(out, req["method"].(string)+" "+strings.TrimPrefix(e["fullUrl"].(string), s.URL+"/fhir/")+" "+e["response"].(map[string]any)["etag"].(string))
+		}
+		return out
+	}
+	want := []string{`DELETE Observation/a-gone W/"2"`, `POST Observation/a-gone W/"1"`, `PUT Observation/moved W/"2"`}
+	typ := do(t, "GET", s.URL+"/fhir/Observation/_history", "", patA...)
+	wantStatus(t, typ, 200)
+	if got := entries(typ); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("A's Observation/_history:\n got %q\nwant %q", got, want)
+	}
+	if strings.Contains(string(typ.Raw), "Patient/B") {
+		t.Errorf("A's type history carries B's data: %s", typ.Raw)
+	}
+	sys := do(t, "GET", s.URL+"/fhir/_history", "", patA...)
+	wantStatus(t, sys, 200)
+	if got := entries(sys); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("A's _history (no Patient scope, so no Patient, no topics):\n got %q\nwant %q", got, want)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Patient/_history", "", patA...), 403)
+	if got := entries(do(t, "GET", s.URL+"/fhir/_history", "", admin...)); len(got) < 7 {
+		t.Errorf("the admin's _history has %d entries, want every version", len(got))
+	}
+}

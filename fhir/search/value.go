@@ -270,3 +270,9 @@ func parseDateRange(s string) (lo, hi time.Time, ok bool) {
 	}
 	return lo.UTC(), hi.UTC(), true
 }
+
+// ParseDateRange parses a FHIR date, dateTime or instant into the
+// half-open range [lo, hi) it denotes at its precision (see
+// parseDateRange), for the parameters outside a search that take one
+// (_since and _at of a history).
+func ParseDateRange(s string) (lo, hi time.Time, ok bool) { return parseDateRange(s) }

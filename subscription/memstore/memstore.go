@@ -27,7 +27,11 @@ type Store struct {
 	logs     map[string]eventLog                           // subscription ID → event log; guarded by mu
 	index    map[string]*typeIndex                         // type → search index of its live resources; guarded by mu
 	closed   bool                                          // guarded by mu
-	now      func() time.Time                              // set at construction
+	// The history index (history.go): every version in history order, for
+	// all types and per type; guarded by mu.
+	hist       []histRef
+	histByType map[string][]histRef
+	now        func() time.Time // set at construction
 
 	// Tokens live outside the transactional maps: they are written and
 	// consumed on their own, never inside a resource transaction.
@@ -74,6 +78,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx subscription.Tx) error) error
 			s.versions[k.typ] = byID
 		}
 		byID[k.id] = append(byID[k.id], vs...)
+		s.recordHistory(vs)
 		s.typeIndex(k.typ).put(vs[len(vs)-1], tx.vals[k])
 	}
 	tx.commitEvents()

@@ -231,6 +231,21 @@ func (e *entry) resolveURL(rawURL, base string) error {
 	}
 	path, rawQuery, hasQuery := strings.Cut(strings.TrimPrefix(u, "/"), "?")
 	segs := strings.Split(path, "/")
+	if e.method == http.MethodGet && (path == "_history" || (len(segs) == 2 && segs[1] == "_history")) {
+		// System- or type-level history: typ "" or typ, no id.
+		if len(segs) == 2 {
+			e.typ = segs[0]
+			if err := checkType(e.typ); err != nil {
+				return entryErr(e.index, "request.url", err)
+			}
+		}
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return entryErr(e.index, "", fhir.Invalid("request.url", "malformed query string: "+err.Error()))
+		}
+		e.op, e.query = opHistory, q
+		return nil
+	}
 	e.typ = segs[0]
 	if err := checkType(e.typ); err != nil {
 		return entryErr(e.index, "request.url", err)
@@ -743,7 +758,12 @@ func (a *api) batchEntry(ctx context.Context, base string, i int, raw json.RawMe
 		}
 		return resourceEntry(base, res, http.StatusOK, returnRepresentation), nil
 	case opHistory:
-		b, err := a.historyBundle(ctx, base, e.typ, e.id, e.query)
+		var b []byte
+		if e.id == "" {
+			b, err = a.versionsBundle(ctx, base, e.typ, e.query)
+		} else {
+			b, err = a.historyBundle(ctx, base, e.typ, e.id, e.query)
+		}
 		if err != nil {
 			return bundleEntry{}, err
 		}

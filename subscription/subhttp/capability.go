@@ -131,7 +131,7 @@ func (cs *CapabilityStatement) Resource(typ string) *CapabilityResource {
 // every resource type.
 var resourceInteractions = []Interaction{
 	{Code: "read"}, {Code: "vread"}, {Code: "update"}, {Code: "delete"},
-	{Code: "history-instance"}, {Code: "create"}, {Code: "search-type"},
+	{Code: "history-instance"}, {Code: "history-type"}, {Code: "create"}, {Code: "search-type"},
 }
 
 // buildCapabilityStatement returns the statement of what this package
@@ -154,8 +154,9 @@ func buildCapabilityStatement(serverBase, softwareVersion string, built time.Tim
 		Mode: "server",
 		Documentation: "JSON only. Searches page statelessly with _count (default and maximum set by the server) " +
 			"and _offset, and sort with _sort=_lastUpdated or _id. Not supported: conditional create, read, update " +
-			"and delete, _include, _revinclude, PATCH, system- and type-level history, searches inside a transaction.",
-		Interaction: []Interaction{{Code: "transaction"}, {Code: "batch"}},
+			"and delete, _include, _revinclude, PATCH, searches inside a transaction. Type- and system-level history take _since, _at, _count and page " +
+			"newest first with a keyset cursor (next links only).",
+		Interaction: []Interaction{{Code: "transaction"}, {Code: "batch"}, {Code: "history-system"}},
 	}
 	for _, typ := range fhir.ResourceTypes() {
 		r := CapabilityResource{

@@ -1,5 +1,5 @@
 // Package subhttp is fhirbell's FHIR REST API: the chi routes that serve
-// create, read, update, delete, vread, instance history and search for every
+// create, read, update, delete, vread, history and search for every
 // resource type, transaction and batch Bundles, the Subscription operations
 // ($status, $events, $get-ws-binding-token, $websocket-ticket, and
 // fhirbell's $nodes, the cluster view: nodes.go) and the
@@ -23,7 +23,7 @@
 // Files: handler.go (Config, the router, the middleware), errors.go
 // (handlerFunc, errorOutcome, the response and request-body helpers),
 // resource.go (create, read, vread, update, delete), search.go (search and
-// history), bundle.go (transaction and batch), refs.go (urn:uuid:
+// instance history), history.go (type and system history), bundle.go (transaction and batch), refs.go (urn:uuid:
 // reference rewriting), wire.go (the Bundle types the handlers emit),
 // operations.go (the Subscription operations), validate.go ($validate),
 // capability.go (the CapabilityStatement).
@@ -46,9 +46,14 @@
 //     of the deletion version; deleting a deleted resource answers the same
 //     again; deleting one that never existed is 404. A read of a deleted
 //     resource is 410 with the deletion version's ETag.
-//   - Conditional create, update, delete and read, _include, _revinclude,
-//     PATCH and system- or type-level history are not supported, and the
-//     CapabilityStatement says so.
+//   - Conditional create, update, delete and read, _include, _revinclude
+//     and PATCH are not supported, and the CapabilityStatement says so.
+//   - Type- and system-level history (history.go) page newest first by
+//     (lastUpdated, type, id, version) with a keyset _cursor in the next
+//     link; _since keeps versions written at or after it, _at those current
+//     at some moment of its period. There is no total and no previous or
+//     last link. Each entry is judged by the read guard; hidden ones are
+//     left out, so a page may be short.
 //   - Search pages are stateless: the next/previous links carry the filter
 //     parameters with _offset and _count, so any node can serve any page.
 //   - Transaction Bundles run in one store transaction (DELETE, then POST,

@@ -110,7 +110,8 @@ type api struct {
 // are GET /metadata; POST / (transaction or batch); GET /{type} and POST
 // /{type}/_search (search); POST /{type} (create); GET, PUT and DELETE
 // /{type}/{id}; GET /{type}/{id}/_history; GET /{type}/{id}/_history/{vid};
-// and the Subscription operations (operations.go).
+// GET /{type}/_history and GET /_history (history.go); and the
+// Subscription operations (operations.go).
 func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 	cfg.setDefaults()
 	a := &api{svc: svc, cfg: cfg}
@@ -136,6 +137,7 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 			Msg: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))}
 	}).ServeHTTP)
 	a.subscriptionRoutes(r)
+	a.routeHistory(r)
 	if cfg.testRoutes != nil {
 		cfg.testRoutes(r)
 	}

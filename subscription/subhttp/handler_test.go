@@ -67,8 +67,8 @@ func TestMetadata(t *testing.T) {
 	for _, i := range list(r.body, "rest", 0, "interaction") {
 		restInteractions = append(restInteractions, str(i, "code"))
 	}
-	if !slices.Equal(restInteractions, []string{"transaction", "batch"}) {
-		t.Errorf("rest.interaction = %v, want [transaction batch] (and no history-system)", restInteractions)
+	if !slices.Equal(restInteractions, []string{"transaction", "batch", "history-system"}) {
+		t.Errorf("rest.interaction = %v, want [transaction batch history-system]", restInteractions)
 	}
 	resources := list(r.body, "rest", 0, "resource")
 	if len(resources) != len(fhir.ResourceTypes()) {
@@ -87,7 +87,7 @@ func TestMetadata(t *testing.T) {
 	for _, i := range list(patient, "interaction") {
 		interactions = append(interactions, str(i, "code"))
 	}
-	if want := []string{"read", "vread", "update", "delete", "history-instance", "create", "search-type"}; !slices.Equal(interactions, want) {
+	if want := []string{"read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}; !slices.Equal(interactions, want) {
 		t.Errorf("Patient interactions = %v, want %v", interactions, want)
 	}
 	for k, want := range map[string]any{"versioning": "versioned", "readHistory": true, "updateCreate": true,
