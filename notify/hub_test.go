@@ -406,7 +406,9 @@ func TestSlowReaderGetsEveryEventInOrder(t *testing.T) {
 	// client's 500 frames; under a loaded CI machine that took longer than
 	// the default 10 s WriteWait, which then closed the slow socket. The
 	// write deadline is not what this test is about.
-	e := newEnv(t, Config{WriteWait: 2 * time.Minute})
+	// Likewise PongWait: the slow client sends nothing (not even pongs)
+	// while it does not read, and the reader would end its session.
+	e := newEnv(t, Config{WriteWait: 2 * time.Minute, PongWait: 5 * time.Minute})
 	id := e.createSub(subOpts{})
 	tok := e.token(id)
 	slow, fast := e.dialSmallBuffer("/ws"), e.dial("/ws")
@@ -579,6 +581,11 @@ func TestFanOut1000(t *testing.T) {
 	e.write(1, "") // one write, both subscriptions
 	for i, c := range cs {
 		n := c.expectNote(fhir.ContentFullResource)
+		for n.typ == fhir.NotifyHeartbeat {
+			// Binding 1,000 sockets on a loaded machine can outlast a
+			// heartbeat period; heartbeats are not what this test is about.
+			n = c.expectNote(fhir.ContentFullResource)
+		}
 		if n.typ != fhir.NotifyEvent || n.sub != subs[i%2] || fmt.Sprint(n.events) != "[1]" {
 			t.Fatalf("socket %d: got %s for %s %v, want event 1 for %s", i, n.typ, n.sub, n.events, subs[i%2])
 		}

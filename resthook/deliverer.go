@@ -45,9 +45,11 @@ type Attempt struct {
 	OK        bool   // answered 2xx
 	ErrorCode string // subscription-error code when not OK
 	Duration  time.Duration
-	// EventTimes are the times of the events the POST carried (their
-	// writes), so that write-to-acknowledgement latency can be observed.
-	EventTimes []time.Time
+	// Events are the events the POST carried (none for a handshake or
+	// heartbeat): their Time is their write's, so that write-to-
+	// acknowledgement latency can be observed, and their Trace the
+	// write's trace.
+	Events []subscription.Event
 }
 
 // Config configures a Deliverer.

@@ -191,24 +191,22 @@ func (w *worker) deliver(ctx context.Context, sub *subscription.Subscription) er
 		return nil
 	}
 	nevs := make([]fhir.NotificationEvent, len(evs))
-	times := make([]time.Time, len(evs))
 	for i, ev := range evs {
 		nevs[i] = subscription.NotificationEvent(ev)
-		times[i] = ev.Time
 	}
 	last := evs[len(evs)-1].Number
 	st := fhir.Status{Status: sub.Status, Type: fhir.NotifyEvent, EventsSinceStart: last, Events: nevs}
 	if st.Status != subscription.StatusError {
 		st.Status = subscription.StatusActive
 	}
-	if aerr := w.send(ctx, sub, KindEvent, st, times); aerr != nil {
+	if aerr := w.send(ctx, sub, KindEvent, st, evs); aerr != nil {
 		return w.failed(ctx, sub, aerr, false)
 	}
 	return w.succeeded(ctx, sub, last, len(evs))
 }
 
 // send builds and POSTs one notification; a nil result means 2xx.
-func (w *worker) send(ctx context.Context, sub *subscription.Subscription, kind string, st fhir.Status, times []time.Time) *attemptError {
+func (w *worker) send(ctx context.Context, sub *subscription.Subscription, kind string, st fhir.Status, evs []subscription.Event) *attemptError {
 	st.Subscription = "Subscription/" + sub.ID
 	st.Topic = sub.TopicURL
 	now := time.Now()
@@ -223,7 +221,7 @@ func (w *worker) send(ctx context.Context, sub *subscription.Subscription, kind 
 		w.buf = body
 	}
 	err = post(ctx, w.d.client, sub, body, sub.Timeout, w.d.cfg.MaxResponseBytes)
-	a := Attempt{Kind: kind, OK: err == nil, Duration: time.Since(now), EventTimes: times}
+	a := Attempt{Kind: kind, OK: err == nil, Duration: time.Since(now), Events: evs}
 	var aerr *attemptError
 	if err != nil {
 		if ctx.Err() != nil {
@@ -241,7 +239,7 @@ func (w *worker) send(ctx context.Context, sub *subscription.Subscription, kind 
 	if w.d.cfg.Observe != nil {
 		w.d.cfg.Observe(a)
 	}
-	w.logger.Debug("rest-hook notification", "kind", kind, "ok", err == nil, "events", len(times))
+	w.logger.Debug("rest-hook notification", "kind", kind, "ok", err == nil, "events", len(evs))
 	return aerr
 }
 

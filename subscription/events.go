@@ -26,6 +26,11 @@ type Event struct {
 	FocusVersion      int64
 	AdditionalContext []string        // relative references ("Patient/123") of related resources
 	Resource          json.RawMessage // the focus version's body for full-resource subscriptions; nil otherwise
+	// Trace is the W3C traceparent of the write that caused the event
+	// ("" unless tracing is on, WithEventTrace). It is stored with the
+	// event, so the span of its delivery joins the write's trace on
+	// whichever node delivers it.
+	Trace string
 }
 
 // EventRef names one event: enough for a wake-up.
@@ -231,6 +236,9 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 			FocusID:           res.ID,
 			FocusVersion:      res.VersionID,
 			AdditionalContext: s.additionalContext(sub, res.Type, focusT),
+		}
+		if s.traceOf != nil {
+			ev.Trace = s.traceOf(ctx, sub.ID)
 		}
 		if sub.Content == ContentFullResource && interaction != InteractionDelete {
 			ev.Resource = cur

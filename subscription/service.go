@@ -62,6 +62,7 @@ type Service struct {
 	retention time.Duration
 	nodeTTL   time.Duration
 	endpoints EndpointPolicy // rest-hook endpoints; nil allows any (delivery.go)
+	traceOf   func(ctx context.Context, subscriptionID string) string
 
 	topics *Topics
 	index  *index
@@ -84,6 +85,15 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // WithRetention sets how long events are kept (default 7 days).
 func WithRetention(d time.Duration) Option { return func(s *Service) { s.retention = d } }
+
+// WithEventTrace sets how an event learns the trace of the write that
+// caused it: f is called once per event a write appends, with the write's
+// ctx, and returns the W3C traceparent to store with the event, or "".
+// Without it events carry no trace (tracing off). The Service itself knows
+// no tracing library.
+func WithEventTrace(f func(ctx context.Context, subscriptionID string) string) Option {
+	return func(s *Service) { s.traceOf = f }
+}
 
 // DefaultRetention is how long events are kept unless configured.
 const DefaultRetention = 7 * 24 * time.Hour

@@ -55,6 +55,7 @@ type Config struct {
 
 	Cluster  ClusterConfig  // several nodes on one Postgres (cluster.go)
 	RestHook RestHookConfig // rest-hook delivery (resthook.go)
+	Tracing  TracingConfig  // OpenTelemetry spans over OTLP (tracing.go)
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -76,6 +77,7 @@ func DefaultConfig() Config {
 		BodyMinRate:            4096,
 		Cluster:                DefaultClusterConfig(),
 		RestHook:               DefaultRestHookConfig(),
+		Tracing:                DefaultTracingConfig(),
 	}
 }
 
@@ -135,6 +137,9 @@ func (c Config) Validate() error {
 		return errors.New("max-conns-per-ip, body-timeout and body-min-rate must not be negative")
 	}
 	if err := c.Cluster.Validate(); err != nil {
+		return err
+	}
+	if err := c.Tracing.Validate(); err != nil {
 		return err
 	}
 	if err := c.RestHook.Validate(); err != nil {
@@ -279,6 +284,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 		e.Int64(&cfg.BodyMinRate, "body-min-rate", "bytes per second a request body must average after body-timeout")
 		registerClusterFlags(e, &cfg.Cluster)
 		registerRestHookFlags(e, &cfg.RestHook)
+		registerTracingFlags(e, &cfg.Tracing)
 	}
 	if err := errors.Join(e.errs...); err != nil {
 		return cfg, err

@@ -145,10 +145,10 @@ func (m *metrics) observeRestHook(a resthook.Attempt) {
 	m.restHook.duration.WithLabelValues(a.Kind).Observe(a.Duration.Seconds())
 	if a.OK {
 		now := time.Now()
-		for _, t := range a.EventTimes {
-			m.restHook.latency.Observe(now.Sub(t).Seconds())
+		for _, ev := range a.Events {
+			m.restHook.latency.Observe(now.Sub(ev.Time).Seconds())
 		}
-		m.restHook.events.Add(float64(len(a.EventTimes)))
+		m.restHook.events.Add(float64(len(a.Events)))
 	}
 }
 

@@ -80,6 +80,23 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		return err
 	}
 	opts = append(opts, subscription.WithEndpointPolicy(policy))
+	nodeID := uuid.NewString()
+	tr, err := newTracing(ctx, cfg.Tracing, nodeID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the server and the hub stopped: their last spans go out.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.shutdown(sctx); err != nil {
+			logger.Warn("export the last spans", "err", err)
+		}
+	}()
+	if tr.on() {
+		opts = append(opts, subscription.WithEventTrace(tr.eventTrace))
+		logger.Info("tracing on: spans are exported over OTLP/HTTP", "sample_ratio", cfg.Tracing.SampleRatio)
+	}
 	svc := subscription.NewService(store, opts...)
 	m := newMetrics(svc)
 	if pg, ok := store.(*postgres.Store); ok {
@@ -92,7 +109,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		MaxSocketsPerPrincipal: cfg.MaxSocketsPerPrincipal,
 		PollInterval:           cfg.Cluster.PollInterval,
 		Logger:                 logger,
-		Observer:               m.hub,
+		Observer:               tr.observer(m.hub),
 	}
 	if !sec.open {
 		hubCfg.Authenticator = sec.authn
@@ -101,8 +118,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	}
 	hub := notify.NewHub(svc, hubCfg)
 	m.watchHub(hub)
-	nodeID := uuid.NewString()
-	deliverer, err := newDeliverer(cfg.RestHook, nodeID, policy, store, svc, m.observeRestHook, logger)
+	deliverer, err := newDeliverer(cfg.RestHook, nodeID, policy, store, svc, func(a resthook.Attempt) {
+		m.observeRestHook(a)
+		tr.observeRestHook(a)
+	}, logger)
 	if err != nil {
 		return err
 	}
@@ -143,7 +162,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	deliverer.SetBaseURL(baseFor(cfg, sec, ln.Addr()) + endpoint.FHIRPath)
 	background.Go(func() { deliverer.Run(bctx) })
 	srv := &http.Server{
-		Handler:           bodyDeadline(cfg.BodyTimeout, cfg.BodyMinRate, newRouter(cfg, svc, hub, sec, m, logger)),
+		Handler:           bodyDeadline(cfg.BodyTimeout, cfg.BodyMinRate, newRouter(cfg, svc, hub, sec, m, tr, logger)),
 		TLSConfig:         sec.tls,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -199,7 +218,7 @@ func baseFor(cfg Config, sec *security, addr net.Addr) string {
 
 // newRouter assembles the HTTP surface: /fhir, /ws, the console, health
 // checks.
-func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *security, m *metrics, logger *slog.Logger) http.Handler {
+func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *security, m *metrics, tr *tracing, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(m.instrument, sec.checkHost)
 	if cfg.RequireTLS {
@@ -231,13 +250,13 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 	})
 	// CORS answers preflights before authentication: a browser sends no
 	// Authorization header on a preflight.
-	api := auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
+	api := tr.middleware(auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
 		Base:         sec.base,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
 		IssueLimit:   sec.issueLimit,
 		Capability:   sec.capability,
-	})))
+	}))))
 	r.Mount(endpoint.FHIRPath, api)
 	// The same API under the Medplum SDK's default path, advertised
 	// nowhere: URLs in responses keep the one base. (The socket's alias,

@@ -49,12 +49,12 @@ RETURNING subscription_id, last_number, last_at`
 // out of range is NULL).
 const insertEventsSQL = `
 INSERT INTO subscription_events (subscription_id, number, at, prune_at, interaction,
-    focus_type, focus_id, focus_version, additional_context, resource)
+    focus_type, focus_id, focus_version, additional_context, resource, trace)
 SELECT e.subscription_id, e.number, e.at, e.prune_at, e.interaction,
-    e.focus_type, e.focus_id, e.focus_version, e.additional_context, ($10::jsonb[])[e.res]
+    e.focus_type, e.focus_id, e.focus_version, e.additional_context, ($10::jsonb[])[e.res], nullif(e.trace, '')
 FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
-        $7::text[], $8::bigint[], $9::jsonb[], $11::int[])
-    AS e(subscription_id, number, at, prune_at, interaction, focus_type, focus_id, focus_version, additional_context, res)`
+        $7::text[], $8::bigint[], $9::jsonb[], $11::int[], $12::text[])
+    AS e(subscription_id, number, at, prune_at, interaction, focus_type, focus_id, focus_version, additional_context, res, trace)`
 
 // AppendEvents numbers and inserts evs in the transaction; see
 // subscription.EventTx. It is one statement whatever the number of events
@@ -81,6 +81,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 		gN, eK, eVer          []int64
 		gLast, eAt            []time.Time
 		eInter, eType, eFocus []string
+		eTrace                []string
 		eCtx                  []json.RawMessage
 		eRes                  []int32
 		bodies                []json.RawMessage
@@ -120,6 +121,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 			eIDs, eK, eAt = append(eIDs, ev.SubscriptionID), append(eK, int64(j+1)), append(eAt, ev.Time)
 			eInter, eType, eFocus = append(eInter, ev.Interaction), append(eType, ev.FocusType), append(eFocus, ev.FocusID)
 			eVer, eCtx, eRes = append(eVer, ev.FocusVersion), append(eCtx, b), append(eRes, res)
+			eTrace = append(eTrace, ev.Trace)
 		}
 		gIDs, gN, gLast = append(gIDs, evs[order[start]].SubscriptionID), append(gN, int64(end-start)), append(gLast, lastAt)
 		start = end
@@ -169,7 +171,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 		eNum[e], ePrune[e] = h.first+eK[e], h.lastAt
 		out[i].Number = eNum[e]
 	}
-	if _, err := t.tx.Exec(ctx, insertEventsSQL, eIDs, eNum, eAt, ePrune, eInter, eType, eFocus, eVer, eCtx, bodies, eRes); err != nil {
+	if _, err := t.tx.Exec(ctx, insertEventsSQL, eIDs, eNum, eAt, ePrune, eInter, eType, eFocus, eVer, eCtx, bodies, eRes, eTrace); err != nil {
 		return nil, fmt.Errorf("append events: %w", t.fail(err))
 	}
 	return out, nil
@@ -187,7 +189,8 @@ func (s *Store) Events(ctx context.Context, subID string, after, until int64, li
 		lim = &l
 	}
 	rows, err := s.pool.Query(ctx, `
-SELECT number, at, interaction, focus_type, focus_id, focus_version, additional_context, resource
+SELECT number, at, interaction, focus_type, focus_id, focus_version, additional_context, resource,
+    coalesce(trace, '')
 FROM subscription_events
 WHERE subscription_id = $1 AND number > $2 AND number <= $3
 ORDER BY number
@@ -199,7 +202,7 @@ LIMIT $4`, subID, after, until, lim)
 		ev := subscription.Event{SubscriptionID: subID}
 		var resource []byte
 		err := row.Scan(&ev.Number, &ev.Time, &ev.Interaction, &ev.FocusType, &ev.FocusID, &ev.FocusVersion,
-			&ev.AdditionalContext, &resource)
+			&ev.AdditionalContext, &resource, &ev.Trace)
 		ev.Time = ev.Time.UTC()
 		if len(ev.AdditionalContext) == 0 {
 			ev.AdditionalContext = nil

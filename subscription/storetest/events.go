@@ -123,7 +123,8 @@ func sameEvent(t *testing.T, what string, got, want subscription.Event) {
 	t.Helper()
 	if got.SubscriptionID != want.SubscriptionID || got.Number != want.Number || !got.Time.Equal(want.Time) ||
 		got.Interaction != want.Interaction || got.FocusType != want.FocusType || got.FocusID != want.FocusID ||
-		got.FocusVersion != want.FocusVersion || !slices.Equal(got.AdditionalContext, want.AdditionalContext) {
+		got.FocusVersion != want.FocusVersion || !slices.Equal(got.AdditionalContext, want.AdditionalContext) ||
+		got.Trace != want.Trace {
 		t.Errorf("%s = %+v,\nwant %+v", what, got, want)
 	}
 	if len(want.Resource) == 0 {
@@ -149,6 +150,7 @@ func testEventsRoundTrip(t *testing.T, s subscription.Store) {
 	full := event("s1", "p1", 0)
 	full.Interaction = "create"
 	full.AdditionalContext = []string{"Encounter/e1", "Practitioner/dr-1"}
+	full.Trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	full.Resource = json.RawMessage(`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":"2025-03-14T15:09:26.535Z"},` +
 		`"name":[{"family":"Ünïcødé","given":["a","b"]}],"active":true,"multipleBirthInteger":3,"extension":[{"url":"http://example.org/x","valueDecimal":1.5}]}`)
 	idOnly := event("s1", "p2", 1)
