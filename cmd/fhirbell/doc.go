@@ -18,5 +18,6 @@
 // Files: main.go (subcommands), config.go (flags and their variables),
 // serve.go (wiring and the router), security.go (auth modes, TLS, proxies,
 // the public base), cluster.go (several nodes on one Postgres), metrics.go,
-// limits.go (connection and body limits), listen.go, console.go.
+// limits.go (connection and body limits), tracing.go (OpenTelemetry, off
+// by default), listen.go, console.go.
 package main
