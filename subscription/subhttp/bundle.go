@@ -513,6 +513,23 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 			targets[k] = e.index
 		}
 	}
+	// Deletions run first: a conditional create sees the store as they
+	// leave it, so a match this transaction deletes is no match.
+	deleted := map[string]bool{}
+	for _, e := range entries {
+		if e.op == opDelete {
+			for _, id := range append(slices.Clip(e.deleteIDs), e.id) {
+				if id != "" {
+					deleted[e.typ+"/"+id] = true
+				}
+			}
+		}
+	}
+	for _, e := range entries {
+		if e.op == opCreate && e.existing != nil && deleted[e.typ+"/"+e.existing.ID] {
+			e.existing, e.id = nil, ""
+		}
+	}
 	// Assign ids first, so that every entry can refer to every other.
 	local := map[string]string{}
 	for _, e := range entries {
@@ -539,6 +556,7 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 		if err != nil {
 			return nil, entryErr(r.index, "resource", err)
 		}
+		found = slices.DeleteFunc(found, func(m subscription.Resource) bool { return deleted[m.Type+"/"+m.ID] })
 		if len(found) != 1 {
 			return nil, entryErr(r.index, "resource."+r.path, subscription.PreconditionFailed(fmt.Sprintf(
 				"conditional reference %q matches %d resources; it must match exactly one", ref, len(found))))
@@ -549,7 +567,7 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 		if e.res == nil || e.existing != nil || (e.op != opCreate && e.op != opUpdate && !(e.op == opPatch && e.res.Type == "Parameters")) {
 			continue
 		}
-		out, changed, err := rewriteRefs(e.res.Obj.Bytes(), func(path, ref string) (string, error) {
+		out, changed, err := rewriteLinks(e.res.Obj.Bytes(), func(path, ref string) (string, error) {
 			if to, ok := local[ref]; ok {
 				return to, nil
 			}
@@ -557,6 +575,9 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 				return "", fhir.Invalid(path, fmt.Sprintf("reference %q names no entry's fullUrl in this transaction", ref))
 			}
 			return ref, nil
+		}, func(urn string) string {
+			// A narrative link to no entry is text, not a reference: kept.
+			return cmp.Or(local[urn], urn)
 		})
 		if err != nil {
 			return nil, entryErr(e.index, "resource", err)

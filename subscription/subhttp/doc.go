@@ -61,9 +61,13 @@
 //     first and every "reference" to an entry's urn:uuid: fullUrl is
 //     rewritten to Type/id; a urn:uuid: reference that names no entry is 400.
 //     The first failing entry fails the whole Bundle with its own status and
-//     an OperationOutcome naming Bundle.entry[i]. Only "reference" members
-//     are rewritten (an identifier whose value is a urn:uuid: stays), and
-//     only urn:uuid: and urn:oid: fullUrls are resolved. GET entries in a
+//     an OperationOutcome naming Bundle.entry[i]. "reference" members are
+//     rewritten at any depth (extensions, contained resources, backbone
+//     elements), and so are href and src links in the narrative; other
+//     strings are not (an identifier whose value is a urn:uuid: stays).
+//     Only urn:uuid: and urn:oid: fullUrls are resolved. Conditional
+//     creates and references are decided as the deletions leave the store:
+//     a match the same transaction deletes is no match. GET entries in a
 //     transaction may only read (Type/id); searches, vreads and history go in
 //     a batch. Batch entries run one by one, each in its own transaction; a
 //     failure becomes that entry's response.status and response.outcome.

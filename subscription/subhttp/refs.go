@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 )
 
@@ -16,10 +17,18 @@ import (
 // and numbers are re-encoded equivalently. changed reports whether any
 // reference changed.
 func rewriteRefs(doc []byte, resolve func(path, ref string) (string, error)) (out []byte, changed bool, err error) {
+	return rewriteLinks(doc, resolve, nil)
+}
+
+// rewriteLinks is rewriteRefs that also rewrites the links of the
+// narrative: in every "div" member, each href or src attribute whose value
+// is a urn:uuid: or urn:oid: is replaced by what link returns for it (the
+// value itself to keep it), as a transaction must (R4 http.html#trules).
+func rewriteLinks(doc []byte, resolve func(path, ref string) (string, error), link func(urn string) string) (out []byte, changed bool, err error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	var buf bytes.Buffer
-	rw := &refWriter{dec: dec, buf: &buf, resolve: resolve}
+	rw := &refWriter{dec: dec, buf: &buf, resolve: resolve, link: link}
 	if err := rw.value("", ""); err != nil {
 		return nil, false, err
 	}
@@ -30,8 +39,13 @@ type refWriter struct {
 	dec     *json.Decoder
 	buf     *bytes.Buffer
 	resolve func(path, ref string) (string, error)
+	link    func(urn string) string // nil: the narrative is kept as it is
 	changed bool
 }
+
+// narrativeLink matches an href or src attribute holding a local URN; the
+// groups are the attribute up to the quote, the quote, and the URN.
+var narrativeLink = regexp.MustCompile(`((?:href|src)\s*=\s*)(["'])(urn:(?:uuid|oid):[^"'<>\s]+)(["'])`)
 
 var errBadJSON = errors.New("malformed JSON")
 
@@ -86,11 +100,24 @@ func (rw *refWriter) value(path, key string) error {
 			}
 		}
 	case string:
-		if key == "reference" {
+		switch {
+		case key == "reference":
 			nv, err := rw.resolve(path, v)
 			if err != nil {
 				return err
 			}
+			if nv != v {
+				rw.changed = true
+				v = nv
+			}
+		case key == "div" && rw.link != nil:
+			nv := narrativeLink.ReplaceAllStringFunc(v, func(m string) string {
+				g := narrativeLink.FindStringSubmatch(m)
+				if g[2] != g[4] {
+					return m // mismatched quotes: not an attribute value
+				}
+				return g[1] + g[2] + rw.link(g[3]) + g[4]
+			})
 			if nv != v {
 				rw.changed = true
 				v = nv
