@@ -52,6 +52,9 @@ type IntrospectionConfig struct {
 	// when present. Introspection answers need not carry aud; when absent
 	// the endpoint's word that the token is active is taken.
 	Audiences []string
+	// Leeway is the clock skew allowed on the answer's exp, as for JWTs;
+	// DefaultLeeway when zero.
+	Leeway time.Duration
 	// CacheTTL is how long an active answer is reused; at most (and by
 	// default) MaxIntrospectionTTL, and never past the token's exp.
 	CacheTTL time.Duration
@@ -80,6 +83,7 @@ type Introspection struct {
 	now      func() time.Time
 	ttl      time.Duration
 	negTTL   time.Duration
+	leeway   time.Duration
 	group    singleflight.Group
 
 	mu    sync.Mutex // guards cache and order
@@ -114,6 +118,7 @@ func NewIntrospection(cfg IntrospectionConfig) (*Introspection, error) {
 		now:      cfg.Now,
 		ttl:      cfg.CacheTTL,
 		negTTL:   cfg.NegativeTTL,
+		leeway:   cfg.Leeway,
 		size:     cfg.CacheSize,
 		cache:    make(map[[sha256.Size]byte]*list.Element),
 		order:    list.New(),
@@ -126,6 +131,12 @@ func NewIntrospection(cfg IntrospectionConfig) (*Introspection, error) {
 	}
 	if in.ttl <= 0 || in.ttl > MaxIntrospectionTTL {
 		in.ttl = MaxIntrospectionTTL
+	}
+	if in.leeway < 0 {
+		return nil, errors.New("introspection auth: negative leeway")
+	}
+	if in.leeway == 0 {
+		in.leeway = DefaultLeeway
 	}
 	if in.negTTL == 0 {
 		in.negTTL = DefaultNegativeTTL
@@ -241,7 +252,9 @@ func (in *Introspection) introspect(ctx context.Context, bearer string) (Princip
 		FHIRUser: r.FHIRUser,
 	}
 	if r.Exp != nil {
-		p.Expires = time.Unix(int64(*r.Exp), 0)
+		// Accepted until exp plus the leeway, as a JWT is: REST and
+		// sockets then agree on the end (Principal.Expires).
+		p.Expires = time.Unix(int64(*r.Exp), 0).Add(in.leeway)
 		if !in.now().Before(p.Expires) {
 			return Principal{}, unauthenticated("token expired")
 		}

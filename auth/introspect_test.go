@@ -138,7 +138,8 @@ func TestIntrospectionAuthenticate(t *testing.T) {
 		"no-aud":        active(map[string]any{"aud": nil}),
 		"wrong-aud":     active(map[string]any{"aud": "https://other.example"}),
 		"wrong-iss":     active(map[string]any{"iss": "https://evil.example"}),
-		"expired":       active(map[string]any{"exp": testNow.Add(-time.Second).Unix()}),
+		"expired":       active(map[string]any{"exp": testNow.Add(-DefaultLeeway - time.Second).Unix()}),
+		"leeway":        active(map[string]any{"exp": testNow.Add(-20 * time.Second).Unix()}),
 		"no-exp":        active(map[string]any{"exp": nil}),
 		"inactive-flag": {"active": false, "sub": "user-1"},
 		"no-sub":        active(map[string]any{"sub": nil}),
@@ -157,6 +158,7 @@ func TestIntrospectionAuthenticate(t *testing.T) {
 		{"aud-array", "", KindUser},
 		{"no-aud", "", KindUser},
 		{"no-exp", "", KindUser},
+		{"leeway", "", KindUser}, // exp 20 s ago: within the leeway, as for a JWT
 		{"wrong-aud", "wrong audience", 0},
 		{"wrong-iss", "wrong issuer", 0},
 		{"expired", "token expired", 0},
@@ -182,7 +184,7 @@ func TestIntrospectionAuthenticate(t *testing.T) {
 	}
 	p, _ := in.Authenticate(t.Context(), "good")
 	if p.Subject != "user-1" || p.Patient != "p-1" || p.FHIRUser != "Patient/p-1" ||
-		!p.Scopes.Allows("patient", "Observation", 'r') || !p.Expires.Equal(testNow.Add(time.Hour)) {
+		!p.Scopes.Allows("patient", "Observation", 'r') || !p.Expires.Equal(testNow.Add(time.Hour+DefaultLeeway)) {
 		t.Errorf("Authenticate(good) = %+v", p)
 	}
 	if p, _ := in.Authenticate(t.Context(), "no-exp"); !p.Expires.IsZero() {
@@ -218,10 +220,11 @@ func TestIntrospectionCache(t *testing.T) {
 		{0, "long", nil, 1},
 		{0, "nope", ErrUnauthenticated, 1}, // inactive, cached until +14 s
 		{0, "nope", ErrUnauthenticated, 1},
-		{2 * time.Second, "short", ErrUnauthenticated, 2}, // +11 s: the entry died with the token at +10 s
-		{0, "nope", ErrUnauthenticated, 1},                // +11 s: negative answer still cached
-		{50 * time.Second, "long", nil, 2},                // +61 s: the 60 s cap forces a new call
+		{2 * time.Second, "short", nil, 1}, // +11 s: past exp but within the leeway, still cached
+		{0, "nope", ErrUnauthenticated, 1}, // +11 s: negative answer still cached
+		{50 * time.Second, "long", nil, 2}, // +61 s: the 60 s cap forces a new call
 		{0, "long", nil, 2},
+		{0, "short", ErrUnauthenticated, 2}, // +61 s: the entry died at exp + leeway (+40 s); asked again, expired
 	}
 	for i, s := range steps {
 		clock.Advance(s.advance)

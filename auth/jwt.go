@@ -33,8 +33,6 @@ var DefaultAlgorithms = []string{
 
 // Defaults of JWTConfig.
 const (
-	// DefaultLeeway is the clock skew allowed on exp, nbf and iat.
-	DefaultLeeway = 30 * time.Second
 	// DefaultJWKSRefresh is how often the JWKS is fetched anyway.
 	DefaultJWKSRefresh = time.Hour
 	// DefaultUnknownKIDInterval is the least time between two JWKS

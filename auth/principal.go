@@ -48,6 +48,14 @@ const (
 	MethodMTLS = "mtls"
 )
 
+// DefaultLeeway is the clock skew allowed on a token's times (exp, and a
+// JWT's nbf and iat), in both token modes. It is the one owner of this
+// leeway: a token is accepted until its exp plus the leeway, and
+// Principal.Expires says exactly that, so that REST calls, tickets and
+// binding tokens (whose authorization ends at Expires) and sockets agree
+// on when a token stops working.
+const DefaultLeeway = 30 * time.Second
+
 // Principal is the authenticated caller. It never holds the token itself,
 // so it may be stored (a Subscription's owner snapshot) and logged.
 type Principal struct {
@@ -70,9 +78,9 @@ type Principal struct {
 	// FHIRUser is the SMART fhirUser claim ("Practitioner/123" or an
 	// absolute URL), "" when absent.
 	FHIRUser string
-	// Expires is when the server stops accepting the credential (a JWT's
-	// exp plus the clock-skew leeway, an introspected token's exp, or the
-	// certificate's NotAfter); the zero time means never. A socket's
+	// Expires is when the server stops accepting the credential (a
+	// token's exp plus the clock-skew leeway, or the certificate's
+	// NotAfter); the zero time means never. A socket's
 	// authorization lasts until Expires, not until its ticket expires.
 	Expires time.Time
 }

@@ -21,8 +21,10 @@ type Backend interface {
 	// RedeemToken returns the grant of a binding token (kind
 	// subscription.KindBindingToken, reusable) or consumes a ticket
 	// (subscription.KindTicket, single use): subscription.ErrTokenInvalid
-	// or subscription.ErrTokenExpired when it cannot be used.
-	RedeemToken(ctx context.Context, kind, secret string) (subscription.Grant, error)
+	// or subscription.ErrTokenExpired when it cannot be used. accept (may
+	// be nil) judges the grant first; its error is returned and nothing is
+	// consumed.
+	RedeemToken(ctx context.Context, kind, secret string, accept func(subscription.Grant) error) (subscription.Grant, error)
 	// ActiveSubscription returns the subscription id if it is active, from
 	// memory (the delivery path asks it on every drain).
 	ActiveSubscription(id string) (*subscription.Subscription, bool)

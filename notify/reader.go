@@ -149,7 +149,7 @@ func (s *session) handle(data []byte) {
 // bindToken redeems a binding token and binds what it grants; medplum says
 // the bind came in Medplum's JSON framing.
 func (s *session) bindToken(tok string, medplum bool) {
-	g, err := s.hub.b.RedeemToken(s.hub.ctx, subscription.KindBindingToken, tok)
+	g, err := s.hub.b.RedeemToken(s.hub.ctx, subscription.KindBindingToken, tok, nil)
 	switch {
 	case errors.Is(err, subscription.ErrTokenExpired):
 		s.reply(outcomeFrame(fhir.IssueSecurity, "Token failed to validate: the token has expired; get a new one with $get-ws-binding-token"))

@@ -119,8 +119,18 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var grant *subscription.Grant
 	if ticket != "" {
-		g, err := h.b.RedeemToken(r.Context(), subscription.KindTicket, ticket)
+		// Another principal's ticket is refused before it is consumed:
+		// whoever sees a ticket URL must not be able to burn it.
+		g, err := h.b.RedeemToken(r.Context(), subscription.KindTicket, ticket, func(g subscription.Grant) error {
+			if p != nil && g.Subject != p.Subject {
+				return errTicketOfAnother
+			}
+			return nil
+		})
 		switch {
+		case errors.Is(err, errTicketOfAnother):
+			httpOutcome(w, http.StatusForbidden, fhir.IssueSecurity, "the ticket was issued to another principal than the access token's; it was not used")
+			return
 		case errors.Is(err, subscription.ErrTokenExpired):
 			httpOutcome(w, http.StatusUnauthorized, fhir.IssueLogin, "ticket expired; request a new one with $websocket-ticket")
 			return
@@ -130,10 +140,6 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			h.log.Error("redeem ticket", "err", err)
 			httpOutcome(w, http.StatusInternalServerError, fhir.IssueException, "ticket could not be checked")
-			return
-		}
-		if p != nil && g.Subject != p.Subject {
-			httpOutcome(w, http.StatusForbidden, fhir.IssueSecurity, "the ticket was issued to another principal than the access token's")
 			return
 		}
 		grant = &g
@@ -185,6 +191,10 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) originAllowed(r *http.Request) bool {
 	return h.cfg.Origin.AllowUpgrade(r)
 }
+
+// errTicketOfAnother refuses a ticket presented with the access token of
+// another principal than the one it was issued to.
+var errTicketOfAnother = errors.New("ticket of another principal")
 
 // errMalformedToken is the ErrUnauthenticated of an access token offered
 // in a form that cannot be read.

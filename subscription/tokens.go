@@ -135,14 +135,33 @@ func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, 
 
 // RedeemToken returns the grant of a binding token (reusable) or consumes a
 // ticket (single use), by kind. ErrTokenInvalid or ErrTokenExpired when it
-// cannot be used; a token of the other kind is ErrTokenInvalid.
-func (s *Service) RedeemToken(ctx context.Context, kind, secret string) (Grant, error) {
-	g, err := s.store.LookupToken(ctx, HashToken(secret), kind == KindTicket, s.now())
+// cannot be used; a token of the other kind is ErrTokenInvalid. accept,
+// when set, judges the grant before anything is consumed: its error is
+// returned and the ticket stays redeemable, so that a request refused for
+// its own reasons (another principal's bearer token beside the ticket)
+// cannot burn the ticket of the one it was issued to, nor a binding token
+// presented as a ticket be used up.
+func (s *Service) RedeemToken(ctx context.Context, kind, secret string, accept func(Grant) error) (Grant, error) {
+	h := HashToken(secret)
+	g, err := s.store.LookupToken(ctx, h, false, s.now())
 	if err != nil {
 		return Grant{}, err
 	}
 	if g.Kind != kind {
 		return Grant{}, ErrTokenInvalid
+	}
+	if accept != nil {
+		if err := accept(g); err != nil {
+			return Grant{}, err
+		}
+	}
+	if kind != KindTicket {
+		return g, nil
+	}
+	// Consumed only now, atomically: of concurrent redeemers exactly one
+	// gets it, the others ErrTokenInvalid as for a used ticket.
+	if g, err = s.store.LookupToken(ctx, h, true, s.now()); err != nil {
+		return Grant{}, err
 	}
 	return g, nil
 }

@@ -196,7 +196,7 @@ func TestBindingTokenAndTicket(t *testing.T) {
 	if exp := paramValues(tok.body, "expiration"); len(exp) != 1 {
 		t.Errorf("expiration = %v", exp)
 	}
-	g, err := s.svc.RedeemToken(t.Context(), subscription.KindBindingToken, secret[0])
+	g, err := s.svc.RedeemToken(t.Context(), subscription.KindBindingToken, secret[0], nil)
 	if err != nil || !slices.Equal(g.SubscriptionIDs, want) {
 		t.Fatalf("RedeemToken = %+v, %v", g, err)
 	}
@@ -211,10 +211,10 @@ func TestBindingTokenAndTicket(t *testing.T) {
 		t.Fatalf("websocket-url = %q", wsURL[0])
 	}
 	ticket := strings.TrimPrefix(u.Path, "/ws/")
-	if _, err := s.svc.RedeemToken(t.Context(), subscription.KindTicket, ticket); err != nil {
+	if _, err := s.svc.RedeemToken(t.Context(), subscription.KindTicket, ticket, nil); err != nil {
 		t.Fatalf("redeem ticket: %v", err)
 	}
-	if _, err := s.svc.RedeemToken(t.Context(), subscription.KindTicket, ticket); err == nil {
+	if _, err := s.svc.RedeemToken(t.Context(), subscription.KindTicket, ticket, nil); err == nil {
 		t.Fatal("a ticket was redeemed twice")
 	}
 }
