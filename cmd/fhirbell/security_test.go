@@ -301,13 +301,18 @@ func TestTypeAndSystemHistoryJudged(t *testing.T) {
 	obs := func(id, patient string) string {
 		return `{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/` + patient + `"}}`
 	}
-	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/moved", obs("moved", "B"), admin...), 201)
-	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/moved", obs("moved", "A"), admin...), 200)
-	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/b-gone", obs("b-gone", "B"), admin...), 201)
-	wantStatus(t, do(t, "DELETE", s.URL+"/fhir/Observation/b-gone", "", admin...), 200)
-	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Observation/a-gone", obs("a-gone", "A"), admin...), 201)
-	wantStatus(t, do(t, "DELETE", s.URL+"/fhir/Observation/a-gone", "", admin...), 200)
-	wantStatus(t, do(t, "PUT", s.URL+"/fhir/Patient/A", `{"resourceType":"Patient","id":"A"}`, admin...), 201)
+	write := func(method, path, body string, want int) {
+		t.Helper()
+		wantStatus(t, do(t, method, s.URL+path, body, admin...), want)
+		time.Sleep(2 * time.Millisecond) // one millisecond each: the history order is by time first
+	}
+	write("PUT", "/fhir/Observation/moved", obs("moved", "B"), 201)
+	write("PUT", "/fhir/Observation/moved", obs("moved", "A"), 200)
+	write("PUT", "/fhir/Observation/b-gone", obs("b-gone", "B"), 201)
+	write("DELETE", "/fhir/Observation/b-gone", "", 200)
+	write("PUT", "/fhir/Observation/a-gone", obs("a-gone", "A"), 201)
+	write("DELETE", "/fhir/Observation/a-gone", "", 200)
+	write("PUT", "/fhir/Patient/A", `{"resourceType":"Patient","id":"A"}`, 201)
 
 	entries := func(res response) []string {
 		var out []string

@@ -40,6 +40,7 @@ func historyPages(t *testing.T, s *testServer, path string) []string {
 
 func TestTypeAndSystemHistory(t *testing.T) {
 	s := newTestServer(t, Config{})
+	time.Sleep(2 * time.Millisecond) // after the built-in topics' millisecond
 	write := func(method, path, body string, want int) map[string]any {
 		r := s.mustDo(t, want, method, path, body)
 		time.Sleep(2 * time.Millisecond) // distinct milliseconds, for _since and _at
