@@ -77,7 +77,8 @@ func (s *session) onTime() bool {
 		// socket closes with 4001. The events go on being logged, so a
 		// resume on a new socket recovers them.
 		for _, b := range s.bindings {
-			if b.dialect != legacy && !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusError, max(b.st.head.Load(), b.cursor), nil) {
+			if b.dialect != legacy && !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusError, max(b.st.head.Load(), b.cursor), nil,
+				"the authorization of this socket expired; resume on a new socket with a fresh token or ticket") {
 				return false
 			}
 		}
@@ -94,14 +95,17 @@ func (s *session) onTime() bool {
 		if now.Before(b.lastSend.Add(hp - early(hp))) {
 			continue
 		}
-		status := subscription.StatusActive
+		status, why := subscription.StatusActive, ""
 		sub, ok := s.hub.b.ActiveSubscription(id)
 		if ok {
 			b.sub = sub
+			if down := s.hub.storeDown.Load(); down != 0 {
+				status, why = subscription.StatusError, storeDownText(down) // as tellStore said
+			}
 		} else {
 			status = subscription.StatusOff // deleted or turned off: say so, and stop
 		}
-		if !s.sendStatus(b, fhir.NotifyHeartbeat, status, max(b.st.head.Load(), b.cursor), nil) {
+		if !s.sendStatus(b, fhir.NotifyHeartbeat, status, max(b.st.head.Load(), b.cursor), nil, why) {
 			return false
 		}
 		s.hub.obs.Heartbeat()

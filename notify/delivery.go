@@ -27,6 +27,9 @@ const batch = 128
 // subscription's head, at most batch events per binding per call (it wakes
 // itself again when more remain). False means the session ended.
 func (s *session) drain() bool {
+	if !s.tellStore() {
+		return false
+	}
 	more, resched := false, false
 	for _, b := range s.bindings {
 		id := b.st.id
@@ -132,7 +135,7 @@ func (s *session) sendEvents(b *binding, evs []subscription.Event) bool {
 			nevs = append(nevs, subscription.NotificationEvent(chunk[i]))
 		}
 		last := chunk[len(chunk)-1].Number
-		if !s.sendStatus(b, fhir.NotifyEvent, "active", last, nevs) {
+		if !s.sendStatus(b, fhir.NotifyEvent, "active", last, nevs, "") {
 			return false
 		}
 		b.cursor, b.lastSend = last, now
@@ -142,8 +145,9 @@ func (s *session) sendEvents(b *binding, evs []subscription.Event) bool {
 	return true
 }
 
-// sendStatus builds and sends one notification Bundle for b.
-func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []fhir.NotificationEvent) bool {
+// sendStatus builds and sends one notification Bundle for b; errText, when
+// not empty, is its error (the reason for a status of error).
+func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []fhir.NotificationEvent, errText string) bool {
 	st := fhir.Status{
 		Subscription:     "Subscription/" + b.sub.ID,
 		Topic:            b.sub.TopicURL,
@@ -156,8 +160,8 @@ func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []
 	if exp := s.authExpires(); !exp.IsZero() {
 		st.Extensions = []fhir.Extension{fhir.AuthExpires(exp)}
 	}
-	if status == subscription.StatusError {
-		st.Errors = []fhir.CodeableConcept{{Text: "the authorization of this socket expired; resume on a new socket with a fresh token or ticket"}}
+	if errText != "" {
+		st.Errors = []fhir.CodeableConcept{{Text: errText}}
 	}
 	bp := s.hub.getBuf()
 	defer s.hub.putBuf(bp)

@@ -137,6 +137,13 @@
 //     recovers those written meanwhile.
 //   - A binding whose subscription is no longer active gets a final
 //     heartbeat with status off at its next heartbeat and is unbound.
+//   - While the store cannot be reached (the poll of event heads fails
+//     with subscription.ErrUnavailable or times out), sockets stay open:
+//     every backport binding gets a heartbeat with status error at once,
+//     its error saying since when the event store is unreachable, and its
+//     regular heartbeats say the same; when a poll succeeds again each
+//     gets a heartbeat with status active, then every event it missed.
+//     Legacy bindings see only the delay (store.go).
 //
 // The session's final log line carries the reason: debug for
 // client_closed and server_shutdown, warn (at most 10 per second) for
@@ -167,7 +174,8 @@
 //     hub's one timer that wakes sessions at those deadlines.
 //   - publish.go: how the hub learns of events: Publish and PublishEvents
 //     (on the goroutine of the write that appended them) and the poll of
-//     event heads (in Run).
+//     event heads (in Run); store.go: what that poll says of the store's
+//     reachability, and how sockets are told.
 //   - message.go: the parser of client messages; close.go: CloseReason
 //     and its close codes.
 //   - observe.go: what the hub tells the outside for metrics and the

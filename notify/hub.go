@@ -160,6 +160,9 @@ type Hub struct {
 	cancel  context.CancelFunc
 	nextID  atomic.Uint64
 	wg      sync.WaitGroup // one per live session
+	// storeDown is when the poll found the Backend unreachable (unix
+	// nanoseconds), 0 while it answers; see store.go.
+	storeDown atomic.Int64
 
 	mu         sync.Mutex
 	closing    bool                  // guarded by mu

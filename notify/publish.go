@@ -163,13 +163,21 @@ func (h *Hub) pollLoop(ctx context.Context) {
 		}
 		h.mu.Unlock()
 		for chunk := range slices.Chunk(ids, pollChunk) {
-			heads, err := h.b.EventHeads(ctx, chunk)
+			// Bounded, so that a store that stopped answering (rather
+			// than refusing) is noticed too.
+			pctx, cancel := context.WithTimeout(ctx, max(5*h.cfg.PollInterval, 5*time.Second))
+			heads, err := h.b.EventHeads(pctx, chunk)
+			cancel()
 			if err != nil {
 				if ctx.Err() == nil {
 					h.log.Error("poll event heads", "err", err)
+					h.storeFailed(err)
 				}
 				break
 			}
+			// Before any event is announced: a socket hears that the
+			// store is back before it gets what it missed.
+			h.storeAnswered()
 			h.mu.Lock()
 			for id, hd := range heads {
 				if st := h.subs[id]; st != nil && st.raise(hd.Last) {

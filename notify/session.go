@@ -169,6 +169,7 @@ type session struct {
 	lastPing     time.Time
 	scheduled    time.Time // the deadline last given to the scheduler
 	retry        bool      // a Backend read failed: drain again soon
+	toldDown     int64     // the Hub.storeDown its bindings were last told of (tellStore)
 }
 
 // authz is a session's authorization: one per session, whichever way the
@@ -194,6 +195,7 @@ func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principa
 		schedIdx:     -1,
 		unboundSince: now,
 		lastPing:     now,
+		toldDown:     h.storeDown.Load(),
 	}
 	if p != nil {
 		s.az = authz{authed: true, subject: p.Subject, principal: p, expires: p.Expires}

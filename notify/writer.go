@@ -192,7 +192,7 @@ func (s *session) bind(o *op) bool {
 		if b.dialect == legacy {
 			ok2 = s.write([]byte("bound " + sub.ID))
 		} else {
-			ok2 = s.sendStatus(b, fhir.NotifyHandshake, "active", hd.Last, nil)
+			ok2 = s.sendStatus(b, fhir.NotifyHandshake, "active", hd.Last, nil, "")
 		}
 		if !ok2 {
 			return false
@@ -255,7 +255,7 @@ func (s *session) reauthorize(p *auth.Principal) bool {
 		if b.dialect == legacy {
 			continue
 		}
-		if !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusActive, max(b.st.head.Load(), b.cursor), nil) {
+		if !s.sendStatus(b, fhir.NotifyQueryStatus, subscription.StatusActive, max(b.st.head.Load(), b.cursor), nil, "") {
 			return false
 		}
 		b.lastSend = now
