@@ -1,7 +1,5 @@
 package fhir
 
-import "encoding/json"
-
 // OperationOutcome is the R4 OperationOutcome, reduced to what fhirbell
 // emits.
 type OperationOutcome struct {
@@ -50,6 +48,6 @@ func OutcomeForAll(es ValidationErrors) *OperationOutcome {
 
 // MarshalOutcome encodes an OperationOutcome; it cannot fail.
 func MarshalOutcome(o *OperationOutcome) []byte {
-	b, _ := json.Marshal(o)
+	b, _ := Marshal(o)
 	return b
 }

@@ -116,6 +116,10 @@ func jsonErr(err error) string {
 	return err.Error()
 }
 
+// Keys returns the member names in order. The caller must not modify the
+// slice.
+func (o *Object) Keys() []string { return o.keys }
+
 // Get returns the raw value of member key and whether it is present.
 func (o *Object) Get(key string) (json.RawMessage, bool) {
 	v, ok := o.vals[key]
@@ -138,7 +142,7 @@ func (o *Object) String(key string) (s string, ok bool) {
 // Set sets member key to the encoding of v, appending it if new. resourceType
 // and id are kept first when added.
 func (o *Object) Set(key string, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("fhir: marshal %s: %v", key, err)) // only our own values are set
 	}
@@ -147,6 +151,9 @@ func (o *Object) Set(key string, v any) {
 
 // SetRaw sets member key to the raw JSON value b.
 func (o *Object) SetRaw(key string, b json.RawMessage) {
+	if o.vals == nil {
+		o.vals = map[string]json.RawMessage{} // the zero Object is an empty one
+	}
 	if _, ok := o.vals[key]; !ok {
 		pos := len(o.keys)
 		switch key {
@@ -163,11 +170,26 @@ func (o *Object) SetRaw(key string, b json.RawMessage) {
 	o.vals[key] = b
 }
 
-// moveFirst moves member key, if present, to the front.
-func (o *Object) moveFirst(key string) {
-	if i := slices.Index(o.keys, key); i > 0 {
-		o.keys = slices.Insert(slices.Delete(o.keys, i, i+1), 0, key)
+// leadKeys are the members every resource fhirbell writes starts with, in
+// this order, as HAPI, Medplum and Blaze write them; the others follow in
+// the order the client sent them.
+var leadKeys = [...]string{"resourceType", "id", "meta"}
+
+// lead moves the members of leadKeys that are present to the front, in
+// leadKeys order, keeping the order of the others.
+func (o *Object) lead() {
+	keys := make([]string, 0, len(o.keys))
+	for _, k := range leadKeys {
+		if _, ok := o.vals[k]; ok {
+			keys = append(keys, k)
+		}
 	}
+	for _, k := range o.keys {
+		if !slices.Contains(leadKeys[:], k) {
+			keys = append(keys, k)
+		}
+	}
+	o.keys = keys
 }
 
 // Delete removes member key.
@@ -187,8 +209,7 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		kb, _ := json.Marshal(k)
-		buf.Write(kb)
+		buf.Write(appendString(nil, k))
 		buf.WriteByte(':')
 		if err := json.Compact(&buf, o.vals[k]); err != nil {
 			return nil, err
@@ -249,10 +270,11 @@ func ParseResource(b []byte) (*Resource, error) {
 
 // Stamp sets the resource's id, meta.versionId and meta.lastUpdated (UTC,
 // millisecond precision, as Postgres and FHIR instant can both hold it),
-// keeping any other meta members, and returns the encoded body.
+// keeping any other meta members, and returns the encoded body in the wire
+// layout (WireResource): resourceType, id and meta first, the other
+// members in the client's order, compact.
 func (r *Resource) Stamp(id string, versionID int64, lastUpdated time.Time) []byte {
 	r.ID = id
-	r.Obj.moveFirst("resourceType")
 	r.Obj.Set("id", id)
 	meta := &Object{vals: map[string]json.RawMessage{}}
 	if raw, ok := r.Obj.Get("meta"); ok {
@@ -263,6 +285,7 @@ func (r *Resource) Stamp(id string, versionID int64, lastUpdated time.Time) []by
 	meta.Set("versionId", strconv.FormatInt(versionID, 10))
 	meta.Set("lastUpdated", FormatInstant(lastUpdated))
 	r.Obj.SetRaw("meta", meta.Bytes())
+	r.Obj.lead()
 	return r.Obj.Bytes()
 }
 

@@ -67,7 +67,7 @@ func TestStampKeepsOrderAndMeta(t *testing.T) {
 	}
 	at := time.Date(2026, 3, 2, 9, 16, 29, 123456789, time.FixedZone("x", 3600))
 	got := string(r.Stamp("o1", 3, at))
-	want := `{"resourceType":"Observation","id":"o1","status":"final","meta":{"tag":[{"code":"x"}],"versionId":"3","lastUpdated":"2026-03-02T08:16:29.123Z"},"code":{"text":"t"}}`
+	want := `{"resourceType":"Observation","id":"o1","meta":{"tag":[{"code":"x"}],"versionId":"3","lastUpdated":"2026-03-02T08:16:29.123Z"},"status":"final","code":{"text":"t"}}`
 	if got != want {
 		t.Fatalf("Stamp =\n%s\nwant\n%s", got, want)
 	}

@@ -73,7 +73,8 @@ func TestPackageDocs(t *testing.T) {
 // implementations or notify, and only cmd/fhirbell imports everything.
 func TestDependencyDirection(t *testing.T) {
 	forbidden := map[string][]string{
-		"fhir":                  {"fhir/search", "fhir/validate", "fhir/patch", "subscription", "notify", "auth", "migrations", "cmd"},
+		"fhir":                  {"fhir/search", "fhir/validate", "fhir/patch", "fhir/shape", "subscription", "notify", "auth", "migrations", "cmd"},
+		"fhir/shape":            {"subscription", "notify", "auth", "migrations", "cmd"},
 		"fhir/search":           {"subscription", "notify", "auth", "migrations", "cmd"},
 		"fhir/validate":         {"subscription", "notify", "auth", "migrations", "cmd"},
 		"fhir/patch":            {"subscription", "notify", "auth", "migrations", "cmd"},

@@ -149,9 +149,10 @@ var hasParam = &paramDef{tableParam: tableParam{Code: "_has", Type: "special"}}
 // controls _count (capped at MaxCount), _offset, _sort (any supported
 // parameter, _id or _lastUpdated, "-" for descending, several keys),
 // _total, _summary=count, _include, _revinclude (with :iterate), _cursor
-// and _format (JSON only) are read into the Query; _pretty is ignored;
-// other _summary values, _elements, _contained and the rest are rejected
-// as not supported.
+// and _format (JSON only) are read into the Query; _pretty, the other
+// _summary modes and _elements, which shape each resource rather than
+// select them (package fhir/shape, applied by the caller), are left to
+// the caller; _contained and the rest are rejected as not supported.
 func ParseQuery(resourceType string, params url.Values) (*Query, error) {
 	if !fhir.IsResourceType(resourceType) {
 		return nil, &fhir.ValidationError{Msg: fmt.Sprintf("unknown resource type %q", resourceType), Code: fhir.IssueNotSupported}
@@ -399,17 +400,21 @@ func (q *Query) parseParam(reg *registry, key, raw string) error {
 		switch raw {
 		case "count":
 			q.Summary = raw
-		case "false", "":
+		case "true", "text", "data", "false", "":
+			// They shape each resource, not the result: the caller
+			// applies them (fhir/shape).
 		default:
-			return notSupported(key, "_summary=%s is not supported (only count and false)", raw)
+			return fhir.Invalid(key, fmt.Sprintf("_summary takes true, text, data, count or false, not %q", raw))
 		}
 		return nil
+	case "_elements":
+		return nil // shapes each resource, not the result (fhir/shape)
 	case "_cursor":
 		q.Cursor = raw
 		return nil
 	case "_include", "_include:iterate", "_revinclude", "_revinclude:iterate":
 		return q.parseInclude(reg, key, raw)
-	case "_elements", "_contained", "_containedType", "_filter", "_list", "_type":
+	case "_contained", "_containedType", "_filter", "_list", "_type":
 		return notSupported(key, "%s is not supported", key)
 	}
 	if strings.HasPrefix(key, "_has:") || key == "_has" {

@@ -3,7 +3,7 @@
 // applies the schema embedded in package migrations.
 //
 // Schema (migrations/0001_resources.sql): resource_versions holds every
-// version of every resource, append-only, bodies as jsonb; resource_heads
+// version of every resource, append-only, bodies as json; resource_heads
 // holds one row per type/id naming its current version. Every write locks
 // the head row (SELECT ... FOR NO KEY UPDATE, or INSERT ... ON CONFLICT DO
 // NOTHING for an id that has none yet), so writes to one resource are
@@ -22,12 +22,12 @@
 //     again, up to four attempts in all, after which Tx returns
 //     ErrConflict. fn must therefore keep its effects inside the
 //     transaction (or reset them when it starts).
-//   - Bodies are stored as jsonb: what Read, VRead, History, Search and the
-//     writes of Tx return is Postgres's rendering (members in jsonb order,
-//     ", " and ": " separators), the same bytes on every path, so a write's
-//     answer and a later read agree. The client's member order is not kept.
-//     Strings holding \u0000, which jsonb cannot store, are rejected with a
-//     *fhir.ValidationError.
+//   - Bodies are stored as json (migrations/0009_body_text.sql), not
+//     jsonb: what Read, VRead, History, Search and the writes of Tx return
+//     is the text fhir.Resource.Stamp wrote (the client's member order
+//     after resourceType, id and meta; compact), the same bytes on every
+//     path, so a write's answer and a later read agree. Strings holding
+//     \u0000 are refused before they get here (fhir.CheckText).
 //   - Timestamps come from the writer's clock (UTC, milliseconds) and are
 //     stamped into the body before the insert, so the body and the row
 //     agree; a version is never given an earlier lastUpdated than the one

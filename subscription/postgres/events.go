@@ -51,7 +51,7 @@ const insertEventsSQL = `
 INSERT INTO subscription_events (subscription_id, number, at, prune_at, interaction,
     focus_type, focus_id, focus_version, additional_context, resource, trace)
 SELECT e.subscription_id, e.number, e.at, e.prune_at, e.interaction,
-    e.focus_type, e.focus_id, e.focus_version, e.additional_context, ($10::jsonb[])[e.res], nullif(e.trace, '')
+    e.focus_type, e.focus_id, e.focus_version, e.additional_context, ($10::json[])[e.res], nullif(e.trace, '')
 FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
         $7::text[], $8::bigint[], $9::jsonb[], $11::int[], $12::text[])
     AS e(subscription_id, number, at, prune_at, interaction, focus_type, focus_id, focus_version, additional_context, res, trace)`

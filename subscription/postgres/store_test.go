@@ -252,8 +252,8 @@ func TestDeadlockRetried(t *testing.T) {
 }
 
 func TestRejectsNUL(t *testing.T) {
-	// jsonb cannot hold U+0000; the client gets a validation error rather
-	// than a 500. fhir.ParseObject refuses such a body before it gets
+	// U+0000 is no FHIR character (and jsonb, which older rows used, cannot
+	// hold it); the client gets a validation error rather than a 500. fhir.ParseObject refuses such a body before it gets
 	// here, so the test sets the member raw: this is the store's backstop.
 	s := OpenTestStore(t)
 	r := mustParse(t, `{"resourceType":"Patient","id":"p1"}`)

@@ -716,7 +716,7 @@ func resourceEntry(base string, res subscription.Resource, status int, pref stri
 		out.Response.Outcome = fhir.MarshalOutcome(deletedOutcome(res))
 	case pref == returnRepresentation:
 		out.FullURL = base + "/" + res.Type + "/" + res.ID
-		out.Resource = res.Body
+		out.Resource = fhir.WireResource(res.Body)
 	}
 	return out
 }

@@ -208,7 +208,7 @@ func (a *api) capabilityJSON(serverBase string) ([]byte, error) {
 	if a.cfg.Capability != nil {
 		a.cfg.Capability(cs, serverBase)
 	}
-	body, err := json.Marshal(cs)
+	body, err := fhir.Marshal(cs)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/shape"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -26,7 +27,7 @@ func (a *api) conditionalCreate(w http.ResponseWriter, r *http.Request, res *fhi
 	if created {
 		status = http.StatusCreated
 	}
-	a.writeResource(w, r, status, stored, true)
+	a.writeResource(w, r, status, stored, true, shape.Shape{})
 	return nil
 }
 
@@ -85,7 +86,7 @@ func (a *api) conditionalUpdate(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	a.writeResource(w, r, status, stored, true)
+	a.writeResource(w, r, status, stored, true, shape.Shape{})
 	return nil
 }
 

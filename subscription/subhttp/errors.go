@@ -148,15 +148,11 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) error 
 	case []byte:
 		body = v
 	default:
-		// Not json.Marshal: it escapes & < > as \u0026…, which is valid but
-		// makes every paging link unreadable.
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
+		b, err := fhir.Marshal(v)
+		if err != nil {
 			return fmt.Errorf("encode response: %w", err)
 		}
-		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		body = b
 	}
 	writeBody(w, r, status, body)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -97,7 +98,7 @@ func (a *api) clusterParameters(r *http.Request, ids []string) (map[string][]jso
 	for id, ns := range nodes {
 		for _, n := range ns {
 			p := param{Name: "fhirbell-node", Part: append(nodeHeader(n.NodeID, n.Address, n.Reported), subscriptionParts(n.NodeSubscription)...)}
-			b, err := json.Marshal(p)
+			b, err := fhir.Marshal(p)
 			if err != nil {
 				return nil, fmt.Errorf("encode cluster view: %w", err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/shape"
 	"github.com/fhirbell/fhirbell/fhir/patch"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -81,7 +82,7 @@ func (a *api) patch(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	a.writeResource(w, r, http.StatusOK, stored, true)
+	a.writeResource(w, r, http.StatusOK, stored, true, shape.Shape{})
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/shape"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -110,8 +111,9 @@ func preconditionError(ctx context.Context, read func(ctx context.Context, typ, 
 }
 
 // writeResource answers one stored version with its ETag and Last-Modified
-// (and Location when created). For writes the body follows Prefer: return.
-func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, res subscription.Resource, write bool) {
+// (and Location when created). For writes the body follows Prefer: return;
+// a read's is shaped by sh (_summary, _elements).
+func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, res subscription.Resource, write bool, sh shape.Shape) {
 	h := w.Header()
 	h.Set("ETag", etag(res.VersionID))
 	h.Set("Last-Modified", lastModified(res))
@@ -134,7 +136,7 @@ func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, 
 		writeOutcome(w, r, status, fhir.NewOutcome("informational",
 			fmt.Sprintf("%s %s/%s (version %d)", verb, res.Type, res.ID, res.VersionID)))
 	default:
-		writeBody(w, r, status, res.Body)
+		writeBody(w, r, status, sh.Apply(res.Body))
 	}
 }
 
@@ -169,12 +171,16 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.writeResource(w, r, http.StatusCreated, stored, true)
+	a.writeResource(w, r, http.StatusCreated, stored, true, shape.Shape{})
 	return nil
 }
 
 func (a *api) read(w http.ResponseWriter, r *http.Request) error {
 	typ, id, err := pathTypeID(r)
+	if err != nil {
+		return err
+	}
+	sh, err := resourceShape(r.URL.Query())
 	if err != nil {
 		return err
 	}
@@ -188,7 +194,7 @@ func (a *api) read(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	a.writeResource(w, r, http.StatusOK, res, false)
+	a.writeResource(w, r, http.StatusOK, res, false, sh)
 	return nil
 }
 
@@ -203,11 +209,15 @@ func (a *api) vread(w http.ResponseWriter, r *http.Request) error {
 		return &statusError{Status: http.StatusBadRequest, Code: fhir.IssueInvalid,
 			Msg: fmt.Sprintf("invalid version id %q: a version id is a positive integer", raw)}
 	}
+	sh, err := resourceShape(r.URL.Query())
+	if err != nil {
+		return err
+	}
 	res, err := a.svc.VRead(r.Context(), typ, id, vid)
 	if err != nil {
 		return versionError(w, res, identify(err, typ, id+"/_history/"+raw))
 	}
-	a.writeResource(w, r, http.StatusOK, res, false)
+	a.writeResource(w, r, http.StatusOK, res, false, sh)
 	return nil
 }
 
@@ -242,7 +252,7 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	a.writeResource(w, r, status, stored, true)
+	a.writeResource(w, r, status, stored, true, shape.Shape{})
 	return nil
 }
 

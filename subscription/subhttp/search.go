@@ -2,7 +2,6 @@ package subhttp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/search"
+	"github.com/fhirbell/fhirbell/fhir/shape"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -61,6 +61,10 @@ func (a *api) searchBundle(ctx context.Context, fhirBase, typ string, params url
 			filter[k] = vs
 		}
 	}
+	sh, err := shape.FromQuery(filter)
+	if err != nil {
+		return nil, err
+	}
 	q, err := search.ParseQuery(typ, filter)
 	if err != nil {
 		return nil, fmt.Errorf("parse search: %w", err)
@@ -90,14 +94,14 @@ func (a *api) searchBundle(ctx context.Context, fhirBase, typ string, params url
 	}
 	b.Link = searchLinks(fhirBase+"/"+typ, filter, count, res)
 	for _, m := range res.Matches {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: m.Body,
+		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(m.Body),
 			Search: &entrySearch{Mode: "match"}})
 	}
 	for _, m := range res.Included {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: m.Body,
+		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(m.Body),
 			Search: &entrySearch{Mode: "include"}})
 	}
-	return json.Marshal(b)
+	return fhir.Marshal(b)
 }
 
 // searchLinks returns the self, first, next and previous links of a
@@ -182,7 +186,7 @@ func pageLinks(base string, filter url.Values, offset, count, total int) []bundl
 }
 
 // historyParams are the parameters instance history understands.
-var historyParams = []string{"_count", "_offset", "_format", "_pretty"}
+var historyParams = []string{"_count", "_offset", "_format", "_pretty", "_summary", "_elements"}
 
 func (a *api) history(w http.ResponseWriter, r *http.Request) error {
 	typ, id, err := pathTypeID(r)
@@ -208,6 +212,10 @@ func (a *api) historyBundle(ctx context.Context, base, typ, id string, params ur
 	if err != nil {
 		return nil, err
 	}
+	sh, err := resourceShape(params)
+	if err != nil {
+		return nil, err
+	}
 	versions, err := a.svc.History(ctx, typ, id)
 	if err != nil {
 		return nil, identify(err, typ, id)
@@ -215,7 +223,7 @@ func (a *api) historyBundle(ctx context.Context, base, typ, id string, params ur
 	total := len(versions)
 	b := &bundle{ResourceType: "Bundle", ID: a.svc.NewID(), Meta: &bundleMeta{LastUpdated: fhir.FormatInstant(time.Now())},
 		Type: "history", Total: &total}
-	b.Link = pageLinks(base+"/"+typ+"/"+id+"/_history", url.Values{}, offset, count, total)
+	b.Link = pageLinks(base+"/"+typ+"/"+id+"/_history", shapeParams(params), offset, count, total)
 	for i, v := range window(versions, offset, count) {
 		// versions are newest first, so the previous version is the next
 		// element.
@@ -223,16 +231,16 @@ func (a *api) historyBundle(ctx context.Context, base, typ, id string, params ur
 		if j := offset + i + 1; j < len(versions) {
 			prev = &versions[j]
 		}
-		b.Entry = append(b.Entry, historyEntry(base, v, prev))
+		b.Entry = append(b.Entry, historyEntry(base, v, prev, sh))
 	}
-	return json.Marshal(b)
+	return fhir.Marshal(b)
 }
 
 func (a *api) historyPage(params url.Values) (count, offset int, err error) {
 	for k := range params {
 		if !slices.Contains(historyParams, k) {
 			return 0, 0, &fhir.ValidationError{Path: k, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("history parameter %q is not supported (supported: _count, _offset)", k)}
+				Msg: fmt.Sprintf("history parameter %q is not supported (supported: _count, _offset, _summary, _elements)", k)}
 		}
 	}
 	count = a.cfg.DefaultCount
@@ -256,7 +264,7 @@ func (a *api) historyPage(params url.Values) (count, offset int, err error) {
 // historyEntry describes one version as the interaction that made it: a
 // first version or one after a deletion as a create, a deletion as DELETE,
 // anything else as PUT.
-func historyEntry(base string, v subscription.Resource, prev *subscription.Resource) bundleEntry {
+func historyEntry(base string, v subscription.Resource, prev *subscription.Resource, sh shape.Shape) bundleEntry {
 	e := bundleEntry{FullURL: base + "/" + v.Type + "/" + v.ID,
 		Response: &entryResponse{Etag: etag(v.VersionID), LastModified: fhir.FormatInstant(v.LastUpdated)}}
 	switch {
@@ -274,7 +282,7 @@ func historyEntry(base string, v subscription.Resource, prev *subscription.Resou
 		e.Response.Status = statusLine(http.StatusOK)
 	}
 	if !v.Deleted {
-		e.Resource = v.Body
+		e.Resource = sh.Apply(v.Body)
 	}
 	return e
 }
