@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,6 +120,38 @@ func exerciseShaping(t *testing.T, base string) {
 		}
 	})
 }
+
+func TestFormatNegotiation(t *testing.T) {
+	fhir := mustRunServe(t, nil).URL + "/fhir"
+	p := do(t, "POST", fhir+"/Patient", `{"resourceType":"Patient","active":true}`)
+	wantStatus(t, p, 201)
+	path := fhir + "/Patient/" + p.Body["id"].(string)
+	for _, c := range []struct{ query, accept, wantStatus, wantType string }{
+		{"", "", "200", "application/fhir+json; charset=utf-8"},
+		{"", "application/json", "200", "application/json; charset=utf-8"},
+		{"", "application/fhir+json; fhirVersion=4.0", "200", "application/fhir+json; charset=utf-8; fhirVersion=4.0"},
+		{"", "application/fhir+xml;q=1, application/json;q=0.5", "200", "application/json; charset=utf-8"},
+		{"?_format=json", "application/fhir+xml", "200", "application/fhir+json; charset=utf-8"},
+		{"?_format=application/json", "", "200", "application/json; charset=utf-8"},
+		{"?_format=xml", "", "406", "application/fhir+json; charset=utf-8"},
+		{"", "application/fhir+xml", "406", "application/fhir+json; charset=utf-8"},
+		{"", "application/fhir+json; fhirVersion=5.0", "406", "application/fhir+json; charset=utf-8"},
+	} {
+		var hdr []string
+		if c.accept != "" {
+			hdr = []string{"Accept", c.accept}
+		}
+		r := do(t, "GET", path+c.query, "", hdr...)
+		if got := r.Header.Get("Content-Type"); got != c.wantType || c.wantStatus != itoa(r.Status) {
+			t.Errorf("GET %s Accept %q: %d %q, want %s %q", c.query, c.accept, r.Status, got, c.wantStatus, c.wantType)
+		}
+		if r.Status == 406 && r.Body["resourceType"] != "OperationOutcome" {
+			t.Errorf("406 without an OperationOutcome: %s", r.Raw)
+		}
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func link(bundle map[string]any, rel string) string {
 	for _, l := range bundle["link"].([]any) {

@@ -140,3 +140,30 @@ func TestTableCoversEveryR4Type(t *testing.T) {
 		}
 	}
 }
+
+// FuzzShape: any _summary and _elements either fail with a
+// ValidationError or shape a resource into valid JSON that keeps its
+// resourceType and id.
+func FuzzShape(f *testing.F) {
+	for _, s := range []string{"_summary=true", "_elements=name,gender", "_summary=text", "_elements=Patient.name,value", "_summary=data&_elements="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		sh, err := FromQuery(q)
+		if err != nil {
+			if _, ok := err.(*fhir.ValidationError); !ok {
+				t.Fatalf("FromQuery error %T %v", err, err)
+			}
+			return
+		}
+		out := sh.Apply([]byte(patient))
+		r, err := fhir.ParseResource(out)
+		if err != nil || r.Type != "Patient" || r.ID != "p1" {
+			t.Fatalf("Apply(%s) = %s (%v)", query, out, err)
+		}
+	})
+}

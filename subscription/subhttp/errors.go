@@ -133,9 +133,6 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, status int, oo *fhir.O
 	writeBody(w, r, status, fhir.MarshalOutcome(oo))
 }
 
-// contentType is the Content-Type of every response body.
-const contentType = "application/fhir+json; charset=utf-8"
-
 // writeJSON answers v, encoded as JSON, with status and the FHIR content
 // type; a json.RawMessage or []byte is written as is. With _pretty=true in
 // the query the body is indented. It fails, writing nothing, only when v
@@ -165,7 +162,11 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 			body = buf.Bytes()
 		}
 	}
-	w.Header().Set("Content-Type", contentType)
+	ct := info(r).contentType
+	if ct == "" {
+		ct = contentType
+	}
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body) // an error here means the client is gone; nothing to do

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -174,6 +172,7 @@ type requestInfo struct {
 	serverBase   string // without endpoint.FHIRPath
 	maxBodyBytes int64
 	pretty       bool
+	contentType  string // of every response body; "" before negotiation (contentType)
 }
 
 type infoKey struct{}
@@ -253,37 +252,17 @@ func recoverPanics(next http.Handler) http.Handler {
 // is the DSTU2 name that some clients still send.
 var jsonTypes = []string{"application/fhir+json", "application/json", "application/json+fhir"}
 
-// checkAccept answers 406 when the client names only formats other than
-// JSON, in Accept or _format.
+// checkAccept answers 406 when the client asks only for formats other than
+// FHIR R4 JSON, in _format or Accept, and otherwise records the response
+// Content-Type (negotiate).
 func checkAccept(next http.Handler) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		if f := r.URL.Query().Get("_format"); f != "" && f != "json" && !isJSONType(f) {
-			return &statusError{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("_format %q is not supported; only JSON is served", f), Expression: []string{"_format"}}
+		ct, err := negotiate(r)
+		if err != nil {
+			return err
 		}
-		if accept := r.Header.Get("Accept"); accept != "" && !acceptsJSON(accept) {
-			return &statusError{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("Accept %q names no JSON type; only application/fhir+json is served", accept)}
-		}
+		info(r).contentType = ct
 		next.ServeHTTP(w, r)
 		return nil
 	})
-}
-
-func isJSONType(v string) bool {
-	mt, _, err := mime.ParseMediaType(v)
-	return err == nil && slices.Contains(jsonTypes, mt)
-}
-
-func acceptsJSON(accept string) bool {
-	for part := range strings.SplitSeq(accept, ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			return true // an unreadable Accept is no reason to refuse
-		}
-		if mt == "*/*" || mt == "application/*" || slices.Contains(jsonTypes, mt) {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -302,22 +303,69 @@ func TestPreferReturn(t *testing.T) {
 	}
 }
 
-func TestAcceptsJSON(t *testing.T) {
+func TestNegotiate(t *testing.T) {
+	const fhirCT, jsonCT = "application/fhir+json; charset=utf-8", "application/json; charset=utf-8"
+	const r4 = "; fhirVersion=4.0"
 	tests := []struct {
-		accept string
-		want   bool
+		name, format, accept string
+		want                 string // "" is 406
 	}{
-		{"application/fhir+json", true},
-		{"application/json;q=0.9", true},
-		{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", true},
-		{"application/*", true},
-		{"application/fhir+xml", false},
-		{"text/html, application/xml", false},
+		{"nothing asked", "", "", fhirCT},
+		{"Accept fhir+json", "", "application/fhir+json", fhirCT},
+		{"Accept json", "", "application/json", jsonCT},
+		{"Accept DSTU2 name", "", "application/json+fhir", "application/json+fhir; charset=utf-8"},
+		{"Accept with charset", "", "application/fhir+json; charset=UTF-8", fhirCT},
+		{"Accept R4 version", "", "application/fhir+json; fhirVersion=4.0", fhirCT + r4},
+		{"Accept R4 patch version", "", "application/fhir+json;fhirVersion=4.0.1", fhirCT + r4},
+		{"Accept R5 only", "", "application/fhir+json; fhirVersion=5.0", ""},
+		{"Accept R5 preferred, R4 too", "", "application/fhir+json; fhirVersion=5.0, application/fhir+json; fhirVersion=4.0; q=0.5", fhirCT + r4},
+		{"q picks json over fhir+json", "", "application/fhir+json;q=0.5, application/json;q=0.9", jsonCT},
+		{"tie: first listed", "", "application/json, application/fhir+json", jsonCT},
+		{"XML preferred, JSON acceptable", "", "application/fhir+xml, application/fhir+json;q=0.8", fhirCT},
+		{"browser Accept", "", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", fhirCT},
+		{"application/*", "", "application/*", fhirCT},
+		{"XML only", "", "application/fhir+xml", ""},
+		{"XML and HTML", "", "text/html, application/xml", ""},
+		{"JSON refused with q=0", "", "application/fhir+json;q=0, application/xml", ""},
+		{"two Accept lines", "", "application/xml\napplication/json", jsonCT},
+		{"unparsable Accept", "", ";;;", fhirCT},
+		{"_format json", "json", "", fhirCT},
+		{"_format fhir+json", "fhir+json", "", fhirCT},
+		{"_format application/fhir+json", "application/fhir+json", "", fhirCT},
+		{"_format with an unescaped +", "application/fhir json", "", fhirCT},
+		{"_format application/json", "application/json", "", jsonCT},
+		{"_format with version", "application/fhir+json;fhirVersion=4.0", "", fhirCT + r4},
+		{"_format other version", "application/fhir+json;fhirVersion=3.0", "", ""},
+		{"_format wins over Accept", "json", "application/fhir+xml", fhirCT},
+		{"_format xml", "xml", "application/fhir+json", ""},
+		{"_format application/fhir+xml", "application/fhir+xml", "", ""},
+		{"_format turtle", "ttl", "", ""},
+		{"_format html", "html", "", ""},
 	}
 	for _, tt := range tests {
-		if got := acceptsJSON(tt.accept); got != tt.want {
-			t.Errorf("acceptsJSON(%q) = %v, want %v", tt.accept, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			u := "/fhir/metadata"
+			if tt.format != "" {
+				u += "?_format=" + url.QueryEscape(tt.format)
+			}
+			r := httptest.NewRequest("GET", u, nil)
+			for _, a := range strings.Split(tt.accept, "\n") {
+				if a != "" {
+					r.Header.Add("Accept", a)
+				}
+			}
+			got, err := negotiate(r)
+			if tt.want == "" {
+				se, ok := err.(*statusError)
+				if !ok || se.Status != http.StatusNotAcceptable {
+					t.Fatalf("negotiate = %q, %v; want a 406", got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("negotiate = %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }
 
@@ -449,5 +497,27 @@ func FuzzTransaction(f *testing.F) {
 	h := fuzzHandler(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		serveFuzz(t, h, "POST", "/", body)
+	})
+}
+
+// FuzzNegotiate: any _format and Accept give a JSON Content-Type or a 406,
+// never a panic.
+func FuzzNegotiate(f *testing.F) {
+	for _, s := range []string{"application/fhir+json;q=0.5, application/json", "json", ";;;", "application/fhir+json;fhirVersion=4.0.1", "*/*;q=2"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, format, accept string) {
+		r := httptest.NewRequest("GET", "/fhir/metadata?_format="+url.QueryEscape(format), nil)
+		r.Header.Set("Accept", accept)
+		ct, err := negotiate(r)
+		if err != nil {
+			if se, ok := err.(*statusError); !ok || se.Status != http.StatusNotAcceptable {
+				t.Fatalf("negotiate error %v, want a 406", err)
+			}
+			return
+		}
+		if !strings.Contains(ct, "json") || !strings.Contains(ct, "charset=utf-8") {
+			t.Fatalf("negotiate = %q", ct)
+		}
 	})
 }
