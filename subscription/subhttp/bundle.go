@@ -622,7 +622,7 @@ func (a *api) execWrite(ctx context.Context, w *subscription.Writer, base string
 	case opCreate:
 		if e.existing != nil {
 			// ifNoneExist matched: no write, the match answers.
-			return resourceEntry(base, *e.existing, http.StatusOK, pref), nil
+			return matchedEntry(base, *e.existing, pref), nil
 		}
 		status = http.StatusCreated
 		res, err = w.CreateWithID(ctx, e.res, cmp.Or(e.id, a.svc.NewID()))
@@ -704,8 +704,21 @@ func execErr(e *entry, err error) error {
 	return entryErr(e.index, "resource", rel)
 }
 
-// resourceEntry is the response entry of an interaction that produced res.
+// resourceEntry is the response entry of an interaction that produced res:
+// status, location, etag and lastModified always; the resource under
+// Prefer: return=representation, an OperationOutcome under
+// return=OperationOutcome (and for a deletion), neither under minimal.
 func resourceEntry(base string, res subscription.Resource, status int, pref string) bundleEntry {
+	return answerEntry(base, res, status, pref, false)
+}
+
+// matchedEntry is the response entry of a conditional create that matched
+// res and wrote nothing.
+func matchedEntry(base string, res subscription.Resource, pref string) bundleEntry {
+	return answerEntry(base, res, http.StatusOK, pref, true)
+}
+
+func answerEntry(base string, res subscription.Resource, status int, pref string, matched bool) bundleEntry {
 	out := bundleEntry{Response: &entryResponse{Status: statusLine(status), Etag: etag(res.VersionID),
 		LastModified: fhir.FormatInstant(res.LastUpdated)}}
 	if status == http.StatusCreated {
@@ -717,6 +730,8 @@ func resourceEntry(base string, res subscription.Resource, status int, pref stri
 	case pref == returnRepresentation:
 		out.FullURL = base + "/" + res.Type + "/" + res.ID
 		out.Resource = fhir.WireResource(res.Body)
+	case pref == returnOutcome:
+		out.Response.Outcome = fhir.MarshalOutcome(writeOutcomeOf(status, res, matched))
 	}
 	return out
 }
@@ -807,11 +822,10 @@ func (a *api) conditionalBatchEntry(ctx context.Context, base string, e *entry, 
 		if err != nil {
 			return bundleEntry{}, execErr(e, err)
 		}
-		status := http.StatusOK
-		if created {
-			status = http.StatusCreated
+		if !created {
+			return matchedEntry(base, res, pref), nil
 		}
-		return resourceEntry(base, res, status, pref), nil
+		return resourceEntry(base, res, http.StatusCreated, pref), nil
 	case opUpdate:
 		res, created, err := a.svc.ConditionalUpdate(ctx, e.res, *e.cond, e.ifMatch)
 		if err != nil {

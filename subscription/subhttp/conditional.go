@@ -23,11 +23,11 @@ func (a *api) conditionalCreate(w http.ResponseWriter, r *http.Request, res *fhi
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
+	if !created {
+		a.writeResource(w, r, http.StatusOK, stored, answerMatch, shape.Shape{})
+		return nil
 	}
-	a.writeResource(w, r, status, stored, true, shape.Shape{})
+	a.writeResource(w, r, http.StatusCreated, stored, answerWrite, shape.Shape{})
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (a *api) conditionalUpdate(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	a.writeResource(w, r, status, stored, true, shape.Shape{})
+	a.writeResource(w, r, status, stored, answerWrite, shape.Shape{})
 	return nil
 }
 
@@ -110,7 +110,7 @@ func (a *api) conditionalDelete(w http.ResponseWriter, r *http.Request) error {
 	if len(deleted) == 1 {
 		w.Header().Set("ETag", etag(deleted[0].VersionID))
 	}
-	writeOutcome(w, r, http.StatusOK, conditionalDeleteOutcome(crit, deleted))
+	writeDeleted(w, r, conditionalDeleteOutcome(crit, deleted))
 	return nil
 }
 

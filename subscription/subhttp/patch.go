@@ -82,7 +82,7 @@ func (a *api) patch(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	a.writeResource(w, r, http.StatusOK, stored, true, shape.Shape{})
+	a.writeResource(w, r, http.StatusOK, stored, answerWrite, shape.Shape{})
 	return nil
 }
 

@@ -113,7 +113,7 @@ func preconditionError(ctx context.Context, read func(ctx context.Context, typ, 
 // writeResource answers one stored version with its ETag and Last-Modified
 // (and Location when created). For writes the body follows Prefer: return;
 // a read's is shaped by sh (_summary, _elements).
-func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, res subscription.Resource, write bool, sh shape.Shape) {
+func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, res subscription.Resource, kind answerKind, sh shape.Shape) {
 	h := w.Header()
 	h.Set("ETag", etag(res.VersionID))
 	h.Set("Last-Modified", lastModified(res))
@@ -122,22 +122,53 @@ func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, 
 		websocketTicketLink(r, h, res)
 	}
 	pref := returnRepresentation
-	if write {
+	if kind != answerRead {
 		pref = preferReturn(r, returnRepresentation)
 	}
 	switch pref {
 	case returnMinimal:
 		w.WriteHeader(status)
 	case returnOutcome:
-		verb := "updated"
-		if status == http.StatusCreated {
-			verb = "created"
-		}
-		writeOutcome(w, r, status, fhir.NewOutcome("informational",
-			fmt.Sprintf("%s %s/%s (version %d)", verb, res.Type, res.ID, res.VersionID)))
+		writeOutcome(w, r, status, writeOutcomeOf(status, res, kind == answerMatch))
 	default:
 		writeBody(w, r, status, sh.Apply(res.Body))
 	}
+}
+
+// answerKind says what produced the version writeResource answers.
+type answerKind int
+
+const (
+	answerRead  answerKind = iota // a read: Prefer does not apply
+	answerWrite                   // a write that stored res
+	answerMatch                   // a conditional create that matched res and wrote nothing
+)
+
+// writeOutcomeOf is the OperationOutcome that answers a write under
+// Prefer: return=OperationOutcome: what happened to which version.
+func writeOutcomeOf(status int, res subscription.Resource, matched bool) *fhir.OperationOutcome {
+	what := "updated"
+	switch {
+	case res.Deleted:
+		return deletedOutcome(res)
+	case matched:
+		what = "matched, nothing written:"
+	case status == http.StatusCreated:
+		what = "created"
+	}
+	return fhir.NewOutcome("informational", fmt.Sprintf("%s %s/%s (version %d)", what, res.Type, res.ID, res.VersionID))
+}
+
+// writeDeleted answers a delete: 200 with an OperationOutcome saying what
+// was deleted, or 204 and no body under Prefer: return=minimal (there is
+// no representation of a deletion, so return=representation gets the
+// OperationOutcome too).
+func writeDeleted(w http.ResponseWriter, r *http.Request, oo *fhir.OperationOutcome) {
+	if preferReturn(r, returnOutcome) == returnMinimal {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeOutcome(w, r, http.StatusOK, oo)
 }
 
 // versionError returns the error of a failed read, after giving a deletion
@@ -171,7 +202,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.writeResource(w, r, http.StatusCreated, stored, true, shape.Shape{})
+	a.writeResource(w, r, http.StatusCreated, stored, answerWrite, shape.Shape{})
 	return nil
 }
 
@@ -194,7 +225,7 @@ func (a *api) read(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	a.writeResource(w, r, http.StatusOK, res, false, sh)
+	a.writeResource(w, r, http.StatusOK, res, answerRead, sh)
 	return nil
 }
 
@@ -217,7 +248,7 @@ func (a *api) vread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return versionError(w, res, identify(err, typ, id+"/_history/"+raw))
 	}
-	a.writeResource(w, r, http.StatusOK, res, false, sh)
+	a.writeResource(w, r, http.StatusOK, res, answerRead, sh)
 	return nil
 }
 
@@ -252,7 +283,7 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	a.writeResource(w, r, status, stored, true, shape.Shape{})
+	a.writeResource(w, r, status, stored, answerWrite, shape.Shape{})
 	return nil
 }
 
@@ -273,7 +304,7 @@ func (a *api) delete(w http.ResponseWriter, r *http.Request) error {
 		return identify(err, typ, id)
 	}
 	w.Header().Set("ETag", etag(res.VersionID))
-	writeOutcome(w, r, http.StatusOK, deletedOutcome(res))
+	writeDeleted(w, r, deletedOutcome(res))
 	return nil
 }
 
