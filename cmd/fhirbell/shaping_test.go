@@ -118,6 +118,14 @@ func exerciseShaping(t *testing.T, base string) {
 		if self := link(r.Body, "self"); !strings.Contains(self, "_summary=text") {
 			t.Errorf("history self link lost _summary: %s", self)
 		}
+		r = do(t, "GET", fhir+"/Patient/_history?_elements=gender", "")
+		wantStatus(t, r, 200)
+		if p := r.Body["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any); p["name"] != nil || p["gender"] != "male" {
+			t.Errorf("type history _elements=gender: %s", r.Raw)
+		}
+		if raw := string(r.Raw); strings.Contains(raw, `\u0026`) || strings.Contains(raw, `": `) {
+			t.Errorf("type history is not in the wire layout: %s", raw)
+		}
 	})
 }
 

@@ -9,7 +9,8 @@
 // and it asserts no timing: concurrency tests check outcomes (every write
 // landed once, versions gap-free, exactly one racing If-Match writer won).
 //
-// Bodies are compared as JSON values, not bytes, because a store may render
-// stored JSON its own way (Postgres jsonb reorders members); but the body a
-// write returns and the body a later read returns must be the same bytes.
+// Bodies are compared as JSON values where only the values are at stake;
+// KeepsClientLayout checks the bytes: a store keeps the text Stamp wrote
+// (resourceType, id, meta, then the client's members in order), and the
+// body a write returns and the body a later read returns are the same bytes.
 package storetest

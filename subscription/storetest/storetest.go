@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		{"VersionsAt", testVersionsAt},
 		{"VersionsBadCursor", testVersionsBadCursor},
 		{"KeepsClientMembers", testKeepsClientMembers},
+		{"KeepsClientLayout", testKeepsClientLayout},
 		{"Search", testSearch},
 		{"SearchOrder", testSearchOrder},
 		{"SearchMatchError", testSearchMatchError},
@@ -501,6 +502,30 @@ func testKeepsClientMembers(t *testing.T, s subscription.Store) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stored body\n%s\nwant (as JSON)\n%s", w.Body, wantBody)
+	}
+}
+
+func testKeepsClientLayout(t *testing.T, s subscription.Store) {
+	// The bytes, not only the JSON value: resourceType, id and meta first,
+	// then the client's members in the client's order, compact, and the
+	// same bytes from the write, a read, a vread and a history.
+	members := `"name":[{"family":"Z"}],"gender":"male","active":true,"address":[{"city":"A&B"}]`
+	w := create(t, s, "Patient", "p1", members)
+	want := fmt.Sprintf(`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":%q},`, fhir.FormatInstant(w.LastUpdated)) + members + "}"
+	if string(w.Body) != want {
+		t.Errorf("write returned\n%s\nwant\n%s", w.Body, want)
+	}
+	r, err := s.Read(t.Context(), "Patient", "p1")
+	if err != nil || string(r.Body) != want {
+		t.Errorf("read returned\n%s (%v)\nwant\n%s", r.Body, err, want)
+	}
+	v, err := s.VRead(t.Context(), "Patient", "p1", 1)
+	if err != nil || string(v.Body) != want {
+		t.Errorf("vread returned\n%s (%v)\nwant\n%s", v.Body, err, want)
+	}
+	h, err := s.History(t.Context(), "Patient", "p1")
+	if err != nil || len(h) != 1 || string(h[0].Body) != want {
+		t.Errorf("history returned %v (%v), want one version\n%s", h, err, want)
 	}
 }
 

@@ -2,7 +2,6 @@ package subhttp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,7 +18,7 @@ import (
 
 // versionParams are the parameters type- and system-level history
 // understand.
-var versionParams = []string{"_since", "_at", "_count", "_cursor", "_format", "_pretty"}
+var versionParams = []string{"_since", "_at", "_count", "_cursor", "_format", "_pretty", "_summary", "_elements"}
 
 // typeHistory serves GET /{type}/_history.
 func (a *api) typeHistory(w http.ResponseWriter, r *http.Request) error {
@@ -55,9 +54,9 @@ func (a *api) parseVersionQuery(typ string, params url.Values) (subscription.His
 	for k, vs := range params {
 		if !slices.Contains(versionParams, k) {
 			return q, 0, &fhir.ValidationError{Path: k, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("history parameter %q is not supported (supported: _since, _at, _count, _cursor)", k)}
+				Msg: fmt.Sprintf("history parameter %q is not supported (supported: _since, _at, _count, _cursor, _summary, _elements)", k)}
 		}
-		if len(vs) > 1 && k != "_format" && k != "_pretty" {
+		if len(vs) > 1 && k != "_format" && k != "_pretty" && k != "_elements" {
 			return q, 0, fhir.Invalid(k, fmt.Sprintf("%s is given %d times; give it once", k, len(vs)))
 		}
 	}
@@ -97,6 +96,10 @@ func (a *api) versionsBundle(ctx context.Context, base, typ string, params url.V
 	if err != nil {
 		return nil, err
 	}
+	sh, err := resourceShape(params)
+	if err != nil {
+		return nil, err
+	}
 	page, err := a.svc.HistoryOf(ctx, q, count)
 	if err != nil {
 		return nil, err
@@ -129,9 +132,9 @@ func (a *api) versionsBundle(ctx context.Context, base, typ string, params url.V
 		if v.Recreated {
 			prev = &subscription.Resource{Deleted: true}
 		}
-		b.Entry = append(b.Entry, historyEntry(base, v.Resource, prev))
+		b.Entry = append(b.Entry, historyEntry(base, v.Resource, prev, sh))
 	}
-	return json.Marshal(b)
+	return fhir.Marshal(b)
 }
 
 // routeHistory registers the type- and system-level history routes; chi
