@@ -130,8 +130,38 @@ func (cs *CapabilityStatement) Resource(typ string) *CapabilityResource {
 // resourceInteractions are the instance and type interactions served for
 // every resource type.
 var resourceInteractions = []Interaction{
-	{Code: "read"}, {Code: "vread"}, {Code: "update"}, {Code: "delete"},
+	{Code: "read"}, {Code: "vread"}, {Code: "update"}, {Code: "patch"}, {Code: "delete"},
 	{Code: "history-instance"}, {Code: "history-type"}, {Code: "create"}, {Code: "search-type"},
+}
+
+// restDocumentation is rest.documentation: what a client would otherwise
+// learn only by trying. Keep it in step with docs/decisions.md.
+const restDocumentation = "JSON only (_format json, fhir+json, application/json, application/fhir+json; Accept with q-values " +
+	"and fhirVersion=4.0); XML and other versions are 406. Responses put resourceType, id and meta first, then the " +
+	"elements in the order the client sent them. Every write is validated against R4 (400 with every issue located); " +
+	"$validate checks without writing (mode create, update, delete). Conditional create (If-None-Exist, " +
+	"request.ifNoneExist), update (PUT [type]?criteria), delete (one or several matches, up to a server cap), patch " +
+	"(PATCH [type]?criteria) and read (If-None-Match, If-Modified-Since: 304), and conditional references in " +
+	"transactions. PATCH takes JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters), with If-Match. " +
+	"Prefer: return=minimal, representation or OperationOutcome on every write and every transaction and batch entry. " +
+	"_summary=true, text, data (by the R4 isSummary flags) and count, and _elements, on read, vread, search " +
+	"(included entries too) and history; a subsetted resource is tagged SUBSETTED. Searches page by a keyset " +
+	"cursor in the next and previous links, sort on any parameter with _sort, and support _include, _revinclude, " +
+	"chains and _has; composite and special parameters are not supported. Type- and system-level history take " +
+	"_since, _at, _count and page newest first with a keyset cursor (next links only). A transaction reads only by " +
+	"id; searches, vreads and history go in a batch."
+
+// validateOperation is $validate, served on every type and instance.
+var validateOperation = Operation{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+	Documentation: "Validates a resource against R4 without storing it (POST [type]/$validate, [type]/[id]/$validate; mode create, update or delete)"}
+
+// shapingParams are the result parameters every search, read and history
+// takes, declared at rest level as the parameters of every resource.
+var shapingParams = []SearchParam{
+	{Name: "_summary", Type: "token",
+		Documentation: "true, text, data or false (by the R4 isSummary flags; subsetted resources are tagged SUBSETTED), or count (a search's total only)"},
+	{Name: "_elements", Type: "string",
+		Documentation: "Comma-separated top-level element names to keep (mandatory elements are always kept; tagged SUBSETTED)"},
 }
 
 // buildCapabilityStatement returns the statement of what this package
@@ -151,12 +181,11 @@ func buildCapabilityStatement(serverBase, softwareVersion string, built time.Tim
 		Format:         []string{"json", "application/fhir+json"},
 	}
 	rest := CapabilityRest{
-		Mode: "server",
-		Documentation: "JSON only. Searches page statelessly with _count (default and maximum set by the server) " +
-			"and _offset, and sort with _sort=_lastUpdated or _id. Not supported: conditional create, read, update " +
-			"and delete, _include, _revinclude, PATCH, searches inside a transaction. Type- and system-level history take _since, _at, _count and page " +
-			"newest first with a keyset cursor (next links only).",
-		Interaction: []Interaction{{Code: "transaction"}, {Code: "batch"}, {Code: "history-system"}},
+		Mode:          "server",
+		Documentation: restDocumentation,
+		Interaction:   []Interaction{{Code: "transaction"}, {Code: "batch"}, {Code: "history-system"}},
+		SearchParam:   shapingParams,
+		Operation:     []Operation{validateOperation},
 	}
 	for _, typ := range fhir.ResourceTypes() {
 		r := CapabilityResource{
@@ -165,8 +194,10 @@ func buildCapabilityStatement(serverBase, softwareVersion string, built time.Tim
 			Versioning:        "versioned",
 			ReadHistory:       true,
 			UpdateCreate:      true,
-			ConditionalRead:   "not-supported",
-			ConditionalDelete: "not-supported",
+			ConditionalCreate: true,
+			ConditionalUpdate: true,
+			ConditionalRead:   "full-support",
+			ConditionalDelete: "multiple",
 		}
 		for _, p := range search.SearchParams(typ) {
 			r.SearchParam = append(r.SearchParam, SearchParam{Name: p.Code, Type: p.Type, Documentation: p.Description})

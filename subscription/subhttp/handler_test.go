@@ -71,6 +71,19 @@ func TestMetadata(t *testing.T) {
 	if !slices.Equal(restInteractions, []string{"transaction", "batch", "history-system"}) {
 		t.Errorf("rest.interaction = %v, want [transaction batch history-system]", restInteractions)
 	}
+	if op := get(r.body, "rest", 0, "operation", 0); str(op, "name") != "validate" || str(op, "definition") != "http://hl7.org/fhir/OperationDefinition/Resource-validate" {
+		t.Errorf("rest.operation[0] = %v, want $validate", op)
+	}
+	var restParams []string
+	for _, p := range list(r.body, "rest", 0, "searchParam") {
+		restParams = append(restParams, str(p, "name"))
+	}
+	if !slices.Equal(restParams, []string{"_summary", "_elements"}) {
+		t.Errorf("rest.searchParam = %v, want [_summary _elements]", restParams)
+	}
+	if doc := str(r.body, "rest", 0, "documentation"); strings.Contains(doc, "Not supported: conditional") || !strings.Contains(doc, "FHIRPath Patch") {
+		t.Errorf("rest.documentation is out of date: %s", doc)
+	}
 	resources := list(r.body, "rest", 0, "resource")
 	if len(resources) != len(fhir.ResourceTypes()) {
 		t.Errorf("%d resources, want %d", len(resources), len(fhir.ResourceTypes()))
@@ -88,11 +101,11 @@ func TestMetadata(t *testing.T) {
 	for _, i := range list(patient, "interaction") {
 		interactions = append(interactions, str(i, "code"))
 	}
-	if want := []string{"read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}; !slices.Equal(interactions, want) {
+	if want := []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}; !slices.Equal(interactions, want) {
 		t.Errorf("Patient interactions = %v, want %v", interactions, want)
 	}
 	for k, want := range map[string]any{"versioning": "versioned", "readHistory": true, "updateCreate": true,
-		"conditionalCreate": false, "conditionalUpdate": false, "conditionalRead": "not-supported", "conditionalDelete": "not-supported"} {
+		"conditionalCreate": true, "conditionalUpdate": true, "conditionalRead": "full-support", "conditionalDelete": "multiple"} {
 		if got := get(patient, k); got != want {
 			t.Errorf("Patient.%s = %v, want %v", k, got, want)
 		}
