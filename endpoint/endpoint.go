@@ -13,6 +13,10 @@ const (
 	// WebSocketPath is the WebSocket endpoint; WebSocketPath+"/{ticket}"
 	// takes a ticket from $websocket-ticket.
 	WebSocketPath = "/ws"
+	// R5FHIRPath is the same FHIR API for R5 clients: Subscriptions are read
+	// and written in their R5 form there, and the Subscription operations
+	// answer in R5 shapes (see docs/clients.md).
+	R5FHIRPath = FHIRPath + "/R5"
 )
 
 // Aliases for the Medplum SDK's defaults, served and advertised nowhere

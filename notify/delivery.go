@@ -165,7 +165,11 @@ func (s *session) sendStatus(b *binding, typ, status string, since int64, evs []
 	}
 	bp := s.hub.getBuf()
 	defer s.hub.putBuf(bp)
-	out, err := fhir.AppendNotification((*bp)[:0], s.wireVersion(b), st, b.sub.Content, s.base, "", time.Now())
+	v, base := s.wireVersion(b), s.base
+	if v == fhir.R5 {
+		base = s.baseR5
+	}
+	out, err := fhir.AppendNotification((*bp)[:0], v, st, b.sub.Content, base, "", time.Now())
 	if err != nil {
 		// A bug (the inputs come from the engine): skip the frame, keep
 		// the socket.

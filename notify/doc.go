@@ -23,7 +23,8 @@
 //   - Every Bundle dialect writes in the binding's wire version
 //     (session.wireVersion): the socket's ?fhirVersion= or Accept
 //     fhirVersion, else the subscription's channel.payload fhirVersion,
-//     else R4 (docs/clients.md).
+//     else R4 (docs/clients.md). R5 Bundles refer to the R5 endpoint
+//     (endpoint.R5FHIRPath), where the Subscription reads as R5.
 //   - Legacy R4: `bind <id>` (or `bind Subscription/<id>`) answers
 //     `bound <id>`, then `ping <id>` per event, and no heartbeat (HAPI's
 //     strings). `unbind <id>` answers `unbound <id>` (a fhirbell addition).

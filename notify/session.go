@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/auth"
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/gorilla/websocket"
@@ -131,12 +132,13 @@ const (
 // releasing Hub.mu.
 type session struct {
 	// Set at construction.
-	hub   *Hub
-	conn  *websocket.Conn
-	id    uint64
-	base  string // FHIR base URL for references in notifications
-	start time.Time
-	via   atomic.Uint32 // its AuthMode: set at the upgrade, or by the first grant
+	hub    *Hub
+	conn   *websocket.Conn
+	id     uint64
+	base   string // FHIR base URL for references in notifications
+	baseR5 string // the same for R5 notifications: the R5 endpoint, where the Subscription reads as R5
+	start  time.Time
+	via    atomic.Uint32 // its AuthMode: set at the upgrade, or by the first grant
 	// The wire version the client asked for on the upgrade (the fhirVersion
 	// query parameter or Accept header), if it asked (versionAsked).
 	version      fhir.Version
@@ -191,6 +193,7 @@ func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principa
 		conn:         conn,
 		id:           h.nextID.Add(1),
 		base:         h.cfg.Base.FHIR(r),
+		baseR5:       h.cfg.Base.Server(r) + endpoint.R5FHIRPath,
 		start:        now,
 		schedIdx:     -1,
 		unboundSince: now,

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -210,7 +212,8 @@ func (w *worker) send(ctx context.Context, sub *subscription.Subscription, kind 
 	st.Subscription = "Subscription/" + sub.ID
 	st.Topic = sub.TopicURL
 	now := time.Now()
-	body, err := fhir.AppendBackportNotification(w.buf[:0], st, sub.Content, w.d.cfg.BaseURL, "", now)
+	v, base := wireVersion(sub, w.d.cfg.BaseURL)
+	body, err := fhir.AppendNotification(w.buf[:0], v, st, sub.Content, base, "", now)
 	if err != nil {
 		// The inputs come from the engine: a bug, reported as a failure so
 		// that it shows in $status rather than looping silently.
@@ -321,4 +324,18 @@ func (w *worker) save(ctx context.Context) error {
 func ErrorText(st subscription.DeliveryState) string {
 	return fmt.Sprintf("rest-hook delivery failing since %s (%d attempts in a row): %s",
 		st.FailingSince.UTC().Format(time.RFC3339), st.ConsecutiveFailures, st.Error)
+}
+
+// wireVersion is the FHIR version of sub's notification Bundles, the one its
+// channel.payload names (R4 when it names none), and the FHIR base they refer
+// to: an R5 notification names the R5 endpoint, where the Subscription reads
+// back in its R5 form. base is the server's R4 FHIR base.
+func wireVersion(sub *subscription.Subscription, base string) (fhir.Version, string) {
+	if !sub.VersionAsked {
+		return fhir.R4, base
+	}
+	if sub.Version == fhir.R5 {
+		base = strings.TrimSuffix(base, endpoint.FHIRPath) + endpoint.R5FHIRPath
+	}
+	return sub.Version, base
 }

@@ -250,14 +250,19 @@ func newRouter(cfg Config, svc *subscription.Service, hub *notify.Hub, sec *secu
 	})
 	// CORS answers preflights before authentication: a browser sends no
 	// Authorization header on a preflight.
-	api := tr.middleware(auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, subhttp.Config{
+	apiConfig := subhttp.Config{
 		Base:         sec.base,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
 		IssueLimit:   sec.issueLimit,
 		Capability:   sec.capability,
-	}))))
+	}
+	api := tr.middleware(auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, apiConfig))))
 	r.Mount(endpoint.FHIRPath, api)
+	// The same API for R5 clients: same handlers, same store, same event
+	// log; Subscriptions are translated at its edge (docs/clients.md).
+	apiConfig.Version = fhir.R5
+	r.Mount(endpoint.R5FHIRPath, tr.middleware(auth.CORS(sec.origins)(sec.authenticate(subhttp.NewHandler(svc, apiConfig)))))
 	// The same API under the Medplum SDK's default path, advertised
 	// nowhere: URLs in responses keep the one base. (The socket's alias,
 	// endpoint.MedplumWebSocketPath, is served by the /ws/* route.)

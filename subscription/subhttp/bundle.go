@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -132,19 +131,22 @@ func (a *api) processBundle(ctx context.Context, log *slog.Logger, base string, 
 	}
 	if b.Type != "Bundle" {
 		return nil, fhir.Invalid("resourceType",
-			fmt.Sprintf("POST %s takes a transaction or batch Bundle, not a %s", endpoint.FHIRPath, b.Type))
+			fmt.Sprintf("POST [base] takes a transaction or batch Bundle, not a %s", b.Type))
 	}
 	kind, _ := b.Obj.String("type")
 	if kind != "transaction" && kind != "batch" {
 		raw, _ := b.Obj.Get("type")
 		return nil, fhir.Invalid("Bundle.type",
-			fmt.Sprintf("POST %s takes a Bundle of type transaction or batch, not %s", endpoint.FHIRPath, cmp.Or(string(raw), "none")))
+			fmt.Sprintf("POST [base] takes a Bundle of type transaction or batch, not %s", cmp.Or(string(raw), "none")))
 	}
 	var raws []json.RawMessage
 	if raw, ok := b.Obj.Get("entry"); ok {
 		if err := json.Unmarshal(raw, &raws); err != nil {
 			return nil, fhir.Invalid("Bundle.entry", "must be an array of entries")
 		}
+	}
+	if err := refuseR5Subscriptions(ctx, raws); err != nil {
+		return nil, err
 	}
 	if n := len(raws); n > a.cfg.MaxBundleEntries {
 		return nil, &statusError{Status: http.StatusRequestEntityTooLarge, Code: fhir.IssueTooLong, Expression: []string{"Bundle.entry"},

@@ -239,6 +239,9 @@ func (a *api) capabilityJSON(serverBase string) ([]byte, error) {
 	if a.cfg.Capability != nil {
 		a.cfg.Capability(cs, serverBase)
 	}
+	if a.cfg.Version == fhir.R5 {
+		r5Capability(cs, serverBase)
+	}
 	body, err := fhir.Marshal(cs)
 	if err != nil {
 		return nil, err

@@ -70,17 +70,13 @@ func (a *api) conditionalUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := readJSONBody(w, r)
-	if err != nil {
-		return err
-	}
-	res, err := parseBody(body, typ)
+	res, paths, err := readResource(w, r, typ)
 	if err != nil {
 		return err
 	}
 	stored, created, err := a.svc.ConditionalUpdate(r.Context(), res, crit, want)
 	if err != nil {
-		return err
+		return paths.Error(err)
 	}
 	status := http.StatusOK
 	if created {

@@ -11,6 +11,10 @@
 //	base := endpoint.NewBase("https://fhir.example.org", nil)
 //	r.Mount(endpoint.FHIRPath, subhttp.NewHandler(svc, subhttp.Config{Base: base}))
 //
+// With Config.Version R5 the same router is mounted at endpoint.R5FHIRPath
+// for R5 clients: Subscriptions are translated at its edge (r5.go) and the
+// operations answer R5 shapes.
+//
 // The Subscription operations are routes of the router itself
 // (operations.go); Config.Capability lets the caller amend the
 // CapabilityStatement (with the security in force).
@@ -26,7 +30,7 @@
 // instance history), history.go (type and system history), bundle.go (transaction and batch), refs.go (urn:uuid:
 // reference rewriting), wire.go (the Bundle types the handlers emit),
 // operations.go (the Subscription operations), validate.go ($validate),
-// capability.go (the CapabilityStatement).
+// capability.go (the CapabilityStatement), r5.go (the R5 endpoint's edge).
 //
 // Wire rules (the choices a client can rely on):
 //   - Responses are application/fhir+json; charset=utf-8. Request bodies must

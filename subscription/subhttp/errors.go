@@ -14,7 +14,6 @@ import (
 	"strconv"
 
 	"github.com/fhirbell/fhirbell/auth"
-	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -204,7 +203,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, types []strin
 
 // fhirBase returns the absolute FHIR base URL of the request, such as
 // "http://127.0.0.1:8080/fhir".
-func fhirBase(r *http.Request) string { return info(r).serverBase + endpoint.FHIRPath }
+func fhirBase(r *http.Request) string { return info(r).serverBase + info(r).fhirPath }
 
 // serverBase returns the absolute server base of the request, without
 // endpoint.FHIRPath, such as "http://127.0.0.1:8080".

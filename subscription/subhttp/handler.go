@@ -63,6 +63,12 @@ type Config struct {
 	// issued; false answers 429 (a per-client rate limit).
 	IssueLimit func(r *http.Request) bool
 
+	// Version is the FHIR version of the API's wire: R4 (the zero value),
+	// mounted at endpoint.FHIRPath, or R5, mounted at endpoint.R5FHIRPath,
+	// where Subscriptions are read and written in their R5 form and the
+	// Subscription operations answer in R5 shapes (r5.go).
+	Version fhir.Version
+
 	// testRoutes, set by this package's tests only, registers extra routes
 	// behind the same middleware, to exercise it.
 	testRoutes func(r chi.Router)
@@ -165,11 +171,21 @@ func NewHandler(svc *subscription.Service, cfg Config) http.Handler {
 	return r
 }
 
+// fhirPath is where the API is mounted, which every URL it writes names.
+func (a *api) fhirPath() string {
+	if a.cfg.Version == fhir.R5 {
+		return endpoint.R5FHIRPath
+	}
+	return endpoint.FHIRPath
+}
+
 // requestInfo is what the middleware learns about a request and the
 // helpers need; it is stored once in the request context.
 type requestInfo struct {
 	log          *slog.Logger
-	serverBase   string // without endpoint.FHIRPath
+	serverBase   string // without the FHIR path
+	fhirPath     string // endpoint.FHIRPath, or endpoint.R5FHIRPath for Config.Version R5
+	version      fhir.Version
 	maxBodyBytes int64
 	pretty       bool
 	contentType  string // of every response body; "" before negotiation (contentType)
@@ -183,7 +199,7 @@ func info(r *http.Request) *requestInfo {
 	}
 	// Outside NewHandler's router (a handler used alone in a test): derive
 	// what can be derived, with a discarding logger.
-	return &requestInfo{log: slog.New(slog.DiscardHandler), serverBase: endpoint.Base{}.Server(r), maxBodyBytes: DefaultMaxBodyBytes}
+	return &requestInfo{log: slog.New(slog.DiscardHandler), serverBase: endpoint.Base{}.Server(r), fhirPath: endpoint.FHIRPath, maxBodyBytes: DefaultMaxBodyBytes}
 }
 
 // requestID reuses a request id set by an outer router, so that the lead's
@@ -207,6 +223,8 @@ func (a *api) requestContext(next http.Handler) http.Handler {
 			log: a.cfg.Logger.With("method", r.Method, "path", r.URL.Path,
 				"request_id", middleware.GetReqID(r.Context())),
 			serverBase:   a.cfg.Base.Server(r),
+			fhirPath:     a.fhirPath(),
+			version:      a.cfg.Version,
 			maxBodyBytes: a.cfg.MaxBodyBytes,
 			pretty:       r.URL.Query().Get("_pretty") == "true",
 		}

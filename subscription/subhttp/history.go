@@ -132,7 +132,7 @@ func (a *api) versionsBundle(ctx context.Context, base, typ string, params url.V
 		if v.Recreated {
 			prev = &subscription.Resource{Deleted: true}
 		}
-		b.Entry = append(b.Entry, historyEntry(base, v.Resource, prev, sh))
+		b.Entry = append(b.Entry, historyEntry(ctx, base, v.Resource, prev, sh))
 	}
 	return fhir.Marshal(b)
 }

@@ -235,7 +235,7 @@ func (a *api) statusOp(w http.ResponseWriter, r *http.Request) error {
 		st.Parameters = cluster[id]
 		statuses = append(statuses, st)
 	}
-	body, err := fhir.StatusBundle(statuses, fhirBase(r), "", time.Now())
+	body, err := fhir.VersionStatusBundle(versionOf(r.Context()), statuses, fhirBase(r), "", time.Now())
 	if err != nil {
 		return fmt.Errorf("build $status bundle: %w", err)
 	}
@@ -304,7 +304,7 @@ func (a *api) eventsOp(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	body, err := fhir.BackportNotification(st, content, fhirBase(r), "", time.Now())
+	body, err := fhir.AppendNotification(nil, versionOf(r.Context()), st, content, fhirBase(r), "", time.Now())
 	if err != nil {
 		return fmt.Errorf("build $events bundle: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/patch"
 	"github.com/fhirbell/fhirbell/fhir/shape"
@@ -58,6 +59,10 @@ func (a *api) patch(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, info(r).maxBodyBytes, patchTypes)
 	if err != nil {
 		return err
+	}
+	if typ == "Subscription" && versionOf(r.Context()) == fhir.R5 {
+		return &statusError{Status: http.StatusBadRequest, Code: fhir.IssueNotSupported,
+			Msg: "a patch of a Subscription is not translated at the R5 endpoint; PUT the R5 Subscription, or PATCH its stored (R4) form at " + endpoint.FHIRPath}
 	}
 	apply := patcher(typ, patchMediaType(r), body)
 	var stored subscription.Resource

@@ -131,7 +131,7 @@ func (a *api) writeResource(w http.ResponseWriter, r *http.Request, status int, 
 	case returnOutcome:
 		writeOutcome(w, r, status, writeOutcomeOf(status, res, kind == answerMatch))
 	default:
-		writeBody(w, r, status, sh.Apply(res.Body))
+		writeBody(w, r, status, sh.Apply(outBody(r.Context(), res.Type, res.Body)))
 	}
 }
 
@@ -187,20 +187,16 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := readJSONBody(w, r)
-	if err != nil {
-		return err
-	}
-	res, err := parseBody(body, typ)
+	res, paths, err := readResource(w, r, typ)
 	if err != nil {
 		return err
 	}
 	if cond := r.Header.Get("If-None-Exist"); cond != "" {
-		return a.conditionalCreate(w, r, res, cond)
+		return paths.Error(a.conditionalCreate(w, r, res, cond))
 	}
 	stored, err := a.svc.Create(r.Context(), res)
 	if err != nil {
-		return err
+		return paths.Error(err)
 	}
 	a.writeResource(w, r, http.StatusCreated, stored, answerWrite, shape.Shape{})
 	return nil
@@ -261,11 +257,7 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := readJSONBody(w, r)
-	if err != nil {
-		return err
-	}
-	res, err := parseBody(body, typ)
+	res, paths, err := readResource(w, r, typ)
 	if err == nil {
 		err = checkUpdateID(res, id)
 	}
@@ -277,7 +269,7 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) error {
 		err = preconditionError(r.Context(), a.svc.Read, typ, id, want)
 	}
 	if err != nil {
-		return err
+		return paths.Error(err)
 	}
 	status := http.StatusOK
 	if created {

@@ -94,11 +94,11 @@ func (a *api) searchBundle(ctx context.Context, fhirBase, typ string, params url
 	}
 	b.Link = searchLinks(fhirBase+"/"+typ, filter, count, res)
 	for _, m := range res.Matches {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(m.Body),
+		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(outBody(ctx, m.Type, m.Body)),
 			Search: &entrySearch{Mode: "match"}})
 	}
 	for _, m := range res.Included {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(m.Body),
+		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(outBody(ctx, m.Type, m.Body)),
 			Search: &entrySearch{Mode: "include"}})
 	}
 	return fhir.Marshal(b)
@@ -231,7 +231,7 @@ func (a *api) historyBundle(ctx context.Context, base, typ, id string, params ur
 		if j := offset + i + 1; j < len(versions) {
 			prev = &versions[j]
 		}
-		b.Entry = append(b.Entry, historyEntry(base, v, prev, sh))
+		b.Entry = append(b.Entry, historyEntry(ctx, base, v, prev, sh))
 	}
 	return fhir.Marshal(b)
 }
@@ -264,7 +264,7 @@ func (a *api) historyPage(params url.Values) (count, offset int, err error) {
 // historyEntry describes one version as the interaction that made it: a
 // first version or one after a deletion as a create, a deletion as DELETE,
 // anything else as PUT.
-func historyEntry(base string, v subscription.Resource, prev *subscription.Resource, sh shape.Shape) bundleEntry {
+func historyEntry(ctx context.Context, base string, v subscription.Resource, prev *subscription.Resource, sh shape.Shape) bundleEntry {
 	e := bundleEntry{FullURL: base + "/" + v.Type + "/" + v.ID,
 		Response: &entryResponse{Etag: etag(v.VersionID), LastModified: fhir.FormatInstant(v.LastUpdated)}}
 	switch {
@@ -282,7 +282,7 @@ func historyEntry(base string, v subscription.Resource, prev *subscription.Resou
 		e.Response.Status = statusLine(http.StatusOK)
 	}
 	if !v.Deleted {
-		e.Resource = sh.Apply(v.Body)
+		e.Resource = sh.Apply(outBody(ctx, v.Type, v.Body))
 	}
 	return e
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/subscription"
 )
 
 // $validate modes (R4 resource-validation-mode).
@@ -55,6 +56,13 @@ func (a *api) validate(w http.ResponseWriter, r *http.Request) (*fhir.OperationO
 	if err == nil && res == nil && mode != modeDelete {
 		err = &fhir.ValidationError{Path: "Parameters.parameter", Code: fhir.IssueRequired, Msg: "a resource parameter is required unless mode is delete"}
 	}
+	var paths *subscription.R5Paths
+	if err == nil && res != nil && res.Type == "Subscription" && versionOf(r.Context()) == fhir.R5 {
+		var stored []byte
+		if stored, paths, err = subscription.SubscriptionFromR5(res.Obj.Bytes()); err == nil {
+			res, err = fhir.ParseResource(stored)
+		}
+	}
 	if err != nil {
 		return outcomeOf(err)
 	}
@@ -81,7 +89,7 @@ func (a *api) validate(w http.ResponseWriter, r *http.Request) (*fhir.OperationO
 	if res.Type != typ {
 		return outcomeOf(fhir.Invalid("resourceType", fmt.Sprintf("resource type %q does not match the type %q in the URL", res.Type, typ)))
 	}
-	return outcomeOf(a.svc.Check(res))
+	return outcomeOf(paths.Error(a.svc.Check(res)))
 }
 
 // outcomeOf turns a client error into the issues $validate reports; nil is
