@@ -81,10 +81,43 @@ func (ti *typeIndex) unkey(e *entry) {
 }
 
 // candidates returns the entries that may match q: those having a key of
-// every lookup term, or every live entry when q has no lookup term.
-func (ti *typeIndex) candidates(q *search.Query) []*entry {
-	lookups := q.Lookups()
-	if len(lookups) == 0 {
+// every lookup term, the ids of an _id term, and the resources a chain
+// term's resolved targets (refs) are filed under; every live entry when q
+// has none of these.
+func (ti *typeIndex) candidates(q *search.Query, refs search.Refs) []*entry {
+	var sets []func(yield func(string))
+	for _, pins := range q.Lookups() {
+		sets = append(sets, func(yield func(string)) {
+			for _, p := range pins {
+				for id := range ti.keys[p.Param][p.Value] {
+					yield(id)
+				}
+			}
+		})
+	}
+	for _, t := range q.Terms() {
+		code, _, _ := t.Param()
+		switch {
+		case code == "_id" && t.Modifier() == "":
+			sets = append(sets, func(yield func(string)) {
+				for _, v := range t.Values() {
+					if system, id, hasSystem := v.Token(); !hasSystem || system == "" {
+						yield(id)
+					}
+				}
+			})
+		case t.Chain() != nil && refs != nil:
+			targets := refs[t]
+			sets = append(sets, func(yield func(string)) {
+				for ref := range targets {
+					for id := range ti.keys[code][ref] {
+						yield(id)
+					}
+				}
+			})
+		}
+	}
+	if len(sets) == 0 {
 		out := make([]*entry, 0, len(ti.live))
 		for _, e := range ti.live {
 			out = append(out, e)
@@ -92,23 +125,23 @@ func (ti *typeIndex) candidates(q *search.Query) []*entry {
 		return out
 	}
 	var ids map[string]struct{}
-	for _, pins := range lookups {
-		union := map[string]struct{}{}
-		for _, p := range pins {
-			for id := range ti.keys[p.Param][p.Value] {
-				if ids == nil || has(ids, id) {
-					union[id] = struct{}{}
-				}
+	for _, set := range sets {
+		next := map[string]struct{}{}
+		set(func(id string) {
+			if ids == nil || has(ids, id) {
+				next[id] = struct{}{}
 			}
-		}
-		ids = union
+		})
+		ids = next
 		if len(ids) == 0 {
 			return nil
 		}
 	}
 	out := make([]*entry, 0, len(ids))
 	for id := range ids {
-		out = append(out, ti.live[id])
+		if e := ti.live[id]; e != nil {
+			out = append(out, e)
+		}
 	}
 	return out
 }
@@ -127,7 +160,7 @@ func (s *Store) matches(ctx context.Context, q *search.Query) ([]*entry, error) 
 		return nil, nil
 	}
 	var out []*entry
-	for i, e := range ti.candidates(q) {
+	for i, e := range ti.candidates(q, refs) {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err

@@ -244,10 +244,13 @@ func (b *sqlb) date(v *search.Value) string {
 		return "x.hi > " + ts(hi)
 	case "lt":
 		return "x.lo < " + ts(lo)
+	// ge and le add a bound implied by both sides of their OR (a range
+	// within [lo, hi) ends after lo and starts before hi), so that the
+	// planner can range-scan search_date_hi or _lo and estimate the rows.
 	case "ge":
-		return "(x.hi > " + ts(hi) + " OR " + within() + ")"
+		return "(x.hi > " + ts(lo) + " AND (x.hi > " + ts(hi) + " OR " + within() + "))"
 	case "le":
-		return "(x.lo < " + ts(lo) + " OR " + within() + ")"
+		return "(x.lo < " + ts(hi) + " AND (x.lo < " + ts(lo) + " OR " + within() + "))"
 	case "sa":
 		return "x.lo >= " + ts(hi)
 	case "eb":
@@ -286,20 +289,24 @@ func (b *sqlb) number(v *search.Value, col string) string {
 }
 
 // chain: the reference points to a live resource of one of the target
-// types that matches that type's query.
+// types that matches that type's query. The targets are one derived table
+// of (type, id) joined on the reference index, not an OR of one subquery
+// per target type: the planner then estimates the few targets and walks
+// search_reference_target from each, where the OR form made it filter
+// every reference of the parameter.
 func (b *sqlb) chain(typ, code string, chain []*search.Query, h string) (string, error) {
-	var ors []string
+	var parts []string
 	for _, sub := range chain {
 		h2 := b.next("h")
 		w, err := b.where(sub, h2)
 		if err != nil {
 			return "", err
 		}
-		ors = append(ors, fmt.Sprintf("(x.target_type = %s AND x.target_id IN (SELECT %s.id FROM resource_heads %s WHERE %s))",
-			b.arg(sub.Type), h2, h2, w))
+		parts = append(parts, fmt.Sprintf("SELECT %s::text AS type, %s.id FROM resource_heads %s WHERE %s", b.arg(sub.Type), h2, h2, w))
 	}
-	b.alias++
-	return b.in(h, "search_reference", typ, code, strings.Join(ors, " OR ")), nil
+	x, c := b.next("x"), b.next("c")
+	return fmt.Sprintf("%s.id IN (SELECT %s.id FROM search_reference %s JOIN (%s) %s ON %s.target_id = %s.id AND %s.target_type = %s.type WHERE %s.type = %s AND %s.param = %s)",
+		h, x, x, strings.Join(parts, " UNION ALL "), c, x, c, x, c, x, b.arg(typ), x, b.arg(code)), nil
 }
 
 // has: a live resource of has.Query.Type that matches it refers to h
@@ -495,6 +502,15 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err := pgx.BeginTxFunc(ctx, s.pool, opts, func(ptx pgx.Tx) error {
+		// pgx prepares each statement text once per connection, and after
+		// five runs Postgres may switch a prepared statement to a generic
+		// plan, costed without the values: for a search, whose selectivity
+		// is all in the values (a patient id against a code shared by a
+		// tenth of the rows), that plan can be a thousand times slower.
+		// Planning each search with its values costs a millisecond or less.
+		if _, err := ptx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+			return err
+		}
 		if q.Total != search.TotalNone {
 			n, err := s.count(ctx, ptx, q, !wantTotal(q))
 			if err != nil {
@@ -544,23 +560,72 @@ func wantTotal(q *search.Query) bool {
 // subscription.DefaultTotalBound, so that a search that did not ask for a
 // total never pays for counting a large result.
 func (s *Store) count(ctx context.Context, ptx pgx.Tx, q *search.Query, bounded bool) (int, error) {
-	b := &sqlb{}
-	w, err := b.where(q, "h")
+	sql, args, err := countSQL(q, bounded)
 	if err != nil {
 		return 0, err
 	}
-	sql := "SELECT count(*) FROM resource_heads h WHERE " + w
-	if bounded {
-		sql = "SELECT count(*) FROM (SELECT 1 FROM resource_heads h WHERE " + w + " LIMIT " + b.arg(subscription.DefaultTotalBound+1) + ") c"
-	}
 	var n int
-	if err := ptx.QueryRow(ctx, sql, b.args...).Scan(&n); err != nil {
+	if err := ptx.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		return 0, err
 	}
 	if bounded && n > subscription.DefaultTotalBound {
 		return -1, nil
 	}
 	return n, nil
+}
+
+// countSQL is the statement that counts the matches of q (bounded: up to
+// one past subscription.DefaultTotalBound). When q has a term whose index
+// rows belong to the searched resources themselves (a value or a chain
+// term, not _id, _has, :missing or :not), the count runs on that term's
+// rows alone and never joins resource_heads: index rows exist only for
+// live heads, so the term's ids are live resources of q.Type already, and
+// a count of 100,000 code hits is one index-only range scan instead of a
+// hash join with every head of the type.
+func countSQL(q *search.Query, bounded bool) (string, []any, error) {
+	b := &sqlb{}
+	terms := q.Terms()
+	drive, from := -1, "resource_heads h"
+	var conds []string
+	for i, t := range terms {
+		code, _, _ := t.Param()
+		if t.Has() != nil || code == "_id" || t.Modifier() == "missing" || t.Modifier() == "not" {
+			continue
+		}
+		c, err := b.term(q.Type, t, "h")
+		if err != nil {
+			return "", nil, err
+		}
+		inner, ok := strings.CutPrefix(c, "h.id IN (")
+		if !ok || !strings.HasSuffix(inner, ")") {
+			return "", nil, fmt.Errorf("count %s: unexpected term plan %q", q.Type, c)
+		}
+		drive = i
+		from = fmt.Sprintf("(SELECT DISTINCT %s::text AS type, d.id FROM (%s) d(id)) h", b.arg(q.Type), strings.TrimSuffix(inner, ")"))
+		break
+	}
+	if drive < 0 {
+		conds = append(conds, "h.type = "+b.arg(q.Type), "NOT h.deleted")
+	}
+	for i, t := range terms {
+		if i == drive {
+			continue
+		}
+		c, err := b.term(q.Type, t, "h")
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, c)
+	}
+	w := "true"
+	if len(conds) > 0 {
+		w = strings.Join(conds, " AND ")
+	}
+	sql := "SELECT count(*) FROM " + from + " WHERE " + w
+	if bounded {
+		sql = "SELECT count(*) FROM (SELECT 1 FROM " + from + " WHERE " + w + " LIMIT " + b.arg(subscription.DefaultTotalBound+1) + ") c"
+	}
+	return sql, b.args, nil
 }
 
 // page reads up to n rows after (before, for a back cursor) cur, in the
@@ -607,35 +672,11 @@ func (s *Store) page(ctx context.Context, ptx pgx.Tx, q *search.Query, cur *sear
 
 // phase reads up to limit rows of one phase after cur (if in this phase).
 func (s *Store) phase(ctx context.Context, ptx pgx.Tx, q *search.Query, ph int, cur *search.Cursor, back bool, limit int) ([]foundRow, error) {
-	b := &sqlb{}
-	w, err := b.where(q, "h")
+	sql, args, cols, err := phaseSQL(q, ph, cur, back, limit)
 	if err != nil {
 		return nil, err
 	}
-	cols, joins, phaseCond := b.sortCols(q, ph)
-	if phaseCond != "" {
-		w += " AND " + phaseCond
-	}
-	tieID := !hasIDKey(q)
-	if cur != nil {
-		keys := cur.Keys
-		if ph == 1 {
-			keys = keys[1:]
-		}
-		w += " AND " + b.keyset(cols, keys, cur.ID, tieID, back)
-	}
-	sel := []string{"h.id", "h.version", "h.last_updated", "v.body"}
-	for _, c := range cols {
-		if c.typ == "number" || c.typ == "quantity" {
-			sel = append(sel, c.expr+"::text")
-		} else {
-			sel = append(sel, c.expr)
-		}
-	}
-	sql := fmt.Sprintf(`SELECT %s FROM resource_heads h %s
-JOIN resource_versions v ON v.type = h.type AND v.id = h.id AND v.version = h.version
-WHERE %s ORDER BY %s LIMIT %s`, strings.Join(sel, ", "), strings.Join(joins, " "), w, orderBy(cols, tieID, back), b.arg(limit))
-	rows, err := ptx.Query(ctx, sql, b.args...)
+	rows, err := ptx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -664,6 +705,40 @@ WHERE %s ORDER BY %s LIMIT %s`, strings.Join(sel, ", "), strings.Join(joins, " "
 		}
 		return r, nil
 	})
+}
+
+// phaseSQL is the statement of one phase of a page (see phase) with its
+// arguments and sort columns.
+func phaseSQL(q *search.Query, ph int, cur *search.Cursor, back bool, limit int) (string, []any, []sortCol, error) {
+	b := &sqlb{}
+	w, err := b.where(q, "h")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cols, joins, phaseCond := b.sortCols(q, ph)
+	if phaseCond != "" {
+		w += " AND " + phaseCond
+	}
+	tieID := !hasIDKey(q)
+	if cur != nil {
+		keys := cur.Keys
+		if ph == 1 {
+			keys = keys[1:]
+		}
+		w += " AND " + b.keyset(cols, keys, cur.ID, tieID, back)
+	}
+	sel := []string{"h.id", "h.version", "h.last_updated", "v.body"}
+	for _, c := range cols {
+		if c.typ == "number" || c.typ == "quantity" {
+			sel = append(sel, c.expr+"::text")
+		} else {
+			sel = append(sel, c.expr)
+		}
+	}
+	sql := fmt.Sprintf(`SELECT %s FROM resource_heads h %s
+JOIN resource_versions v ON v.type = h.type AND v.id = h.id AND v.version = h.version
+WHERE %s ORDER BY %s LIMIT %s`, strings.Join(sel, ", "), strings.Join(joins, " "), w, orderBy(cols, tieID, back), b.arg(limit))
+	return sql, b.args, cols, nil
 }
 
 func cursorKey(v any) search.CursorKey {
