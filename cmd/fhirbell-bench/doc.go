@@ -13,6 +13,7 @@
 //	fhirbell-bench latency    [flags]  one subscriber: write-to-notification distribution
 //	fhirbell-bench resthook   [flags]  N rest-hook subscriptions on a loopback receiver
 //	fhirbell-bench failover   [flags]  sockets over a cluster's nodes, one node killed
+//	fhirbell-bench search     [flags]  load N Observations, then time a fixed set of searches
 //
 // Every scenario prints a table on stdout and, with --json FILE, writes the
 // same figures as JSON. docs/benchmarks.md records the commands and the
@@ -51,6 +52,24 @@
 //   - Cheap client: one goroutine per socket (its reader), small read
 //     buffers and a shared write-buffer pool, because the generator runs on
 //     the same machine as the server. Its own resident memory is reported.
+//
+// # Search
+//
+// The search scenario loads --observations Observations for --patients
+// Patients (one per 50 by default) through transaction Bundles of --bundle
+// entries, --loaders at a time: ten LOINC vital signs and labs evenly, UCUM
+// valueQuantity in each code's plausible range, effectiveDateTime spread
+// over 2015–2024, status mostly final, a category; Patients carry an MRN
+// identifier. Ids and the MRN include the run id, and the data follows from
+// it. It then asks each query shape of a fixed set --repeat times (after
+// three unmeasured), one at a time, with another patient, code or bound
+// each time, and checks every answer: counts it knows from the generated
+// data (the code counts taken before the load are added), the order a sort
+// promises, the condition a filter states, the subjects an _include must
+// bring. Last it pages through every hit of one code with _count=1000
+// following the next links, three times. With --database-url (fhirbell's
+// Postgres, loopback only) it also reports the size of the search index
+// tables per live resource, after an ANALYZE of them (--analyze).
 //
 // # Idle capacity
 //

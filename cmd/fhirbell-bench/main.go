@@ -45,6 +45,7 @@ Usage:
   fhirbell-bench latency    [flags]   one subscriber, write-to-notification distribution
   fhirbell-bench resthook   [flags]   N rest-hook subscriptions on a loopback receiver; writes/s, write-to-POST latency
   fhirbell-bench failover   [flags]   sockets over several nodes, one node killed: time until every client is live again, no event lost
+  fhirbell-bench search     [flags]   load N Observations by transaction Bundles, then time a fixed set of searches
 
 Run "fhirbell-bench <scenario> -h" for the flags.
 `
@@ -100,6 +101,13 @@ type options struct {
 	Rate         float64       // failover: writes per second
 	Before       time.Duration // failover: writing before the kill
 	After        time.Duration // failover: writing after the kill
+	Observations int           // search
+	Patients     int           // search: 0 means Observations/50
+	BundleSize   int           // search: entries per transaction Bundle
+	Repeat       int           // search: measured answers per query shape
+	DatabaseURL  string        // search: fhirbell's Postgres, for the index size
+	Analyze      bool          // search: VACUUM (ANALYZE) the index tables after the load
+	Reuse        string        // search: run id of an earlier load to query instead of loading
 }
 
 // parseOptions parses the flags of a scenario.
@@ -170,6 +178,15 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 		fs.DurationVar(&o.Before, "before", 2*time.Second, "how long to write before the kill")
 		fs.DurationVar(&o.After, "after", 5*time.Second, "how long to write after the kill")
 		fs.DurationVar(&o.RoundTimeout, "timeout", o.RoundTimeout, "how long to wait for tokens, and for the last events after the writes stop")
+	case "search":
+		fs.IntVar(&o.Observations, "observations", 10_000, "Observations to load")
+		fs.IntVar(&o.Patients, "patients", 0, "Patients they belong to (0: one per 50 Observations)")
+		fs.IntVar(&o.BundleSize, "bundle", 500, "entries per transaction Bundle")
+		fs.IntVar(&o.Writers, "loaders", 2, "transactions in flight at once while loading")
+		fs.IntVar(&o.Repeat, "repeat", 50, "measured answers per query shape (after 3 unmeasured)")
+		fs.StringVar(&o.DatabaseURL, "database-url", "", "the server's Postgres (loopback), to report the search index size; never printed")
+		fs.BoolVar(&o.Analyze, "analyze", true, "with --database-url: VACUUM (ANALYZE) the index tables after the load, as autovacuum would")
+		fs.StringVar(&o.Reuse, "reuse", "", "query the data an earlier run loaded (its run id, with the same --observations and --patients) instead of loading")
 	case "latency":
 		fs.IntVar(&o.Samples, "samples", o.Samples, "measured writes, one at a time")
 		fs.IntVar(&o.Warmup, "warmup", o.Warmup, "unmeasured writes first")
@@ -256,6 +273,16 @@ func (o *options) validate(scenario string) error {
 		if o.Before <= 0 || o.Before > maxDuration || o.After <= 0 || o.After > maxDuration {
 			errs = append(errs, fmt.Errorf("--before and --after: want (0, %v]", maxDuration))
 		}
+	case "search":
+		errs = append(errs,
+			inRange("observations", o.Observations, 1, 10_000_000),
+			inRange("patients", o.Patients, 0, 10_000_000),
+			inRange("bundle", o.BundleSize, 1, 1000),
+			inRange("loaders", o.Writers, 1, 64),
+			inRange("repeat", o.Repeat, 1, 100_000))
+		if o.Reuse != "" && (len(o.Reuse) != 8 || strings.Trim(o.Reuse, "0123456789abcdef") != "") {
+			errs = append(errs, fmt.Errorf("--reuse %q: want the 8 hex digits of a run id", o.Reuse))
+		}
 	case "latency":
 		errs = append(errs, inRange("samples", o.Samples, 1, maxSamples), inRange("warmup", o.Warmup, 0, 10_000))
 		if o.Interval < 0 || o.Interval > time.Minute {
@@ -290,6 +317,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup lo
 		runScenario = (*bench).restHook
 	case "failover":
 		runScenario = (*bench).failover
+	case "search":
+		runScenario = (*bench).search
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -32,6 +32,7 @@ func noLookup(_ context.Context, host string) ([]net.IPAddr, error) {
 var server struct {
 	once sync.Once
 	dir  string
+	bin  string
 	cmd  *exec.Cmd
 	base string // FHIR base URL
 	pid  int
@@ -108,18 +109,31 @@ func bootServer() error {
 	if err != nil {
 		return err
 	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--database-url", ""}
+	server.bin = bin
+	cmd, base, err := launch(bin, "")
+	if cmd != nil {
+		server.cmd = cmd
+		server.pid = cmd.Process.Pid
+	}
+	server.base = base
+	return err
+}
+
+// launch starts the server binary on a free loopback port, on the
+// in-memory store or (dbURL non-empty) on Postgres, and returns its FHIR
+// base once it listens.
+func launch(bin, dbURL string) (*exec.Cmd, string, error) {
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--database-url", dbURL}
 	args = append(args, abuseLimitFlags(bin)...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "FHIRBELL_DATABASE_URL=", "FHIRBELL_REST_HOOK_ALLOW=127.0.0.1/8")
+	cmd.Env = append(os.Environ(), "FHIRBELL_DATABASE_URL="+dbURL, "FHIRBELL_REST_HOOK_ALLOW=127.0.0.1/8")
 	logs, err := cmd.StderrPipe()
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, "", err
 	}
-	server.cmd = cmd
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(logs)
@@ -137,11 +151,9 @@ func bootServer() error {
 	}()
 	select {
 	case a := <-addr:
-		server.base = "http://" + a + "/fhir"
-		server.pid = cmd.Process.Pid
-		return nil
-	case <-time.After(30 * time.Second):
-		return errors.New("no listening line within 30s")
+		return cmd, "http://" + a + "/fhir", nil
+	case <-time.After(60 * time.Second):
+		return cmd, "", errors.New("no listening line within 60s")
 	}
 }
 

@@ -91,6 +91,7 @@ type Report struct {
 	Latency    *LatencyResult    `json:"latency,omitempty"`
 	RestHook   *RestHookResult   `json:"rest_hook,omitempty"`
 	Failover   *FailoverResult   `json:"failover,omitempty"`
+	Search     *SearchResult     `json:"search,omitempty"`
 	Frames     map[string]int64  `json:"frames"`            // frames received by kind
 	GenRSSKiB  int64             `json:"generator_rss_kib"` // the generator's own resident memory at the end of the measurement
 	Complete   bool              `json:"complete"`          // every expected socket bound and notification arrived
@@ -146,6 +147,8 @@ func (r *Report) rows() [][2]string {
 		rows = append(rows, r.RestHook.rows()...)
 	case r.Failover != nil:
 		rows = append(rows, r.Failover.rows()...)
+	case r.Search != nil:
+		rows = append(rows, r.Search.rows()...)
 	}
 	add("generator rss", fmt.Sprintf("%d KiB", r.GenRSSKiB))
 	add("load (1/5/15 min)", r.Host.LoadBefore+" → "+r.Host.LoadAfter)
