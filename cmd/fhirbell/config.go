@@ -17,6 +17,7 @@ import (
 
 // Config is everything `fhirbell serve` and `fhirbell migrate` can be told.
 type Config struct {
+	Reindex         ReindexConfig // fhirbell reindex only
 	Addr            string        // listen address
 	DatabaseURL     string        // Postgres DSN; empty selects the in-memory store
 	BaseURL         string        // public base URL (scheme://host[:port]); empty derives it from each request
@@ -285,6 +286,10 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 		registerClusterFlags(e, &cfg.Cluster)
 		registerRestHookFlags(e, &cfg.RestHook)
 		registerTracingFlags(e, &cfg.Tracing)
+	}
+	if cmd == "reindex" {
+		fs.BoolVar(&cfg.Reindex.Restart, "restart", false, "start from the first resource even when an interrupted reindex could continue")
+		fs.IntVar(&cfg.Reindex.Batch, "batch", 500, "resources per transaction (1…10000)")
 	}
 	if err := errors.Join(e.errs...); err != nil {
 		return cfg, err

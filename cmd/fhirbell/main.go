@@ -32,6 +32,7 @@ const usage = `fhirbell — FHIR R4 Subscriptions over WebSockets
 Usage:
   fhirbell serve [flags]     run the server
   fhirbell migrate [flags]   apply database migrations and exit
+  fhirbell reindex [flags]   rebuild the Postgres search index, resumably, while servers keep serving
   fhirbell listen [flags]    subscribe over a WebSocket and print notifications
 
 Run "fhirbell <command> -h" for the flags of a command.
@@ -52,7 +53,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve", "migrate":
+	case "serve", "migrate", "reindex":
 	case "listen":
 		return runListen(ctx, rest, getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
@@ -75,6 +76,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	switch cmd {
 	case "migrate":
 		return migrate(ctx, cfg, logger)
+	case "reindex":
+		return reindex(ctx, cfg, logger, stdout)
 	default:
 		return serve(ctx, cfg, logger, onListen)
 	}

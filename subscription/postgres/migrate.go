@@ -53,7 +53,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	// the extractor, which SQL cannot run: build it now when it is empty
 	// or was built by another extractor version, resuming an interrupted
 	// build. A no-op when it is current.
-	if err := Reindex(ctx, pool, false, nil); err != nil {
+	if err := Reindex(ctx, pool, ReindexOptions{}); err != nil {
 		return fmt.Errorf("migrate: build the search index: %w", err)
 	}
 	return nil

@@ -11,12 +11,29 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// reindexBatch is how many resources one reindex transaction re-extracts.
+// reindexBatch is how many resources one reindex transaction re-extracts
+// unless ReindexOptions.Batch says otherwise.
 const reindexBatch = 500
 
 // ReindexProgress reports a reindex's advance: done of total live
-// resources (total is counted when the reindex starts).
+// resources (total is counted when the reindex starts; done includes what
+// an interrupted run finished before).
 type ReindexProgress func(done, total int64)
+
+// ReindexOptions say what Reindex does besides building a stale index.
+type ReindexOptions struct {
+	// Full rebuilds the index even when it is current (after a change the
+	// version does not see, or to repair it).
+	Full bool
+	// Restart starts from the first resource even when an earlier reindex
+	// of the same version stopped midway (by default it continues after
+	// the last batch that committed).
+	Restart bool
+	// Batch is the number of resources per transaction (0: 500).
+	Batch int
+	// Progress, when set, is called before the first batch and after each.
+	Progress ReindexProgress
+}
 
 // IndexStale reports whether the search index was built by another
 // extractor version than this binary's (search.IndexVersion), or never
@@ -32,17 +49,22 @@ func IndexStale(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 }
 
 // Reindex re-extracts the search values of every live resource, in
-// batches of reindexBatch in (type, id) order, each batch in its own
-// transaction that also records the batch's last (type, id) in
-// search_index_state: a reindex that stops (a crash, ctx cancelled)
-// resumes after the last batch committed when it runs again with the
-// same extractor version. full starts over even when the index is
-// current. The server keeps serving meanwhile: each batch locks its heads
-// as writers do, so a concurrent write either commits before the batch
-// reads the resource or waits for the batch and then replaces its rows.
-// Searches see the old values of resources not yet reached.
-func Reindex(ctx context.Context, pool *pgxpool.Pool, full bool, progress ReindexProgress) error {
+// batches in (type, id) order, each batch in its own transaction that also
+// records the batch's last (type, id) in search_index_state: a reindex
+// that stops (a crash, ctx cancelled) continues after the last batch that
+// committed when it runs again with the same extractor version, unless
+// opts.Restart. It does nothing when the index was built by this
+// extractor version, unless opts.Full (so a server that starts while a
+// full rebuild of a current index is unfinished does not wait for it). The server keeps serving meanwhile: each batch locks
+// its heads as writers do, so a concurrent write either commits before
+// the batch reads the resource or waits for the batch and then replaces
+// its rows. Searches see the old values of resources not yet reached.
+func Reindex(ctx context.Context, pool *pgxpool.Pool, opts ReindexOptions) error {
 	want := search.IndexVersion()
+	batch := opts.Batch
+	if batch <= 0 {
+		batch = reindexBatch
+	}
 	var version string
 	var building *string
 	var curType, curID string
@@ -50,10 +72,10 @@ func Reindex(ctx context.Context, pool *pgxpool.Pool, full bool, progress Reinde
 	if err != nil {
 		return fmt.Errorf("read search index state: %w", translate(err))
 	}
-	if version == want && building == nil && !full {
+	if version == want && !opts.Full {
 		return nil
 	}
-	if building == nil || *building != want || full {
+	if building == nil || *building != want || opts.Restart {
 		curType, curID = "", ""
 		if _, err := pool.Exec(ctx, `UPDATE search_index_state SET building = $1, cursor_type = '', cursor_id = '', updated_at = now()`, want); err != nil {
 			return fmt.Errorf("start reindex: %w", translate(err))
@@ -69,31 +91,31 @@ func Reindex(ctx context.Context, pool *pgxpool.Pool, full bool, progress Reinde
 		}
 	}
 	for {
-		if progress != nil {
-			progress(done, total)
+		if opts.Progress != nil {
+			opts.Progress(min(done, total), total)
 		}
-		n, err := reindexBatchAfter(ctx, pool, &curType, &curID)
+		n, err := reindexBatchAfter(ctx, pool, &curType, &curID, batch)
 		if err != nil {
 			return err
 		}
 		done += int64(n)
-		if n < reindexBatch {
+		if n < batch {
 			break
 		}
-	}
-	if progress != nil {
-		progress(done, total)
 	}
 	_, err = pool.Exec(ctx, `UPDATE search_index_state SET version = $1, building = NULL, cursor_type = '', cursor_id = '', updated_at = now()`, want)
 	if err != nil {
 		return fmt.Errorf("finish reindex: %w", translate(err))
+	}
+	if opts.Progress != nil {
+		opts.Progress(max(done, total), max(done, total))
 	}
 	return nil
 }
 
 // reindexBatchAfter re-extracts the next batch of live resources after
 // (*typ, *id), advances the cursor and returns how many it did.
-func reindexBatchAfter(ctx context.Context, pool *pgxpool.Pool, typ, id *string) (int, error) {
+func reindexBatchAfter(ctx context.Context, pool *pgxpool.Pool, typ, id *string, batch int) (int, error) {
 	var n int
 	var lastType, lastID string
 	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(ptx pgx.Tx) error {
@@ -103,7 +125,7 @@ func reindexBatchAfter(ctx context.Context, pool *pgxpool.Pool, typ, id *string)
 SELECT type, id, version FROM resource_heads
 WHERE NOT deleted AND (type, id) > ($1, $2)
 ORDER BY type, id LIMIT $3
-FOR NO KEY UPDATE`, *typ, *id, reindexBatch)
+FOR NO KEY UPDATE`, *typ, *id, batch)
 		if err != nil {
 			return err
 		}
@@ -178,6 +200,6 @@ JOIN resource_versions v ON v.type = k.type AND v.id = k.id AND v.version = k.ve
 
 // Reindex re-extracts every live resource's search values; see the
 // package function Reindex.
-func (s *Store) Reindex(ctx context.Context, full bool, progress ReindexProgress) error {
-	return Reindex(ctx, s.pool, full, progress)
+func (s *Store) Reindex(ctx context.Context, opts ReindexOptions) error {
+	return Reindex(ctx, s.pool, opts)
 }
