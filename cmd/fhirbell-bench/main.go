@@ -154,6 +154,7 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 		fs.StringVar(&o.Mix, "mix", o.Mix, "criteria: code (Observation?code=…) or mixed (code; subject+status; code+subject)")
 		fs.Float64Var(&o.Unpinned, "unpinned", 0, "fraction of subscriptions whose criteria pin no value (value-quantity=gt…; they never match)")
 		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses for the sockets (0: automatic)")
+		fs.Func("nodes", "comma-separated FHIR base URLs of a cluster's nodes: writer w writes to node w mod n and socket i binds on node i mod n (default: --fhir-base alone)", nodesFlag(o))
 	case "resthook":
 		fs.IntVar(&o.Subs, "subscriptions", 10, "rest-hook subscriptions, each matching every write")
 		fs.IntVar(&o.Writers, "writers", 4, "concurrent writers")
@@ -162,13 +163,7 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 		fs.IntVar(&o.MaxCount, "max-count", 10, "backport-max-count of each subscription (events per POST)")
 		fs.DurationVar(&o.RoundTimeout, "timeout", o.RoundTimeout, "how long to wait for the handshakes, and for the events after the last write")
 	case "failover":
-		fs.Func("nodes", "comma-separated FHIR base URLs of the cluster's nodes (at least 2; loopback only)", func(v string) error {
-			o.Nodes = nil
-			for n := range strings.SplitSeq(v, ",") {
-				o.Nodes = append(o.Nodes, strings.TrimRight(strings.TrimSpace(n), "/"))
-			}
-			return nil
-		})
+		fs.Func("nodes", "comma-separated FHIR base URLs of the cluster's nodes (at least 2; loopback only)", nodesFlag(o))
 		fs.IntVar(&o.Sockets, "sockets", 300, "sockets, spread over the nodes (socket i on node i mod n)")
 		fs.IntVar(&o.Subs, "subscriptions", 10, "subscriptions the sockets share (each write matches all)")
 		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses 127.0.0.1… to spread sockets over (0: one per 25,000 sockets)")
@@ -203,6 +198,17 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 	return o, o.validate(scenario)
 }
 
+// nodesFlag parses --nodes into o.Nodes.
+func nodesFlag(o *options) func(string) error {
+	return func(v string) error {
+		o.Nodes = nil
+		for n := range strings.SplitSeq(v, ",") {
+			o.Nodes = append(o.Nodes, strings.TrimRight(strings.TrimSpace(n), "/"))
+		}
+		return nil
+	}
+}
+
 // validate enforces the bounds.
 func (o *options) validate(scenario string) error {
 	switch o.Dialect {
@@ -233,6 +239,9 @@ func (o *options) validate(scenario string) error {
 			errs = append(errs, fmt.Errorf("--settle and --hold: want 0…%v", maxDuration))
 		}
 	case "throughput":
+		if len(o.Nodes) > 64 {
+			errs = append(errs, fmt.Errorf("--nodes: at most 64, got %d", len(o.Nodes)))
+		}
 		errs = append(errs,
 			inRange("subscriptions", o.Subs, 1, maxSubscriptions),
 			inRange("writers", o.Writers, 1, maxWriters),
@@ -333,14 +342,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup lo
 	if err != nil {
 		return fmt.Errorf("%s: %w", scenario, err)
 	}
-	if scenario == "failover" {
-		for _, n := range o.Nodes {
-			if err := checkURL(ctx, lookup, n); err != nil {
-				return fmt.Errorf("%s: --nodes: %w", scenario, err)
-			}
+	for _, n := range o.Nodes {
+		if err := checkURL(ctx, lookup, n); err != nil {
+			return fmt.Errorf("%s: --nodes: %w", scenario, err)
 		}
+	}
+	switch {
+	case scenario == "failover":
 		// Setup and clean-up go through a node that survives.
 		o.FHIRBase = o.Nodes[(o.KillNode+1)%len(o.Nodes)]
+	case len(o.Nodes) > 0:
+		o.FHIRBase = o.Nodes[0]
 	}
 	if err := checkURL(ctx, lookup, o.FHIRBase); err != nil {
 		return fmt.Errorf("%s: %w", scenario, err)

@@ -249,6 +249,12 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("throughput = %+v, want every write matching and notified once", th)
 			}
 		}},
+		{"throughput over two bases", []string{"throughput", "--subscriptions", "20", "--writers", "2", "--duration", "500ms", "--writes", "100", "--match-rate", "1", "--nodes", base + "," + base}, func(t *testing.T, r *Report) {
+			th := r.Throughput
+			if th == nil || th.Writes == 0 || th.Errors != 0 || th.BoundSockets != 20 || th.Notifications != th.Matching || r.Params["nodes"] != float64(2) {
+				t.Fatalf("throughput = %+v (params %v), want 20 sockets over two pools, every write notified once", th, r.Params)
+			}
+		}},
 		{"throughput unbound", []string{"throughput", "--subscriptions", "50", "--writers", "2", "--duration", "500ms", "--writes", "100", "--bind=false", "--match-rate", "0.5"}, func(t *testing.T, r *Report) {
 			if th := r.Throughput; th == nil || th.Writes == 0 || th.Errors != 0 || th.BoundSockets != 0 || th.Notifications != 0 {
 				t.Fatalf("throughput = %+v, want writes and no sockets", th)

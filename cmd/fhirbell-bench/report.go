@@ -114,6 +114,16 @@ func newReport(scenario string, o *options) *Report {
 	}
 }
 
+// addFrames adds counts to the frames received.
+func (r *Report) addFrames(counts map[string]int64) {
+	if r.Frames == nil {
+		r.Frames = map[string]int64{}
+	}
+	for k, v := range counts {
+		r.Frames[k] += v
+	}
+}
+
 func (r *Report) problem(format string, args ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
 }

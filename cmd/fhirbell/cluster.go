@@ -85,18 +85,19 @@ type clusterHub interface {
 // Call it after svc.Load and before the server takes writes. stop ends
 // both goroutines; call it after the HTTP server and the hub have shut down
 // (the Broadcaster then sends what the last writes changed) and before the
-// store is closed.
-func startCluster(ctx context.Context, cc ClusterConfig, nodeID string, store subscription.Store, svc *subscription.Service, hub clusterHub, logger *slog.Logger) (stop func(), err error) {
+// store is closed. The Broadcaster is returned for its counters (nil
+// without Postgres).
+func startCluster(ctx context.Context, cc ClusterConfig, nodeID string, store subscription.Store, svc *subscription.Service, hub clusterHub, logger *slog.Logger) (stop func(), _ *postgres.Broadcaster, err error) {
 	pg, ok := store.(*postgres.Store)
 	if !ok {
-		return func() {}, nil
+		return func() {}, nil, nil
 	}
 	if err := cc.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	channel, err := postgres.ChannelFor(ctx, pg.Pool())
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		return nil, nil, fmt.Errorf("cluster: %w", err)
 	}
 	logger = logger.With("node_id", nodeID)
 	broadcaster := postgres.NewBroadcaster(pg.Pool(), postgres.BroadcasterConfig{
@@ -150,5 +151,5 @@ func startCluster(ctx context.Context, cc ClusterConfig, nodeID string, store su
 				logger.Info("cluster notifications", "sent", sent, "failed", failed)
 			}
 		})
-	}, nil
+	}, broadcaster, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/fhirbell/fhirbell/notify"
 	"github.com/fhirbell/fhirbell/resthook"
 	"github.com/fhirbell/fhirbell/subscription"
+	"github.com/fhirbell/fhirbell/subscription/postgres"
 )
 
 // metrics is the Prometheus surface of a node, served at GET /metrics and
@@ -149,6 +150,30 @@ func (m *metrics) observeRestHook(a resthook.Attempt) {
 			m.restHook.latency.Observe(now.Sub(ev.Time).Seconds())
 		}
 		m.restHook.events.Add(float64(len(a.Events)))
+	}
+}
+
+// watchBroadcaster exports how many changes this node asked the cluster's
+// Broadcaster to announce and how many NOTIFYs that took: the difference is
+// what coalescing saved.
+func (m *metrics) watchBroadcaster(b *postgres.Broadcaster) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "fhirbell_cluster_changes_total", Help: "Committed changes this node queued for the other nodes (one per write that appended events or changed a Subscription or SubscriptionTopic).",
+	}, func() float64 { return float64(b.Queued()) }))
+	notifies := func(failed bool) func() float64 {
+		return func() float64 {
+			s, f := b.Sent()
+			if failed {
+				return float64(f)
+			}
+			return float64(s)
+		}
+	}
+	for _, r := range []string{"sent", "failed"} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "fhirbell_cluster_notifications_total", Help: "NOTIFYs this node sent to the other nodes (each carries every change queued while the previous one was in flight), by result.",
+			ConstLabels: prometheus.Labels{"result": r},
+		}, notifies(r == "failed")))
 	}
 }
 

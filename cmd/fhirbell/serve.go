@@ -135,9 +135,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 	// hub.Shutdown, so the last writes are announced. cfg.Cluster holds the
 	// --cluster-* flags.
 	started := time.Now().UTC()
-	stopCluster, err := startCluster(ctx, cfg.Cluster, nodeID, store, svc, deliveryFanout{hub: hub, restHook: deliverer}, logger)
+	stopCluster, broadcaster, err := startCluster(ctx, cfg.Cluster, nodeID, store, svc, deliveryFanout{hub: hub, restHook: deliverer}, logger)
 	if err != nil {
 		return err
+	}
+	if broadcaster != nil {
+		m.watchBroadcaster(broadcaster)
 	}
 	defer stopCluster()
 	// Background work stops before the deferred store.Close: the

@@ -277,8 +277,8 @@ type Broadcaster struct {
 	mu      sync.Mutex
 	pending batch // guarded by mu
 
-	sent, failed atomic.Int64
-	lastWarn     atomic.Int64 // unix nanoseconds of the last failure logged
+	queued, sent, failed atomic.Int64
+	lastWarn             atomic.Int64 // unix nanoseconds of the last failure logged
 }
 
 var _ subscription.Broadcaster = (*Broadcaster)(nil)
@@ -312,6 +312,7 @@ func (n *Broadcaster) Broadcast(c subscription.Change) {
 	if n.cfg.Disabled || c.Empty() {
 		return
 	}
+	n.queued.Add(1)
 	n.mu.Lock()
 	n.pending.add(c, n.cfg.MaxPending)
 	n.mu.Unlock()
@@ -323,6 +324,11 @@ func (n *Broadcaster) Broadcast(c subscription.Change) {
 
 // Sent returns how many notifications were sent and how many failed.
 func (n *Broadcaster) Sent() (sent, failed int64) { return n.sent.Load(), n.failed.Load() }
+
+// Queued returns how many changes Broadcast was given (one per committed
+// write that changed something another node must hear of); against Sent,
+// how much coalescing saved.
+func (n *Broadcaster) Queued() int64 { return n.queued.Load() }
 
 // Run sends pending notifications until ctx ends, then makes one last
 // attempt (bounded by SendTimeout) to send what is still pending, so that a
