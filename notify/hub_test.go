@@ -409,7 +409,9 @@ func TestSlowReaderGetsEveryEventInOrder(t *testing.T) {
 	// Likewise PongWait: the slow client sends nothing (not even pongs)
 	// while it does not read, and the reader would end its session.
 	e := newEnv(t, Config{WriteWait: 2 * time.Minute, PongWait: 5 * time.Minute})
-	id := e.createSub(subOpts{})
+	// And heartbeats: reading 1,000 frames there can outlast the default
+	// period, and a heartbeat would come between the events.
+	id := e.createSub(subOpts{heartbeat: 3600})
 	tok := e.token(id)
 	slow, fast := e.dialSmallBuffer("/ws"), e.dial("/ws")
 	for _, c := range []*client{slow, fast} {
