@@ -343,3 +343,45 @@ func TestTypeAndSystemHistoryJudged(t *testing.T) {
 		t.Errorf("the admin's _history has %d entries, want every version", len(got))
 	}
 }
+
+// TestPatientEverythingJudged: $everything shows a patient-scoped caller
+// its own compartment, only the types its scopes cover, and another
+// patient's $everything is 404 like a missing one.
+func TestPatientEverythingJudged(t *testing.T) {
+	s, is := authServer(t)
+	admin := bearer(is.token(t, "ops", "system/*.cruds", "", time.Hour))
+	patA := bearer(is.token(t, "pa", "patient/Patient.rs patient/Observation.rs", "A", time.Hour))
+	for _, w := range []struct{ path, body string }{
+		{"/fhir/Patient/A", `{"resourceType":"Patient","id":"A"}`},
+		{"/fhir/Patient/B", `{"resourceType":"Patient","id":"B"}`},
+		{"/fhir/Observation/oa", `{"resourceType":"Observation","id":"oa","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/A"}}`},
+		{"/fhir/Observation/ob", `{"resourceType":"Observation","id":"ob","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/B"}}`},
+		{"/fhir/Condition/ca", `{"resourceType":"Condition","id":"ca","subject":{"reference":"Patient/A"}}`},
+	} {
+		wantStatus(t, do(t, "PUT", s.URL+w.path, w.body, admin...), 201)
+	}
+	ids := func(r response) string {
+		var out []string
+		list, _ := r.Body["entry"].([]any)
+		for _, e := range list {
+			res := e.(map[string]any)["resource"].(map[string]any)
+			out = append(out, res["resourceType"].(string)+"/"+res["id"].(string))
+		}
+		return strings.Join(out, " ")
+	}
+	r := do(t, "GET", s.URL+"/fhir/Patient/A/$everything", "", patA...)
+	wantStatus(t, r, 200)
+	if got := ids(r); got != "Patient/A Observation/oa" {
+		t.Errorf("A's $everything = %q, want Patient/A Observation/oa (no Condition scope)", got)
+	}
+	if got := ids(do(t, "GET", s.URL+"/fhir/Patient/A/$everything", "", admin...)); got != "Patient/A Condition/ca Observation/oa" {
+		t.Errorf("the admin's $everything of A = %q", got)
+	}
+	b := do(t, "GET", s.URL+"/fhir/Patient/B/$everything", "", patA...)
+	missing := do(t, "GET", s.URL+"/fhir/Patient/C/$everything", "", patA...)
+	wantStatus(t, b, 404)
+	wantStatus(t, missing, 404)
+	if strings.ReplaceAll(string(b.Raw), "Patient/B", "X") != strings.ReplaceAll(string(missing.Raw), "Patient/C", "X") {
+		t.Errorf("B's $everything and a missing patient's answer differently:\n%s\n%s", b.Raw, missing.Raw)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	_ "embed"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,6 +122,37 @@ func loadSyntheaTwice(t *testing.T, base string) {
 		ob := read(o)
 		if ref(ob, "subject", "reference") != pat || ref(ob, "encounter", "reference") != enc || ref(ob, "performer", 0, "reference") != prac {
 			t.Errorf("Observation references: %v", ob)
+		}
+	}
+	// $everything of the Patient, two per page: the Patient, its
+	// Encounter and its Observations (the Practitioner and Organization
+	// are outside its compartment), each once.
+	var everything []string
+	for next := fhir + "/" + pat + "/$everything?_count=2"; next != ""; {
+		r := do(t, "GET", next, "")
+		wantStatus(t, r, 200)
+		next = ""
+		for _, l := range r.Body["link"].([]any) {
+			if l := l.(map[string]any); l["relation"] == "next" {
+				next = l["url"].(string)
+			}
+		}
+		entries, _ := r.Body["entry"].([]any)
+		for _, e := range entries {
+			res := e.(map[string]any)["resource"].(map[string]any)
+			everything = append(everything, res["resourceType"].(string)+"/"+res["id"].(string))
+		}
+		if len(everything) > 20 {
+			t.Fatal("$everything does not end")
+		}
+	}
+	if got, want := strings.Join(everything, " "), strings.Join(append([]string{pat, enc}, ids[4:]...), " "); got != want {
+		// The Observations come in the search's order, not the Bundle's.
+		slices.Sort(everything)
+		w := append([]string{pat, enc}, ids[4:]...)
+		slices.Sort(w)
+		if !slices.Equal(everything, w) {
+			t.Errorf("$everything = %s, want %s", got, want)
 		}
 	}
 	// The conditional references find what the load made, by search too.

@@ -199,6 +199,11 @@ func buildCapabilityStatement(serverBase, softwareVersion string, built time.Tim
 			ConditionalRead:   "full-support",
 			ConditionalDelete: "multiple",
 		}
+		if typ == "Patient" {
+			r.Operation = append(r.Operation, Operation{Name: "everything",
+				Definition:    "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+				Documentation: "The Patient and its compartment (GET, instance level), with _since, _type and _count; paged by a cursor in the next link. Referenced resources outside the compartment are not added."})
+		}
 		for _, p := range search.SearchParams(typ) {
 			r.SearchParam = append(r.SearchParam, SearchParam{Name: p.Code, Type: p.Type, Documentation: p.Description})
 		}

@@ -27,7 +27,8 @@
 // Files: handler.go (Config, the router, the middleware), errors.go
 // (handlerFunc, errorOutcome, the response and request-body helpers),
 // resource.go (create, read, vread, update, delete), search.go (search and
-// instance history), history.go (type and system history), bundle.go (transaction and batch), refs.go (urn:uuid:
+// instance history), history.go (type and system history), everything.go
+// (Patient/$everything), bundle.go (transaction and batch), refs.go (urn:uuid:
 // reference rewriting), wire.go (the Bundle types the handlers emit),
 // operations.go (the Subscription operations), validate.go ($validate),
 // capability.go (the CapabilityStatement), r5.go (the R5 endpoint's edge).
@@ -58,6 +59,9 @@
 //     at some moment of its period. There is no total and no previous or
 //     last link. Each entry is judged by the read guard; hidden ones are
 //     left out, so a page may be short.
+//   - GET Patient/{id}/$everything (everything.go) is a searchset of the
+//     Patient and its compartment (subscription.Service.Everything), with
+//     _since, _type, _count and a cursor in the next link.
 //   - Search pages are stateless: the next/previous links carry the filter
 //     parameters with _offset and _count, so any node can serve any page.
 //   - Transaction Bundles run in one store transaction (DELETE, then POST,

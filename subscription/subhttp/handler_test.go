@@ -104,6 +104,9 @@ func TestMetadata(t *testing.T) {
 	if want := []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}; !slices.Equal(interactions, want) {
 		t.Errorf("Patient interactions = %v, want %v", interactions, want)
 	}
+	if got := str(patient, "operation", 0, "definition"); got != "http://hl7.org/fhir/OperationDefinition/Patient-everything" || str(patient, "operation", 0, "name") != "everything" {
+		t.Errorf("Patient operation = %v, want $everything", get(patient, "operation"))
+	}
 	for k, want := range map[string]any{"versioning": "versioned", "readHistory": true, "updateCreate": true,
 		"conditionalCreate": true, "conditionalUpdate": true, "conditionalRead": "full-support", "conditionalDelete": "multiple"} {
 		if got := get(patient, k); got != want {

@@ -137,9 +137,11 @@ func (a *api) versionsBundle(ctx context.Context, base, typ string, params url.V
 	return fhir.Marshal(b)
 }
 
-// routeHistory registers the type- and system-level history routes; chi
-// prefers their literal _history segment to the {id} of a read.
+// routeHistory registers the type- and system-level history routes (chi
+// prefers their literal _history segment to the {id} of a read) and
+// Patient/$everything (everything.go).
 func (a *api) routeHistory(r chi.Router) {
 	r.Method(http.MethodGet, "/_history", handlerFunc(a.systemHistory))
 	r.Method(http.MethodGet, "/{type}/_history", handlerFunc(a.typeHistory))
+	r.Method(http.MethodGet, "/{type}/{id}/$everything", handlerFunc(a.everything))
 }

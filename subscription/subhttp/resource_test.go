@@ -293,7 +293,7 @@ func TestErrors(t *testing.T) {
 		{"vread bad version", "GET", "/fhir/Patient/p1/_history/x", "", nil, 400, "invalid", `invalid version id "x"`, ""},
 		{"invalid id in URL", "GET", "/fhir/Patient/a_b", "", nil, 400, "invalid", `invalid id "a_b"`, ""},
 		{"id too long", "GET", "/fhir/Patient/" + strings.Repeat("a", 65), "", nil, 400, "invalid", "invalid id", ""},
-		{"unknown operation", "GET", "/fhir/Patient/p1/$everything", "", nil, 404, "not-found", "no route", ""},
+		{"unknown operation", "GET", "/fhir/Patient/p1/$everything-else", "", nil, 404, "not-found", "no route", ""},
 		{"unknown instance operation", "POST", "/fhir/Patient/$match", `{}`, nil, 405, "not-supported", "", ""},
 		{"unknown type operation", "GET", "/fhir/Patient/$everything", "", nil, 404, "not-supported", `operation "$everything"`, ""},
 		{"unknown system operation", "GET", "/fhir/$export", "", nil, 404, "not-supported", `operation "$export"`, ""},
