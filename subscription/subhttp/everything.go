@@ -1,7 +1,6 @@
 package subhttp
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,7 +15,7 @@ import (
 )
 
 // everythingParams are the parameters Patient/$everything understands.
-var everythingParams = []string{"_since", "_type", "_count", "_cursor", "_format", "_pretty"}
+var everythingParams = []string{"_since", "_type", "_count", "_cursor", "_summary", "_elements", "_format", "_pretty"}
 
 // everything serves GET /{type}/{id}/$everything: the Patient and its
 // compartment (subscription.Service.Everything) as a searchset Bundle,
@@ -35,10 +34,14 @@ func (a *api) everything(w http.ResponseWriter, r *http.Request) error {
 		return fhir.Invalid("", "malformed query string: "+err.Error())
 	}
 	q := subscription.EverythingQuery{Patient: id, Cursor: params.Get("_cursor")}
+	sh, err := resourceShape(params) // _summary=count has no total to give here
+	if err != nil {
+		return err
+	}
 	for k, vs := range params {
 		if !slices.Contains(everythingParams, k) {
 			return &fhir.ValidationError{Path: k, Code: fhir.IssueNotSupported,
-				Msg: fmt.Sprintf("$everything parameter %q is not supported (supported: _since, _type, _count, _cursor)", k)}
+				Msg: fmt.Sprintf("$everything parameter %q is not supported (supported: _since, _type, _count, _cursor, _summary, _elements)", k)}
 		}
 		if len(vs) > 1 && k != "_type" && k != "_format" && k != "_pretty" {
 			return fhir.Invalid(k, fmt.Sprintf("%s is given %d times; give it once", k, len(vs)))
@@ -95,10 +98,10 @@ func (a *api) everything(w http.ResponseWriter, r *http.Request) error {
 		b.Link = append(b.Link, link("next", page.Next))
 	}
 	for _, m := range page.Resources {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + m.Type + "/" + m.ID, Resource: m.Body,
+		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(m.Body),
 			Search: &entrySearch{Mode: "match"}})
 	}
-	out, err := json.Marshal(b)
+	out, err := fhir.Marshal(b)
 	if err != nil {
 		return err
 	}

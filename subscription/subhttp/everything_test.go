@@ -89,3 +89,14 @@ func TestPatientEverything(t *testing.T) {
 		}
 	}
 }
+
+func TestPatientEverythingShaped(t *testing.T) {
+	s := newTestServer(t, Config{})
+	s.mustDo(t, http.StatusCreated, "PUT", "/fhir/Patient/p", `{"resourceType":"Patient","id":"p","gender":"female","birthDate":"1990-01-01"}`)
+	r := s.mustDo(t, http.StatusOK, "GET", "/fhir/Patient/p/$everything?_elements=gender", "")
+	res := get(r.body, "entry", 0, "resource")
+	if str(res, "gender") != "female" || get(res, "birthDate") != nil {
+		t.Errorf("_elements=gender: %v", res)
+	}
+	s.mustDo(t, http.StatusBadRequest, "GET", "/fhir/Patient/p/$everything?_summary=count", "")
+}
