@@ -14,9 +14,9 @@ import (
 // the client asked for, as HAPI and Blaze do: the response Content-Type is
 // the JSON type named by _format or the preferred acceptable Accept entry
 // (application/fhir+json when the client named none, or only json or a
-// wildcard), with charset=utf-8, and with fhirVersion=4.0 when the client
-// named a FHIR version. XML, Turtle, HTML and FHIR versions other than R4
-// are 406 with an OperationOutcome. _format wins over Accept (R4 §3.1.0.1.7:
+// wildcard), with charset=utf-8, and with the endpoint's fhirVersion (4.0,
+// or 5.0 on the R5 endpoint) when the client named a FHIR version. XML,
+// Turtle, HTML and other FHIR versions are 406 with an OperationOutcome. _format wins over Accept (R4 §3.1.0.1.7:
 // it exists for clients that cannot set headers).
 
 // fhirJSON is the FHIR JSON media type, the default of every response.
@@ -37,19 +37,20 @@ var formatAliases = map[string]string{
 	"application/json+fhir": "application/json+fhir",
 }
 
-// notAcceptable is the 406 of a format fhirbell does not serve.
-func notAcceptable(what, value string, expr ...string) error {
+// notAcceptable is the 406 of a format the endpoint does not serve.
+func notAcceptable(v fhir.Version, what, value string, expr ...string) error {
 	return &statusError{Status: http.StatusNotAcceptable, Code: fhir.IssueNotSupported, Expression: expr,
-		Msg: fmt.Sprintf("%s %q names no format fhirbell serves; it serves FHIR R4 JSON only (application/fhir+json or application/json, fhirVersion 4.0)", what, value)}
+		Msg: fmt.Sprintf("%s %q names no format this endpoint serves; it serves FHIR JSON only (application/fhir+json or application/json, fhirVersion %s)", what, value, v)}
 }
 
 // negotiate returns the Content-Type of the response to r, or a 406
 // *statusError.
 func negotiate(r *http.Request) (string, error) {
+	v := info(r).version
 	if f := r.URL.Query().Get("_format"); f != "" {
-		ct, ok := formatType(f)
+		ct, ok := formatType(f, v)
 		if !ok {
-			return "", notAcceptable("_format", f, "_format")
+			return "", notAcceptable(v, "_format", f, "_format")
 		}
 		return ct, nil
 	}
@@ -57,15 +58,15 @@ func negotiate(r *http.Request) (string, error) {
 	if strings.TrimSpace(accept) == "" {
 		return contentType, nil
 	}
-	ct, ok := acceptType(accept)
+	ct, ok := acceptType(accept, v)
 	if !ok {
-		return "", notAcceptable("Accept", accept)
+		return "", notAcceptable(v, "Accept", accept)
 	}
 	return ct, nil
 }
 
-// formatType reads a _format value.
-func formatType(f string) (string, bool) {
+// formatType reads a _format value for an endpoint of version v.
+func formatType(f string, v fhir.Version) (string, bool) {
 	base, params, _ := strings.Cut(f, ";")
 	mt, ok := formatAliases[strings.ToLower(strings.TrimSpace(base))]
 	if !ok {
@@ -77,7 +78,7 @@ func formatType(f string) (string, bool) {
 		if err != nil {
 			return "", false
 		}
-		if version, ok = fhirVersionParam(ps); !ok {
+		if version, ok = fhirVersionParam(ps, v); !ok {
 			return "", false
 		}
 	}
@@ -88,7 +89,7 @@ func formatType(f string) (string, bool) {
 // (or wildcard) with the highest q above 0, the first listed on a tie.
 // An Accept that cannot be parsed at all is no reason to refuse: it counts
 // as */*.
-func acceptType(accept string) (string, bool) {
+func acceptType(accept string, v fhir.Version) (string, bool) {
 	best, bestQ, parsed := "", 0.0, false
 	for part := range strings.SplitSeq(accept, ",") {
 		part = strings.TrimSpace(part)
@@ -118,7 +119,7 @@ func acceptType(accept string) (string, bool) {
 		default:
 			continue
 		}
-		version, ok := fhirVersionParam(ps)
+		version, ok := fhirVersionParam(ps, v)
 		if !ok {
 			continue // another FHIR version: not this entry
 		}
@@ -131,14 +132,15 @@ func acceptType(accept string) (string, bool) {
 }
 
 // fhirVersionParam reads a media type's fhirVersion parameter: "" when
-// absent, "4.0" for R4 (4.0 or 4.0.x); ok is false for any other version.
-func fhirVersionParam(ps map[string]string) (string, bool) {
-	v, present := ps["fhirversion"] // mime lower-cases parameter names
+// absent, the endpoint's version (4.0 for 4.0 or 4.0.x on the R4 endpoint,
+// 5.0 on the R5 one) when it names it; ok is false for any other version.
+func fhirVersionParam(ps map[string]string, endpoint fhir.Version) (string, bool) {
+	s, present := ps["fhirversion"] // mime lower-cases parameter names
 	if !present {
 		return "", true
 	}
-	if v == "4.0" || strings.HasPrefix(v, "4.0.") {
-		return "4.0", true
+	if v, ok := fhir.ParseVersion(s); ok && v == endpoint {
+		return v.String(), true
 	}
 	return "", false
 }

@@ -537,3 +537,35 @@ func FuzzNegotiate(f *testing.F) {
 		}
 	})
 }
+
+// TestNegotiateR5: on the R5 endpoint fhirVersion=5.0 is the one served and
+// echoed; 4.0 is refused there.
+func TestNegotiateR5(t *testing.T) {
+	for _, tt := range []struct{ format, accept, want string }{
+		{"", "application/fhir+json; fhirVersion=5.0", "application/fhir+json; charset=utf-8; fhirVersion=5.0"},
+		{"", "application/fhir+json; fhirVersion=4.0", ""},
+		{"", "application/fhir+json; fhirVersion=4.0, application/json; fhirVersion=5.0; q=0.1", "application/json; charset=utf-8; fhirVersion=5.0"},
+		{"json;fhirVersion=5.0", "", "application/fhir+json; charset=utf-8; fhirVersion=5.0"},
+		{"", "", "application/fhir+json; charset=utf-8"},
+	} {
+		u := "/fhir/R5/metadata"
+		if tt.format != "" {
+			u += "?_format=" + url.QueryEscape(tt.format)
+		}
+		r := httptest.NewRequest("GET", u, nil)
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, &requestInfo{version: fhir.R5}))
+		if tt.accept != "" {
+			r.Header.Set("Accept", tt.accept)
+		}
+		got, err := negotiate(r)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("format %q Accept %q: %q, want a 406", tt.format, tt.accept, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("format %q Accept %q: %q, %v; want %q", tt.format, tt.accept, got, err, tt.want)
+		}
+	}
+}
