@@ -189,16 +189,19 @@ func defaultWSURL(base string) string {
 	return endpoint.WebSocketURL(u.Scheme + "://" + u.Host)
 }
 
-// sourceAddrs returns n loopback source addresses 127.0.0.1, 127.0.0.2, …
-// (n ≤ 254), or none when n ≤ 1 (the kernel picks).
-func sourceAddrs(n int) []netip.Addr {
-	if n <= 1 {
+// sourceAddrs returns n loopback source addresses 127.0.0.<first>,
+// 127.0.0.<first+1>, … (at most up to .254), or none when n ≤ 1 and first
+// is 1 (the kernel picks). Several generator processes use different
+// first addresses, so that each has the ephemeral ports of its own.
+func sourceAddrs(first, n int) []netip.Addr {
+	if n <= 1 && first <= 1 {
 		return nil
 	}
-	n = min(n, 254)
+	first = max(first, 1)
+	n = min(max(n, 1), 255-first)
 	out := make([]netip.Addr, n)
 	for i := range out {
-		out[i] = netip.AddrFrom4([4]byte{127, 0, 0, byte(1 + i)})
+		out[i] = netip.AddrFrom4([4]byte{127, 0, 0, byte(first + i)})
 	}
 	return out
 }

@@ -45,7 +45,13 @@ type FailoverResult struct {
 	Missing       int64   `json:"events_missing"`
 	Duplicates    int64   `json:"events_duplicated"` // events received again on a socket that had them
 	OutOfOrder    int64   `json:"events_out_of_order"`
-	Problem       string  `json:"first_problem,omitempty"`
+	// The servers' own fhirbell_delivery_latency_seconds over the run,
+	// summed over the nodes (-1: not available): the bucket bound the
+	// quantile falls in, from each event's write to its frame written.
+	ServerLatencyP50Ms float64 `json:"server_latency_p50_ms"`
+	ServerLatencyP99Ms float64 `json:"server_latency_p99_ms"`
+	ServerDeliveries   float64 `json:"server_deliveries"`
+	Problem            string  `json:"first_problem,omitempty"`
 }
 
 func (r *FailoverResult) rows() [][2]string {
@@ -59,6 +65,7 @@ func (r *FailoverResult) rows() [][2]string {
 		{"all live again", strconv.FormatFloat(r.AllLiveMs, 'f', 1, 64) + " ms after the kill"},
 		{"writes", fmt.Sprintf("%d acknowledged, %d errors", r.Writes, r.WriteErrors)},
 		{"events", fmt.Sprintf("%d of %d received; %d missing, %d duplicated, %d out of order", r.Received, r.Expected, r.Missing, r.Duplicates, r.OutOfOrder)},
+		{"server delivery latency", fmt.Sprintf("p50 ≤ %g ms, p99 ≤ %g ms (bucket bounds; %.0f deliveries)", r.ServerLatencyP50Ms, r.ServerLatencyP99Ms, r.ServerDeliveries)},
 	}
 }
 
@@ -99,7 +106,13 @@ func (b *bench) failover(ctx context.Context) error {
 		"rate": o.Rate, "before": o.Before.String(), "after": o.After.String(), "kill_node": o.KillNode} {
 		b.rep.Params[k] = v
 	}
-	if err := checkKillTarget(o.KillPID); err != nil {
+	// Without --kill-pid nothing is killed: a steady run over every node
+	// (a hot subscription with --subscriptions 1), checked the same way.
+	kill := o.KillPID > 0
+	if !kill {
+		res.KilledNode = -1
+		b.rep.Params["kill_node"] = -1
+	} else if err := checkKillTarget(o.KillPID); err != nil {
 		return err
 	}
 	b.raiseFiles(o.Sockets)
@@ -109,7 +122,7 @@ func (b *bench) failover(ctx context.Context) error {
 	}
 	var survivors []int
 	for i := range nodes {
-		if i != o.KillNode {
+		if i != o.KillNode || !kill {
 			survivors = append(survivors, i)
 		}
 	}
@@ -157,7 +170,7 @@ func (b *bench) failover(ctx context.Context) error {
 	if o.Token != "" {
 		header["Authorization"] = []string{"Bearer " + o.Token}
 	}
-	srcs := sourceAddrs(res.Sources)
+	srcs := sourceAddrs(b.o.SourceFirst, res.Sources)
 	dialers := make([]*websocket.Dialer, max(len(srcs), 1))
 	wpool := &sync.Pool{}
 	for i := range dialers {
@@ -284,7 +297,7 @@ func (b *bench) failover(ctx context.Context) error {
 		if closing.Load() {
 			return
 		}
-		if killAt.Load() == nil || s.home != o.KillNode {
+		if killAt.Load() == nil || s.home != o.KillNode || !kill {
 			noteErr(fmt.Sprintf("socket %d on node %d lost before or without the kill: %v", s.idx, s.node, err))
 		}
 		s.dropAt = time.Now()
@@ -338,7 +351,7 @@ func (b *bench) failover(ctx context.Context) error {
 	for _, s := range socks {
 		if s != nil && isClosed(s.bound) {
 			res.Bound++
-			if s.home == o.KillNode {
+			if kill && s.home == o.KillNode {
 				res.OnKilledNode++
 			}
 		}
@@ -350,6 +363,7 @@ func (b *bench) failover(ctx context.Context) error {
 	// Writes go to the survivors only, so that every acknowledged write is
 	// known to be committed; what the killed node had committed shows in
 	// the log heads all the same.
+	lat0 := serverHistogram(ctx, clients, "fhirbell_delivery_latency_seconds")
 	b.logf("failover: writing %v/s; kill in %v", o.Rate, o.Before)
 	var writes, writeErrs atomic.Int64
 	wctx, stopWrites := context.WithCancel(ctx)
@@ -389,11 +403,13 @@ func (b *bench) failover(ctx context.Context) error {
 
 	now := time.Now()
 	killAt.Store(&now)
-	b.logf("failover: killing node %d (pid %d)", o.KillNode, o.KillPID)
-	if err := syscall.Kill(o.KillPID, syscall.SIGKILL); err != nil {
-		stopWrites()
-		writers.Wait()
-		return fmt.Errorf("kill %d: %w", o.KillPID, err)
+	if kill {
+		b.logf("failover: killing node %d (pid %d)", o.KillNode, o.KillPID)
+		if err := syscall.Kill(o.KillPID, syscall.SIGKILL); err != nil {
+			stopWrites()
+			writers.Wait()
+			return fmt.Errorf("kill %d: %w", o.KillPID, err)
+		}
 	}
 	sleep(ctx, o.After)
 	stopWrites()
@@ -425,6 +441,16 @@ func (b *bench) failover(ctx context.Context) error {
 			break
 		}
 		sleep(ctx, 20*time.Millisecond)
+	}
+	res.ServerLatencyP50Ms, res.ServerLatencyP99Ms, res.ServerDeliveries = -1, -1, -1
+	if lat0 != nil {
+		if lat1 := serverHistogram(ctx, survivorClients(clients, survivors), "fhirbell_delivery_latency_seconds"); lat1 != nil {
+			if !kill {
+				d := lat1.minus(lat0)
+				res.ServerLatencyP50Ms, res.ServerDeliveries = d.quantile(0.5)
+				res.ServerLatencyP99Ms, _ = d.quantile(0.99)
+			}
+		}
 	}
 	closing.Store(true)
 	for _, s := range socks {
@@ -469,6 +495,15 @@ func (b *bench) failover(ctx context.Context) error {
 	b.rep.Complete = res.Bound == o.Sockets && res.Dropped == res.OnKilledNode && res.Reconnected == res.Dropped &&
 		res.Missing == 0 && res.Duplicates == 0 && res.OutOfOrder == 0 && res.WriteErrors == 0 && res.Writes > 0
 	return nil
+}
+
+// survivorClients is clients[i] for each i in idx.
+func survivorClients(clients []*client, idx []int) []*client {
+	out := make([]*client, len(idx))
+	for j, i := range idx {
+		out[j] = clients[i]
+	}
+	return out
 }
 
 // srcs0 is the i-th source address, or the zero address (the kernel

@@ -182,6 +182,15 @@ func TestFailover(t *testing.T) {
 		}
 	}
 
+	// A steady run first: one hot subscription on sockets over the three
+	// nodes, nothing killed.
+	hot, table, err := runJSON(t, "failover", "--nodes", nodes[0].base+","+nodes[1].base+","+nodes[2].base,
+		"--sockets", "30", "--subscriptions", "1", "--rate", "20", "--before", "500ms", "--after", "500ms", "--timeout", "20s")
+	if h := hot.Failover; err != nil || !hot.Complete || h == nil || h.Bound != 30 || h.Dropped != 0 || h.Missing != 0 || h.Duplicates != 0 ||
+		h.Expected == 0 || h.ServerDeliveries < float64(h.Expected) || h.ServerLatencyP99Ms <= 0 {
+		t.Fatalf("hot run = %+v, %v; want 30 sockets, nothing dropped, every event once, the servers' latency read\n%s", h, err, table)
+	}
+
 	r, table, err := runJSON(t, "failover", "--nodes", nodes[0].base+","+nodes[1].base+","+nodes[2].base,
 		"--kill-pid", strconv.Itoa(nodes[0].cmd.Process.Pid), "--kill-node", "0",
 		"--sockets", "60", "--subscriptions", "3", "--rate", "20", "--before", "1s", "--after", "3s", "--timeout", "20s")
@@ -208,8 +217,8 @@ func TestFailover(t *testing.T) {
 	io.Copy(&buf, st.Body)
 	st.Body.Close()
 	head := eventsSinceStart(t, buf.Bytes())
-	if head != f.Writes {
-		t.Errorf("the listeners' subscription has %d events, want one per acknowledged write (%d)", head, f.Writes)
+	if want := hot.Failover.Writes + f.Writes; head != want {
+		t.Errorf("the listeners' subscription has %d events, want one per acknowledged write (%d)", head, want)
 	}
 	for i, l := range listeners {
 		deadline := time.Now().Add(20 * time.Second)
@@ -259,5 +268,50 @@ func TestKillTargetGuard(t *testing.T) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	if err := checkKillTarget(cmd.Process.Pid); err == nil {
 		t.Errorf("checkKillTarget accepted `sleep`")
+	}
+}
+
+// TestFanOutAcrossProcesses: a --passive generator binds and records while
+// another with the same --code writes; the passive one sees every round on
+// every socket, after the write's request began (wall clocks of one
+// machine).
+func TestFanOutAcrossProcesses(t *testing.T) {
+	base, _ := startServer(t)
+	code := "shared-" + randomRunID()
+	var stderr lockedBuffer
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	path := t.TempDir() + "/passive.json"
+	go func() {
+		err := run(t.Context(), []string{"fanout", "--fhir-base", base, "--sockets", "50", "--rounds", "2", "--code", code, "--passive", "--json", path, "--max-time", "1m"},
+			io.Discard, &stderr, noLookup)
+		var rep Report
+		b, _ := os.ReadFile(path)
+		json.Unmarshal(b, &rep)
+		done <- result{&rep, err}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "passive: 50 sockets bound") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the passive generator did not bind; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	active, table, err := runJSON(t, "fanout", "--fhir-base", base, "--sockets", "10", "--rounds", "2", "--code", code)
+	if err != nil || !active.Complete {
+		t.Fatalf("active: %v\n%s", err, table)
+	}
+	res := <-done
+	p := res.rep.FanOut
+	if res.err != nil || !res.rep.Complete || p == nil || p.Delivered != 100 || len(p.Rounds) != 2 {
+		t.Fatalf("passive = %+v, %v (problems %q); want 2 rounds of 50", p, res.err, res.rep.Problems)
+	}
+	for i, rd := range p.Rounds {
+		if a := active.FanOut.Rounds[i]; rd.Delivered != 50 || rd.LastUnixMs < a.RequestUnixMs || rd.FirstUnixMs < a.RequestUnixMs {
+			t.Errorf("round %d: passive %+v, active request at %.3f; want 50 arrivals, none before the request", i+1, rd, a.RequestUnixMs)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,18 @@ type FanOutRound struct {
 	Delivered    int     `json:"delivered"`     // sockets that got the notification
 	FromResponse Dist    `json:"from_response"` // arrival minus the write's response
 	FromRequest  Dist    `json:"from_request"`  // arrival minus the write's request start
+	// Wall-clock times (Unix milliseconds), to combine the reports of
+	// several generator processes on one machine: the write's request and
+	// response (not in a --passive report) and this process's first and
+	// last arrival.
+	RequestUnixMs  float64 `json:"request_unix_ms,omitempty"`
+	ResponseUnixMs float64 `json:"response_unix_ms,omitempty"`
+	FirstUnixMs    float64 `json:"first_unix_ms"`
+	LastUnixMs     float64 `json:"last_unix_ms"`
 }
+
+// unixMs is t as Unix milliseconds with a fraction.
+func unixMs(t time.Time) float64 { return float64(t.UnixMicro()) / 1e3 }
 
 // FanOutResult is the fan-out scenario.
 type FanOutResult struct {
@@ -64,6 +76,11 @@ func (b *bench) fanout(ctx context.Context) error {
 	b.raiseFiles(n)
 
 	code := b.code("fanout")
+	if o.Code != "" {
+		code = o.Code
+	}
+	b.rep.Params["code"] = code
+	b.rep.Params["passive"] = o.Passive
 	b.logf("fanout: creating %d subscriptions", n)
 	ids, err := b.createSubs(ctx, n, func(int) string { return "Observation?code=" + codeSystem + "|" + code })
 	if err != nil {
@@ -82,7 +99,12 @@ func (b *bench) fanout(ctx context.Context) error {
 			done.Load().fire()
 		}
 	}
-	p := newPool(b.c, o.Dialect, o.WSURL, o.Token, sourceAddrs(res.Sources), onEvent)
+	var pr *passiveRounds
+	if o.Passive {
+		pr = newPassiveRounds(o.Rounds, n)
+		onEvent = pr.onEvent
+	}
+	p := newPool(b.c, o.Dialect, o.WSURL, o.Token, sourceAddrs(b.o.SourceFirst, res.Sources), onEvent)
 	defer p.close()
 	cache, err := p.tokens(ctx, ids, o.Setup)
 	if err != nil {
@@ -93,6 +115,23 @@ func (b *bench) fanout(ctx context.Context) error {
 		return fmt.Errorf("after %d sockets: %w", bound, err)
 	}
 	sleep(ctx, 500*time.Millisecond)
+	if o.Passive {
+		fmt.Fprintf(b.stderr, "%s fanout: passive: %d sockets bound; waiting for %d rounds\n", time.Now().Format("15:04:05"), n, o.Rounds)
+		res.Expected = n * o.Rounds
+		res.Rounds, res.Delivered = pr.wait(ctx, o.RoundTimeout)
+		var lasts []time.Duration
+		for _, rd := range res.Rounds {
+			lasts = append(lasts, time.Duration((rd.LastUnixMs-rd.FirstUnixMs)*1e6))
+		}
+		res.Last = dist(lasts) // here: from this process's first arrival
+		b.rep.GenRSSKiB = genRSS()
+		b.rep.Frames = p.frameCounts()
+		if s := p.problem(); s != "" {
+			b.rep.problem("%s", s)
+		}
+		b.rep.Complete = res.Delivered == res.Expected && p.lost.Load() == 0
+		return nil
+	}
 
 	var all, firsts, lasts, lastsReq, writes []time.Duration
 	body := observation(code, b.code("fanout-patient"), 1)
@@ -126,7 +165,12 @@ func (b *bench) fanout(ctx context.Context) error {
 				fromReq = append(fromReq, v-t0)
 			}
 		}
-		rd := FanOutRound{WriteMs: float64((t1 - t0).Microseconds()) / 1e3, Delivered: len(fromResp)}
+		rd := FanOutRound{WriteMs: float64((t1 - t0).Microseconds()) / 1e3, Delivered: len(fromResp),
+			RequestUnixMs: unixMs(epoch.Add(t0)), ResponseUnixMs: unixMs(epoch.Add(t1))}
+		if len(fromResp) > 0 {
+			rd.FirstUnixMs = unixMs(epoch.Add(t1 + slices.Min(fromResp)))
+			rd.LastUnixMs = unixMs(epoch.Add(t1 + slices.Max(fromResp)))
+		}
 		rd.FromResponse = dist(fromResp)
 		rd.FromRequest = dist(fromReq)
 		res.Rounds = append(res.Rounds, rd)
@@ -166,3 +210,78 @@ type doneSignal struct {
 func newSignal() *doneSignal { return &doneSignal{ch: make(chan struct{})} }
 
 func (s *doneSignal) fire() { s.once.Do(func() { close(s.ch) }) }
+
+// passiveRounds records, for a --passive fan-out, when each socket got the
+// event of each round: round r is event number r of the socket's
+// subscription (each is new, so its events are numbered from 1).
+type passiveRounds struct {
+	n        int
+	arrivals [][]atomic.Int64 // [round][socket]: Unix nanoseconds, or 0
+	counts   []atomic.Int64
+	first    []atomic.Int64 // the round's first arrival, Unix nanoseconds
+}
+
+func newPassiveRounds(rounds, n int) *passiveRounds {
+	pr := &passiveRounds{n: n, arrivals: make([][]atomic.Int64, rounds), counts: make([]atomic.Int64, rounds), first: make([]atomic.Int64, rounds)}
+	for r := range pr.arrivals {
+		pr.arrivals[r] = make([]atomic.Int64, n)
+	}
+	return pr
+}
+
+func (pr *passiveRounds) onEvent(i int, at time.Time, frame []byte) {
+	_, _, events, ok := quickSummary(frame)
+	if !ok {
+		return
+	}
+	for _, e := range events {
+		r := int(e) - 1
+		if r < 0 || r >= len(pr.arrivals) {
+			continue
+		}
+		if pr.arrivals[r][i].CompareAndSwap(0, at.UnixNano()) {
+			pr.first[r].CompareAndSwap(0, at.UnixNano())
+			pr.counts[r].Add(1)
+		}
+	}
+}
+
+// wait waits for each round in turn: for its first arrival (as long as ctx
+// allows: the writer decides when), then for the rest, at most timeout
+// after that first one.
+func (pr *passiveRounds) wait(ctx context.Context, timeout time.Duration) ([]FanOutRound, int) {
+	var out []FanOutRound
+	total := 0
+	for r := range pr.arrivals {
+		for pr.first[r].Load() == 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		deadline := time.Now().Add(timeout)
+		for pr.counts[r].Load() < int64(pr.n) && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		rd := FanOutRound{Delivered: int(pr.counts[r].Load())}
+		var lo, hi int64
+		var rel []time.Duration
+		f := pr.first[r].Load()
+		for i := range pr.arrivals[r] {
+			v := pr.arrivals[r][i].Load()
+			if v == 0 {
+				continue
+			}
+			if lo == 0 || v < lo {
+				lo = v
+			}
+			hi = max(hi, v)
+			rel = append(rel, time.Duration(v-f))
+		}
+		rd.FirstUnixMs, rd.LastUnixMs = float64(lo/1e3)/1e3, float64(hi/1e3)/1e3
+		rd.FromRequest = dist(rel) // here: from this process's first arrival
+		total += rd.Delivered
+		out = append(out, rd)
+	}
+	return out, total
+}

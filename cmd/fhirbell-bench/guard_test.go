@@ -102,18 +102,22 @@ func TestGuardedDialerRefuses(t *testing.T) {
 
 func TestSourceAddrs(t *testing.T) {
 	tests := []struct {
-		n          int
+		from, n    int
 		want       int
 		first, end string
 	}{
-		{0, 0, "", ""},
-		{1, 0, "", ""},
-		{2, 2, "127.0.0.1", "127.0.0.2"},
-		{3, 3, "127.0.0.1", "127.0.0.3"},
-		{300, 254, "127.0.0.1", "127.0.0.254"},
+		{1, 0, 0, "", ""},
+		{1, 1, 0, "", ""},
+		{1, 2, 2, "127.0.0.1", "127.0.0.2"},
+		{1, 3, 3, "127.0.0.1", "127.0.0.3"},
+		{1, 300, 254, "127.0.0.1", "127.0.0.254"},
+		{5, 0, 1, "127.0.0.5", "127.0.0.5"},
+		{5, 1, 1, "127.0.0.5", "127.0.0.5"},
+		{5, 2, 2, "127.0.0.5", "127.0.0.6"},
+		{250, 10, 5, "127.0.0.250", "127.0.0.254"},
 	}
 	for _, tt := range tests {
-		got := sourceAddrs(tt.n)
+		got := sourceAddrs(tt.from, tt.n)
 		if len(got) != tt.want {
 			t.Errorf("sourceAddrs(%d) has %d addresses, want %d", tt.n, len(got), tt.want)
 			continue

@@ -74,14 +74,18 @@ type options struct {
 	MaxTime   time.Duration
 	Setup     int
 	Sources   int
-	Keep      bool
-	Quiet     bool
+	// SourceFirst is the last byte of the first source address (127.0.0.x).
+	SourceFirst int
+	Keep        bool
+	Quiet       bool
 
 	Sockets      int           // idle, fanout
 	Shared       bool          // idle: every socket on one subscription
 	Settle       time.Duration // idle: wait before reading memory
 	Hold         time.Duration // idle: keep the sockets open after measuring
 	Rounds       int           // fanout
+	Code         string        // fanout: the code subscriptions match and writes carry (default: one of this run)
+	Passive      bool          // fanout: bind and record, never write
 	RoundTimeout time.Duration // fanout, latency: wait for notifications
 	Subs         int           // throughput
 	Bind         bool          // throughput: one bound socket per subscription
@@ -130,6 +134,7 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 	fs.IntVar(&o.Setup, "setup-concurrency", o.Setup, "concurrent REST calls and dials while setting up")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the subscriptions the run created (default: delete them at the end)")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress lines on stderr")
+	fs.IntVar(&o.SourceFirst, "source-first", 1, "the first loopback source address is 127.0.0.<this>: give each of several generator processes its own")
 	switch scenario {
 	case "idle", "fanout":
 		def := 1000
@@ -144,6 +149,8 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 	case "fanout":
 		fs.IntVar(&o.Rounds, "rounds", o.Rounds, "writes, one at a time, each matching every subscription")
 		fs.DurationVar(&o.RoundTimeout, "round-timeout", o.RoundTimeout, "how long to wait for one write's notifications")
+		fs.StringVar(&o.Code, "code", "", "the code (system http://bench.example) the subscriptions match and the writes carry, shared by several generator processes (default: one of this run)")
+		fs.BoolVar(&o.Passive, "passive", false, "bind and record the arrivals of --rounds events, but write nothing: another process (same --code) writes")
 	case "throughput":
 		fs.IntVar(&o.Subs, "subscriptions", 1000, "active subscriptions")
 		fs.BoolVar(&o.Bind, "bind", o.Bind, "bind one socket per subscription and count notifications")
@@ -167,7 +174,7 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 		fs.IntVar(&o.Sockets, "sockets", 300, "sockets, spread over the nodes (socket i on node i mod n)")
 		fs.IntVar(&o.Subs, "subscriptions", 10, "subscriptions the sockets share (each write matches all)")
 		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses 127.0.0.1… to spread sockets over (0: one per 25,000 sockets)")
-		fs.IntVar(&o.KillPID, "kill-pid", 0, "pid of the `fhirbell serve` process to kill with SIGKILL (the node at --kill-node)")
+		fs.IntVar(&o.KillPID, "kill-pid", 0, "pid of the `fhirbell serve` process to kill with SIGKILL (the node at --kill-node); 0: kill nothing (a steady run, e.g. a hot subscription with --subscriptions 1)")
 		fs.IntVar(&o.KillNode, "kill-node", 0, "index in --nodes of the node that --kill-pid serves")
 		fs.Float64Var(&o.Rate, "rate", 50, "writes per second, to the surviving nodes in turn")
 		fs.DurationVar(&o.Before, "before", 2*time.Second, "how long to write before the kill")
@@ -225,6 +232,7 @@ func (o *options) validate(scenario string) error {
 	errs := []error{
 		inRange("setup-concurrency", o.Setup, 1, 1024),
 		inRange("sources", o.Sources, 0, 254),
+		inRange("source-first", o.SourceFirst, 1, 254),
 	}
 	if o.MaxTime <= 0 || o.MaxTime > maxMaxTime {
 		errs = append(errs, fmt.Errorf("--max-time %v: want (0, %v]", o.MaxTime, maxMaxTime))
@@ -273,8 +281,8 @@ func (o *options) validate(scenario string) error {
 		} else {
 			errs = append(errs, inRange("kill-node", o.KillNode, 0, len(o.Nodes)-1))
 		}
-		if o.KillPID <= 0 {
-			errs = append(errs, errors.New("--kill-pid: the pid of the node to kill is required"))
+		if o.KillPID < 0 {
+			errs = append(errs, errors.New("--kill-pid: want a pid, or 0 to kill nothing"))
 		}
 		if o.Rate <= 0 || o.Rate > 100_000 {
 			errs = append(errs, fmt.Errorf("--rate %v: want (0, 100000]", o.Rate))

@@ -171,7 +171,7 @@ func (b *bench) throughput(ctx context.Context) error {
 		}
 	}
 	if o.Bind {
-		srcs := sourceAddrs(b.sources(o.Subs))
+		srcs := sourceAddrs(b.o.SourceFirst, b.sources(o.Subs))
 		for k, c := range clients {
 			var mine []string
 			for i := k; i < len(ids); i += len(clients) {
