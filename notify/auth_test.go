@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -362,14 +363,8 @@ func TestReauthRefused(t *testing.T) {
 		expires := time.Now().Add(2 * time.Minute)
 		alice := user("alice", expires, userScopes...)
 		e := newPipeEnv(t, Config{Authenticator: fakeAuth{
-			"alice-1":      alice,
-			"bob":          user("bob", expires.Add(time.Hour), userScopes...),
-			"alice-narrow": user("alice", expires.Add(time.Hour), "user/Subscription.cruds"),
-			"alice-patient": func() auth.Principal {
-				p := user("alice", expires.Add(time.Hour), "patient/Subscription.cruds", "patient/Observation.rs")
-				p.Patient = "p1"
-				return p
-			}(),
+			"alice-1": alice,
+			"bob":     user("bob", expires.Add(time.Hour), userScopes...),
 		}})
 		id := e.createSub(subOpts{owner: &alice})
 
@@ -382,8 +377,6 @@ func TestReauthRefused(t *testing.T) {
 		c.expectHandshake(id, fhir.ContentFullResource, 0)
 		for _, tc := range []struct{ name, token, code string }{
 			{"another subject", "bob", fhir.IssueSecurity},
-			{"scopes no longer cover the subscription", "alice-narrow", fhir.IssueSecurity},
-			{"patient scopes for another compartment", "alice-patient", fhir.IssueSecurity},
 			{"unknown token", "forged", fhir.IssueSecurity},
 			{"authorization server down", tokUnavailable, fhir.IssueTransient},
 		} {
@@ -409,6 +402,67 @@ func TestReauthRefused(t *testing.T) {
 			t.Fatalf("close code %d, want %d", code, CodeAuthExpired)
 		}
 	})
+}
+
+// TestReauthNarrows (issue 14, item 4): a renewal replaces the socket's
+// authorization. A new token that no longer covers a binding ends that
+// binding with a forbidden OperationOutcome, the others stay with their
+// cursors and get the new auth-expires, and delivery follows the new
+// token from then on (here: one patient's compartment); the socket stays
+// open.
+func TestReauthNarrows(t *testing.T) {
+	exp := time.Now().Add(time.Hour)
+	alice := user("alice", exp, userScopes...)
+	patient := user("alice", exp.Add(time.Hour), "patient/Subscription.cruds", "patient/Observation.rs")
+	patient.Patient = "p1"
+	e := newEnv(t, Config{Authenticator: fakeAuth{
+		"alice":         alice,
+		"alice-narrow":  user("alice", exp.Add(time.Hour), "user/Subscription.cruds"),
+		"alice-patient": patient,
+	}})
+	mine := e.createSub(subOpts{owner: &alice})
+	p1 := e.createSub(subOpts{owner: &patient, code: "other"}) // created in p1's launch context
+
+	c := e.dialWith("/ws", bearer("alice"))
+	for _, id := range []string{mine, p1} {
+		c.send("resume " + id + " 0")
+		c.expectHandshake(id, fhir.ContentFullResource, 0)
+	}
+	c.send(reauthBundle("alice-patient"))
+	if iss := c.expectOutcome(fhir.IssueForbidden); !strings.Contains(iss.Diagnostics, mine) {
+		t.Fatalf("the outcome names %q, want Subscription/%s", iss.Diagnostics, mine)
+	}
+	n := c.expectNote(fhir.ContentFullResource)
+	if n.typ != fhir.NotifyQueryStatus || n.sub != p1 || n.authExpires != fhir.FormatInstant(patient.Expires) {
+		t.Fatalf("got %s for %s with auth-expires %q, want query-status for %s with the new token's", n.typ, n.sub, n.authExpires, p1)
+	}
+	e.write(1, "") // mine: no longer bound here
+	for _, subject := range []string{"Patient/p2", "Patient/p1"} {
+		r, err := fhir.ParseResource([]byte(strings.Replace(observation("other"), `"status"`, `"subject":{"reference":"`+subject+`"},"status"`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Create(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both events are in the log (this Service's authorizer is open), so
+	// the socket's guard alone withholds p2's: only p1's arrives, and
+	// nothing of mine.
+	if n := c.expectNonHeartbeat(fhir.ContentFullResource); n.typ != fhir.NotifyEvent || n.sub != p1 || fmt.Sprint(n.events) != "[2]" || bytes.Contains(n.raw, []byte("Patient/p2")) {
+		t.Fatalf("got %s for %s: %s; want p1's event (2) of %s only", n.typ, n.sub, n.raw, p1)
+	}
+
+	// A token without Observation read ends every binding; the socket
+	// stays open, and its new authorization decides binds too.
+	c = e.dialWith("/ws", bearer("alice"))
+	c.send("resume " + mine + " 0")
+	c.expectHandshake(mine, fhir.ContentFullResource, 1)
+	c.expectEvents(mine, fhir.ContentFullResource, 1)
+	c.send(reauthBundle("alice-narrow"))
+	c.expectOutcome(fhir.IssueForbidden)
+	c.send("resume " + mine + " 0")
+	c.expectOutcome(fhir.IssueForbidden)
 }
 
 // TestRenewWithBindingToken: a new binding token covering every binding

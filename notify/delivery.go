@@ -108,11 +108,48 @@ func (s *session) tooFarBehind(id string, cursor, first int64) bool {
 	return false
 }
 
+// deliverable returns the events of evs the socket's current
+// authorization may receive (Backend.Deliverable: the guard of REST reads
+// on each event's focus), in order; the others are withheld, exactly as
+// $events leaves them out for the same token. An event exists only
+// because the subscription's owner could read its focus when it was
+// written, so what a socket gets is the owner's grant intersected with
+// the socket's. Nothing is checked in auth mode none.
+func (s *session) deliverable(evs []subscription.Event) []subscription.Event {
+	if s.hub.cfg.Authenticator == nil {
+		return evs
+	}
+	p := s.authz().principal
+	if p == nil {
+		return nil
+	}
+	out := evs[:0:0]
+	for _, ev := range evs {
+		if s.hub.b.Deliverable(s.hub.ctx, *p, ev) {
+			out = append(out, ev)
+		}
+	}
+	if len(out) == len(evs) {
+		return evs
+	}
+	return out
+}
+
 // sendEvents sends evs (consecutive, after b.cursor) and advances the
 // cursor after each frame: backport Bundles of up to MaxCount events, or
-// one `ping <id>` per event for legacy.
-func (s *session) sendEvents(b *binding, evs []subscription.Event) bool {
+// one `ping <id>` per event for legacy. Only the events the socket may
+// receive are sent (deliverable); the cursor passes the others.
+func (s *session) sendEvents(b *binding, all []subscription.Event) bool {
 	now := time.Now()
+	last := all[len(all)-1].Number
+	defer func() {
+		// Past withheld events too, so they are not read again.
+		if b.cursor < last && !s.closing.Load() {
+			b.cursor = last
+			b.publish()
+		}
+	}()
+	evs := s.deliverable(all)
 	if b.dialect == legacy {
 		frame := []byte("ping " + b.sub.ID)
 		for i, ev := range evs {

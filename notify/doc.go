@@ -61,32 +61,38 @@
 // A session has one authorization (authz): its subject is fixed by the
 // first authentication (the access token, or the first grant), and a grant
 // (ticket or binding token) of another subject is refused with a security
-// OperationOutcome. It lasts until the access token's exp (Principal.Expires)
-// or, for a grant, until the authorization the grant was issued under ends
-// (Grant.AuthExpires); zero means never (auth mode none). It is renewed by
+// OperationOutcome. Its principal is what every delivery is judged by: the
+// access token's, or the holder of the grant (Grant.Holder: the scopes of
+// the access token the grant was issued under), never the subscription
+// owner's. Each subscription is checked with Backend.Bindable before its
+// handshake or `bound` is written (refused: a forbidden OperationOutcome,
+// and nothing of it is bound), and each event with Backend.Deliverable,
+// the guard of REST reads, before it is written (refused: withheld, as
+// $events withholds it; the cursor passes it). It lasts until the access
+// token's exp (Principal.Expires) or, for a grant, until the authorization
+// the grant was issued under ends (Grant.AuthExpires); zero means never
+// (auth mode none, where nothing is checked). A renewal replaces it:
 //   - in-band re-authentication: a Bundle whose meta.extension carries
 //     fhir.AccessTokenURL. The reader checks the token with the
 //     Authenticator (blocking only this socket's reader, at most 10 s);
-//     it must have the session's subject. The writer then checks the new
-//     principal against every binding (Hub.mayBind: it manages the
-//     subscription, and its scopes read every resource type the
-//     subscription notifies about, in the same patient's compartment when
-//     only patient/ scopes allow it). On success the session takes the new
-//     principal and expiry, keeps every binding and cursor, and sends a
-//     query-status Bundle per backport binding carrying the new
-//     auth-expires (legacy bindings have no Bundle dialect). On failure an
-//     OperationOutcome (security; transient when the authorization server
-//     is down) and the old expiry stands.
+//     it must have the session's subject (otherwise an OperationOutcome,
+//     security, or transient when the authorization server is down, and
+//     the old authorization stands). The writer then adopts the new
+//     principal and expiry, narrower or wider; every binding it may no
+//     longer hold ends with a forbidden OperationOutcome, the others keep
+//     their cursors and get a query-status Bundle carrying the new
+//     auth-expires (legacy bindings have no Bundle dialect).
 //   - a binding token of the same subject that covers every bound
-//     subscription (the Backport IG's renewal): the expiry moves to its
-//     AuthExpires if that is later. One that covers only some binds them
-//     under the current expiry.
+//     subscription (the Backport IG's renewal): its holder and AuthExpires
+//     replace the authorization the same way. One that covers only some,
+//     or comes to a socket with nothing bound, binds them under the
+//     current authorization.
 //
 // What a socket may bind:
 //   - bind-with-token and tickets: exactly the grant's subscriptions.
 //   - `bind <id>` and `resume <id> <n>`: a subscription the socket holds a
 //     grant for; or, on a socket authenticated with an access token, one
-//     its principal may bind (mayBind, as above); or any active one when
+//     its principal may bind (Bindable, as above); or any active one when
 //     Config.AllowAnonymousBind (auth mode none). A grant for subscription
 //     A never binds B. A refused legacy bind gets a forbidden
 //     OperationOutcome and close 4003, because legacy clients go by close

@@ -314,7 +314,7 @@ func (e *env) writeTx(n int, code string) {
 // p's subject, its authorization ending with p's (zero p: auth mode none).
 func (e *env) issue(kind string, p auth.Principal, ids ...string) string {
 	e.t.Helper()
-	tok, _, err := e.svc.IssueToken(context.Background(), kind, ids, p.Subject, p.Expires)
+	tok, _, err := e.svc.IssueToken(context.Background(), kind, ids, p)
 	if err != nil {
 		e.t.Fatalf("IssueToken: %v", err)
 	}

@@ -38,9 +38,15 @@ type Backend interface {
 	Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error)
 	// EventHeads returns the head of each named subscription's log.
 	EventHeads(ctx context.Context, ids []string) (map[string]subscription.EventHead, error)
-	// ResourceTypesOf returns the resource types whose writes may notify
-	// sub; a principal must be able to read each to keep a binding.
-	ResourceTypesOf(sub *subscription.Subscription) []string
+	// Bindable decides whether principal p may hold a binding of sub
+	// (an auth.ErrForbidden saying why not); asked at every bind and at
+	// every renewal of a socket's authorization, before anything of the
+	// binding is written.
+	Bindable(p auth.Principal, sub *subscription.Subscription) error
+	// Deliverable reports whether p may receive ev: the guard of REST
+	// reads, applied to the event's focus. Asked for every event before
+	// it is written to a socket.
+	Deliverable(ctx context.Context, p auth.Principal, ev subscription.Event) bool
 }
 
 // Config tunes a Hub. Zero values take the defaults named on each field.

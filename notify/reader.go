@@ -174,7 +174,7 @@ func (s *session) bindToken(tok string, medplum bool) {
 // authorizes exactly its subscriptions; it must belong to the session's
 // principal, if the session has one already.
 func (s *session) bindGrant(g subscription.Grant, token [32]byte, medplum bool) {
-	if !s.admit(g.Subject, g.AuthExpires) {
+	if !s.admit(g) {
 		return
 	}
 	var subs []*subscription.Subscription
@@ -197,19 +197,21 @@ func (s *session) bindGrant(g subscription.Grant, token [32]byte, medplum bool) 
 	}
 	if len(subs) > 0 {
 		s.queue(&op{kind: opBind, subs: subs, dialect: backport, medplum: medplum, token: token,
-			grantIDs: g.SubscriptionIDs, renewTo: g.AuthExpires})
+			grantIDs: g.SubscriptionIDs, holder: s.hub.holder(g), renewTo: g.AuthExpires})
 	}
 }
 
 // admit checks a grant's principal against the session's: the first
-// authentication of a socket fixes its subject and the expiry of its
-// authorization; a later grant must have the same subject (it may renew
-// the expiry, see bind). False means refused; the client was told.
-func (s *session) admit(subject string, expires time.Time) bool {
+// authentication of a socket fixes its subject, and the grant's holder
+// becomes its authorization until the grant's AuthExpires; a later grant
+// must have the same subject (it may renew the authorization, see renew).
+// False means refused; the client was told.
+func (s *session) admit(g subscription.Grant) bool {
+	subject := g.Subject
 	s.mu.Lock()
 	az := s.az
 	if !az.authed {
-		s.az = authz{authed: true, subject: subject, expires: expires}
+		s.az = authz{authed: true, subject: subject, principal: s.hub.holder(g), expires: g.AuthExpires}
 	}
 	s.mu.Unlock()
 	if az.authed {
@@ -253,9 +255,9 @@ func (s *session) bindID(m clientMessage) {
 		az := s.authz()
 		why := ""
 		switch {
-		case az.principal == nil && s.hub.cfg.Authenticator != nil:
+		case !az.byToken && s.hub.cfg.Authenticator != nil:
 			why = "Subscription/" + m.id + ": this socket holds no grant for it and no access token; bind it with bind-with-token or a ticket, or authenticate the upgrade"
-		case az.principal == nil:
+		case !az.byToken:
 			why = "Subscription/" + m.id + ": bind it first with bind-with-token or a ticket; anonymous binding is off"
 		case active:
 			why = s.hub.mayBind(*az.principal, sub)

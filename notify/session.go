@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,8 +73,9 @@ type op struct {
 	medplum   bool // opBind: asked in Medplum's JSON framing
 	resume    bool
 	since     int64
-	grantIDs  []string  // opBind from a grant: every subscription it covers
-	renewTo   time.Time // opBind from a grant: the grant's AuthExpires
+	grantIDs  []string        // opBind from a grant: every subscription it covers
+	renewTo   time.Time       // opBind from a grant: the grant's AuthExpires
+	holder    *auth.Principal // opBind from a grant: its holder (nil in auth mode none)
 	token     [32]byte
 	id        string
 	reason    CloseReason
@@ -179,11 +181,32 @@ type session struct {
 // (an access token on the upgrade, or the first grant); its expiry moves
 // only on renewal (an in-band re-authentication, or a grant covering every
 // binding).
+//
+// principal is what every delivery is judged by (Backend.Bindable at each
+// bind, Backend.Deliverable for each event): the principal of the access
+// token (upgrade, mutual TLS or in-band re-authentication), or the holder
+// of the grant (ticket or binding token) that authenticated or renewed
+// the socket, with the scopes its access token had when the grant was
+// issued. It is never the subscription owner's: what the owner could read
+// decided which events exist, what principal may read decides which of
+// them this socket gets. nil only in auth mode none, where nothing is
+// checked.
 type authz struct {
 	authed    bool            // the session has an identity
 	subject   string          // its subject ("" for grants of auth mode none)
-	principal *auth.Principal // from an access token (upgrade or re-auth); nil when only grants authenticated
+	principal *auth.Principal // the current authorization (see above); immutable, replaced whole
+	byToken   bool            // principal came from an access token (legacy bind by ownership allowed)
 	expires   time.Time       // when the authorization ends; zero: never
+}
+
+// holder is the principal a grant authorises a socket with: its holder in
+// the auth modes, nil in auth mode none.
+func (h *Hub) holder(g subscription.Grant) *auth.Principal {
+	if h.cfg.Authenticator == nil {
+		return nil
+	}
+	p := g.Holder()
+	return &p
 }
 
 func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principal, mode AuthMode) *session {
@@ -201,7 +224,7 @@ func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principa
 		toldDown:     h.storeDown.Load(),
 	}
 	if p != nil {
-		s.az = authz{authed: true, subject: p.Subject, principal: p, expires: p.Expires}
+		s.az = authz{authed: true, subject: p.Subject, principal: p, byToken: true, expires: p.Expires}
 	}
 	s.via.Store(uint32(mode))
 	return s
@@ -345,21 +368,12 @@ func (h *Hub) release(subject string) {
 }
 
 // mayBind explains why principal p may not hold a binding of sub, or
-// returns "": p must manage sub (its owner, or an admin) and be able to
-// read every resource type sub notifies about; when only patient/ scopes
-// allow a type, p's patient must be the one sub was created for.
+// returns "": the Backend's Bindable (p may read the Subscription and
+// manages it, and its scopes read every resource type sub notifies about,
+// in the same patient's compartment when only patient/ scopes allow it).
 func (h *Hub) mayBind(p auth.Principal, sub *subscription.Subscription) string {
-	if !sub.Owner.MayManage(p) {
-		return "Subscription/" + sub.ID + " belongs to another principal"
-	}
-	for _, typ := range h.b.ResourceTypesOf(sub) {
-		ok, patientOnly := p.Scopes.CanRead(typ)
-		if !ok {
-			return "the granted scopes do not allow reading " + typ + ", which Subscription/" + sub.ID + " notifies about"
-		}
-		if patientOnly && (p.Patient == "" || p.Patient != sub.Owner.Patient) {
-			return "the granted scopes allow reading " + typ + " only in another patient's compartment than Subscription/" + sub.ID + "'s"
-		}
+	if err := h.b.Bindable(p, sub); err != nil {
+		return strings.TrimSuffix(err.Error(), ": "+auth.ErrForbidden.Error())
 	}
 	return ""
 }

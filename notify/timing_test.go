@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -176,7 +177,7 @@ func TestAuthorizationExpiry(t *testing.T) {
 		e := newPipeEnv(t, Config{})
 		id := e.createSub(subOpts{})
 		expires := time.Now().Add(2 * time.Minute)
-		tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindBindingToken, []string{id}, "alice", expires)
+		tok, _, err := e.svc.IssueToken(context.Background(), subscription.KindBindingToken, []string{id}, auth.Principal{Subject: "alice", Expires: expires})
 		if err != nil {
 			t.Fatal(err)
 		}

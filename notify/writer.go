@@ -143,9 +143,34 @@ func (s *session) bind(o *op) bool {
 		s.end(PolicyViolation, "too many bindings")
 		return false
 	}
-	s.renew(o)
-	ids := make([]string, len(o.subs))
-	for i, sub := range o.subs {
+	if !s.renew(o) {
+		return false
+	}
+	// Each subscription is judged against the socket's authorization
+	// before anything of it (handshake, `bound`) is written.
+	var subs []*subscription.Subscription
+	var refused []fhir.Issue
+	for _, sub := range o.subs {
+		if why := s.refusal(sub); why != "" {
+			refused = append(refused, fhir.Issue{Severity: "error", Code: fhir.IssueForbidden, Diagnostics: why + "; it was not bound"})
+			continue
+		}
+		subs = append(subs, sub)
+	}
+	if len(refused) > 0 {
+		if !s.write(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: refused})) {
+			return false
+		}
+		if o.dialect == legacy && !o.resume {
+			s.end(Forbidden, "forbidden") // legacy clients go by close codes
+			return false
+		}
+	}
+	if len(subs) == 0 {
+		return true
+	}
+	ids := make([]string, len(subs))
+	for i, sub := range subs {
 		ids[i] = sub.ID
 	}
 	heads, err := s.hub.b.EventHeads(s.hub.ctx, ids)
@@ -156,7 +181,7 @@ func (s *session) bind(o *op) bool {
 		return s.write(outcomeFrame(fhir.IssueTransient, "the event log is unavailable; bind again later"))
 	}
 	now := time.Now()
-	for _, sub := range o.subs {
+	for _, sub := range subs {
 		hd, ok := heads[sub.ID]
 		if !ok {
 			hd = subscription.EventHead{Last: 0, FirstRetained: 1}
@@ -205,51 +230,87 @@ func (s *session) bind(o *op) bool {
 	return true
 }
 
-// renew moves the session's expiry to a grant's AuthExpires when that is
-// later and the grant covers every subscription bound on the socket: the
-// token issuer checked each of them against a fresher access token of the
-// same principal (admit checked the subject). This is the Backport IG's
-// renewal (a new bind-with-token before the old one ends); a grant that
-// covers only some bindings binds under the current expiry.
-func (s *session) renew(o *op) {
-	if o.renewTo.IsZero() {
-		return
+// renew lets a grant that covers every subscription bound on the socket
+// renew its authorization (the Backport IG's renewal: a new
+// bind-with-token before the old one ends): the token issuer checked each
+// of them against a fresher access token of the same principal (admit
+// checked the subject). A renewal replaces the authorization: the grant's
+// holder, until its AuthExpires, is what delivery follows from then on,
+// and a binding the holder may no longer hold ends (dropUnbindable). A
+// grant that covers only some bindings, or that comes to a socket with
+// none yet, binds under the current authorization. False means the
+// session ended.
+func (s *session) renew(o *op) bool {
+	if o.renewTo.IsZero() && o.holder == nil {
+		return true // auth mode none
+	}
+	if len(s.bindings) == 0 {
+		return true
 	}
 	for _, b := range s.bindings {
 		if !slices.Contains(o.grantIDs, b.st.id) {
-			return
+			return true
 		}
 	}
 	s.mu.Lock()
-	if !s.az.expires.IsZero() && o.renewTo.After(s.az.expires) {
-		s.az.expires = o.renewTo
+	if o.holder != nil {
+		s.az.principal, s.az.byToken = o.holder, false
 	}
+	s.az.expires = o.renewTo
 	s.mu.Unlock()
+	return s.dropUnbindable("the renewed authorization")
 }
 
-// reauthorize runs an in-band re-authentication (opReauth): if p may keep
-// every binding (mayBind), the session adopts p and its expiry, and each
-// backport binding gets a query-status Bundle carrying the new
-// auth-expires; cursors are untouched, so nothing is lost or repeated.
-// Otherwise the client gets an OperationOutcome naming each refusal and
-// the old authorization stands until it expires. Legacy bindings get no
-// Bundle: their dialect has none.
-func (s *session) reauthorize(p *auth.Principal) bool {
+// refusal says why the socket's current authorization may not hold a
+// binding of sub ("" when it may). Nothing is checked in auth mode none.
+func (s *session) refusal(sub *subscription.Subscription) string {
+	if s.hub.cfg.Authenticator == nil {
+		return ""
+	}
+	az := s.authz()
+	if az.principal == nil {
+		return "Subscription/" + sub.ID + ": this socket is not authorised"
+	}
+	return s.hub.mayBind(*az.principal, sub)
+}
+
+// dropUnbindable ends every binding the socket's (new) authorization may
+// no longer hold, each with a forbidden OperationOutcome saying why; the
+// other bindings stay, cursors untouched. False means the session ended.
+func (s *session) dropUnbindable(what string) bool {
 	var refused []fhir.Issue
-	for _, b := range s.bindings {
-		if why := s.hub.mayBind(*p, b.sub); why != "" {
-			refused = append(refused, fhir.Issue{Severity: "error", Code: fhir.IssueSecurity, Diagnostics: why})
+	now := time.Now()
+	for _, b := range slices.Clone(s.bindings) {
+		why := s.refusal(b.sub)
+		if why == "" {
+			continue
 		}
+		refused = append(refused, fhir.Issue{Severity: "error", Code: fhir.IssueForbidden,
+			Diagnostics: "Subscription/" + b.sub.ID + " is no longer bound on this socket: " + what + " does not cover it (" + why + ")"})
+		s.unbind(b, now)
 	}
-	if len(refused) > 0 {
-		s.hub.obs.Reauth(ReauthRefused)
-		refused[0].Diagnostics = "re-authentication refused, the current authorization is kept until it expires: " + refused[0].Diagnostics
-		return s.write(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: refused}))
+	if len(refused) == 0 {
+		return true
 	}
+	return s.write(fhir.MarshalOutcome(&fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: refused}))
+}
+
+// reauthorize runs an in-band re-authentication (opReauth). The new
+// principal replaces the socket's authorization, narrower or wider:
+// delivery follows it from now on, and its expiry is the socket's. A
+// binding it may no longer hold (mayBind) ends with a forbidden
+// OperationOutcome naming it; every other binding keeps its cursor, so
+// nothing is lost or repeated, and gets a query-status Bundle carrying
+// the new auth-expires. Legacy bindings get no Bundle: their dialect has
+// none.
+func (s *session) reauthorize(p *auth.Principal) bool {
 	s.mu.Lock()
-	s.az.principal, s.az.expires = p, p.Expires
+	s.az.principal, s.az.byToken, s.az.expires = p, true, p.Expires
 	s.mu.Unlock()
 	s.hub.obs.Reauth(ReauthSuccess)
+	if !s.dropUnbindable("the new access token") {
+		return false
+	}
 	now := time.Now()
 	for _, b := range s.bindings {
 		if b.dialect == legacy {

@@ -1,17 +1,46 @@
 // What the WebSocket hub asks the Service about subscriptions when a
 // socket binds, delivers or re-authenticates (the hub's notify.Backend;
-// its tokens are in tokens.go, its events in events.go).
+// its tokens are in tokens.go, its events and Deliverable in events.go).
 
 package subscription
 
-import "context"
+import (
+	"context"
 
-// ResourceTypesOf returns the resource types whose writes may notify sub,
-// over the Service's current topics (sub.ResourceTypes). A WebSocket
-// session re-authenticated in band checks that its new principal may
-// still read each of them before it keeps the binding.
-func (s *Service) ResourceTypesOf(sub *Subscription) []string {
-	return sub.ResourceTypes(s.topics)
+	"github.com/fhirbell/fhirbell/auth"
+)
+
+// Bindable decides whether principal p may hold a socket binding of sub:
+// receive its handshakes, heartbeats and status (what $status shows) and
+// be offered its events, each of which is then judged on its own
+// (Deliverable). It asks what a REST caller would need: reading the
+// Subscription (a Subscription read scope, and p manages it: its owner or
+// an admin), and reading every resource type sub notifies about; when
+// only patient/ scopes allow a type, p's patient must be the one sub was
+// created for (another compartment's events would all be withheld). The
+// error is an auth.ErrForbidden that says why. The hub asks it at every
+// bind and every renewal of a socket's authorization, before it writes
+// anything for the binding.
+func (s *Service) Bindable(p auth.Principal, sub *Subscription) error {
+	if err := principalAccess(p, auth.Read, "Subscription", nil, nil); err != nil {
+		return err
+	}
+	if !sub.Owner.MayManage(p) {
+		return forbidden("Subscription/%s belongs to another principal", sub.ID)
+	}
+	for _, typ := range sub.ResourceTypes(s.topics) {
+		allowed, patient := p.Can(typ, auth.Read)
+		if !allowed {
+			allowed, patient = granular(p, auth.Read, typ) // each event is then checked against the constraints
+		}
+		switch {
+		case !allowed:
+			return forbidden("the granted scopes do not allow reading %s, which Subscription/%s notifies about", typ, sub.ID)
+		case patient != "" && patient != sub.Owner.Patient:
+			return forbidden("the granted scopes allow reading %s only in another patient's compartment than Subscription/%s's", typ, sub.ID)
+		}
+	}
+	return nil
 }
 
 // ActiveSubscription returns subscription id from memory if it is an

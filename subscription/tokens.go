@@ -33,14 +33,30 @@ const (
 )
 
 // Grant is what a token or ticket entitles its bearer to: binding the
-// listed subscriptions, for a principal, until the principal's
-// authorization ends.
+// listed subscriptions, for a principal, with that principal's
+// authorization (its scopes and patient context, as the access token it
+// was issued under granted them), until that authorization ends. A socket
+// that binds with it is authorised by Holder, never by more.
 type Grant struct {
 	Kind            string
 	SubscriptionIDs []string  // sorted
 	Expires         time.Time // when the token itself stops being accepted
 	AuthExpires     time.Time // when the authorization behind it ends (zero: never, auth mode none)
 	Subject         string    // the principal the token was issued to ("" in auth mode none)
+	ClientID        string    // its client
+	Scope           string    // its granted scopes, space-separated
+	Patient         string    // its SMART patient context ("" when none)
+}
+
+// Holder is the principal a grant was issued to, with the authorization
+// it had then: what a socket bound with the grant is authorised by.
+func (g Grant) Holder() auth.Principal {
+	scopes := auth.ParseScopes(g.Scope)
+	p := auth.Principal{Kind: auth.KindSystem, Subject: g.Subject, ClientID: g.ClientID, Scopes: scopes, Patient: g.Patient, Expires: g.AuthExpires}
+	if g.Patient != "" || slices.ContainsFunc(scopes.Levels(), func(l string) bool { return l == auth.LevelPatient || l == auth.LevelUser }) {
+		p.Kind = auth.KindUser
+	}
+	return p
 }
 
 // StoredToken is a token as a TokenStore keeps it: only the SHA-256 of the
@@ -82,10 +98,14 @@ const (
 )
 
 // IssueToken creates a token of kind KindBindingToken or KindTicket for
-// the given active websocket subscriptions and returns its secret, which is
-// never stored and must never be logged. The grant's Expires is the kind's
-// lifetime, capped by authExpires when that is set.
-func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, subject string, authExpires time.Time) (string, Grant, error) {
+// the given active websocket subscriptions, issued to holder (the caller;
+// the zero Principal in auth mode none), and returns its secret, which is
+// never stored and must never be logged. The grant records holder's
+// subject, client, scopes and patient context, and its authorization ends
+// when holder's does (Principal.Expires); its Expires is the kind's
+// lifetime, capped by that end.
+func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, holder auth.Principal) (string, Grant, error) {
+	authExpires := holder.Expires
 	if len(subIDs) == 0 {
 		return "", Grant{}, &ValidationError{Path: "id", Msg: "no subscription to issue a token for"}
 	}
@@ -122,7 +142,8 @@ func (s *Service) IssueToken(ctx context.Context, kind string, subIDs []string, 
 		ttl = TicketTTL
 	}
 	now := s.now()
-	g := Grant{Kind: kind, SubscriptionIDs: ids, Expires: now.Add(ttl).UTC().Truncate(time.Millisecond), AuthExpires: authExpires, Subject: subject}
+	g := Grant{Kind: kind, SubscriptionIDs: ids, Expires: now.Add(ttl).UTC().Truncate(time.Millisecond), AuthExpires: authExpires,
+		Subject: holder.Subject, ClientID: holder.ClientID, Scope: holder.Scopes.String(), Patient: holder.Patient}
 	if !authExpires.IsZero() && authExpires.Before(g.Expires) {
 		g.Expires = authExpires
 	}

@@ -138,3 +138,115 @@ func TestTicketsAndBindingTokens(t *testing.T) {
 		t.Fatalf("a third socket of alice's closed with %d, want 1008", code)
 	}
 }
+
+// ticketFor asks for a ticket for subscription id with token and returns
+// its socket URL on the test server.
+func ticketFor(t *testing.T, s *testServer, id, token string) string {
+	t.Helper()
+	tic := do(t, "GET", s.URL+"/fhir/Subscription/"+id+"/$websocket-ticket", "", bearer(token)...)
+	wantStatus(t, tic, 200)
+	u := paramString(t, tic.Body, "websocket-url")
+	return "ws" + strings.TrimPrefix(s.URL, "http") + u[strings.LastIndex(u, "/ws"):]
+}
+
+// TestSocketDeliveryFollowsTheSocketsToken (issue 14, item 2): a socket is
+// authorised by the token its ticket was obtained with, intersected with
+// the subscription owner's grant, as REST reads are. A ticket obtained
+// with a user/Subscription.cruds-only token binds nothing (a forbidden
+// OperationOutcome, never a handshake or an Observation body); one
+// obtained with a granular token gets only the events whose focus that
+// token may read, and $events shows the same.
+func TestSocketDeliveryFollowsTheSocketsToken(t *testing.T) {
+	s, is := authServer(t)
+	admin := bearer(is.token(t, "ops", "system/*.cruds", "", time.Hour))
+	owner := is.token(t, "alice", "user/Subscription.cruds user/Observation.rs", "", time.Hour)
+	subOnly := is.token(t, "alice", "user/Subscription.cruds", "", time.Hour)
+	labA := is.token(t, "alice", "user/Subscription.cruds user/Observation.rs?code=http://loinc.org|A", "", time.Hour)
+	if got := do(t, "GET", s.URL+"/fhir/Observation", "", bearer(subOnly)...); got.Status != 403 {
+		t.Fatalf("GET Observation with Subscription scopes only = %d, want 403", got.Status)
+	}
+	created := do(t, "POST", s.URL+"/fhir/Subscription", obsSub, bearer(owner)...)
+	wantStatus(t, created, 201)
+	id := created.Body["id"].(string)
+	write := func(code string) {
+		wantStatus(t, do(t, "POST", s.URL+"/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"`+code+`"}]},"valueString":"secret-`+code+`"}`, admin...), 201)
+	}
+
+	c := dialSock(t, ticketFor(t, s, id, subOnly), nil)
+	f, err := readSockFrame(t, c, 10*time.Second)
+	if err != nil || !strings.Contains(f.raw, `"OperationOutcome"`) || !strings.Contains(f.raw, `"forbidden"`) || !strings.Contains(f.raw, "Observation") {
+		t.Fatalf("ticket of a Subscription-only token: %v %s, want a forbidden OperationOutcome naming Observation", err, f.raw)
+	}
+
+	g := dialSock(t, ticketFor(t, s, id, labA), nil)
+	nextSockFrame(t, g, fhir.NotifyHandshake)
+	write("B") // event 1: not for a token that reads code A only
+	write("A") // event 2
+	ev := nextSockFrame(t, g, fhir.NotifyEvent)
+	if ev.numbers() != "2" || strings.Contains(ev.raw, "secret-B") || !strings.Contains(ev.raw, "secret-A") {
+		t.Fatalf("granular socket got events %s: %s; want event 2 (code A) only", ev.numbers(), ev.raw)
+	}
+	for _, tc := range []struct{ token, want, not string }{{labA, "secret-A", "secret-B"}, {subOnly, "", "secret-"}} {
+		evs := do(t, "GET", s.URL+"/fhir/Subscription/"+id+"/$events", "", bearer(tc.token)...)
+		if strings.Contains(string(evs.Raw), tc.not) || !strings.Contains(string(evs.Raw), tc.want) {
+			t.Errorf("$events: %d %s; want %q and no %q", evs.Status, evs.Raw, tc.want, tc.not)
+		}
+	}
+	// The socket whose ticket bound nothing stays authorised by that
+	// token: its resume is refused too.
+	c.WriteMessage(websocket.TextMessage, []byte("resume "+id+" 0"))
+	if f, err := readSockFrame(t, c, 10*time.Second); err != nil || !strings.Contains(f.raw, `"forbidden"`) {
+		t.Fatalf("resume on the Subscription-only socket: %v %s, want forbidden", err, f.raw)
+	}
+}
+
+// TestSocketRenewalNarrows (issue 14, item 4): an in-band renewal with a
+// narrower token replaces the socket's authorization: the binding it no
+// longer covers ends with a forbidden OperationOutcome, the other stays
+// with the new token's auth-expires, and delivery follows the new token.
+// The issue's renewal (patient/Observation.r only, no Subscription scope)
+// ends every binding instead of extending the broader one.
+func TestSocketRenewalNarrows(t *testing.T) {
+	s, is := authServer(t)
+	ws := "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"
+	admin := bearer(is.token(t, "ops", "system/*.cruds", "", time.Hour))
+	broad := is.token(t, "alice", "user/Subscription.cruds user/Observation.rs user/Condition.rs", "", 10*time.Minute)
+	conditions := is.token(t, "alice", "user/Subscription.cruds user/Condition.rs", "", time.Hour)
+	issues := is.token(t, "alice", "patient/Observation.r", "p1", time.Hour)
+	newSub := func(typ string) string {
+		res := do(t, "POST", s.URL+"/fhir/Subscription", strings.Replace(obsSub, `"criteria":"Observation"`, `"criteria":"`+typ+`"`, 1), bearer(broad)...)
+		wantStatus(t, res, 201)
+		return res.Body["id"].(string)
+	}
+	obsID, condID := newSub("Observation"), newSub("Condition")
+
+	c := dialSock(t, ws, http.Header{"Authorization": {"Bearer " + broad}})
+	for _, id := range []string{obsID, condID} {
+		c.WriteMessage(websocket.TextMessage, []byte("resume "+id+" 0"))
+		nextSockFrame(t, c, fhir.NotifyHandshake)
+	}
+	c.WriteMessage(websocket.TextMessage, []byte(reauthFrame(conditions)))
+	f, err := readSockFrame(t, c, 10*time.Second)
+	if err != nil || !strings.Contains(f.raw, `"forbidden"`) || !strings.Contains(f.raw, obsID) || strings.Contains(f.raw, condID) {
+		t.Fatalf("narrowing renewal: %v %s; want a forbidden OperationOutcome for Subscription/%s only", err, f.raw, obsID)
+	}
+	st := nextSockFrame(t, c, fhir.NotifyQueryStatus)
+	if !strings.Contains(st.raw, condID) || !strings.Contains(st.raw, fhir.AuthExpiresURL) {
+		t.Fatalf("query-status after the renewal: %s", st.raw)
+	}
+	wantStatus(t, do(t, "POST", s.URL+"/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"hr"}}`, admin...), 201)
+	wantStatus(t, do(t, "POST", s.URL+"/fhir/Condition", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"}}`, admin...), 201)
+	ev := nextSockFrame(t, c, fhir.NotifyEvent)
+	if !strings.Contains(ev.raw, condID) || strings.Contains(ev.raw, `"Observation"`) {
+		t.Fatalf("after the renewal got %s; want the Condition subscription's event only", ev.raw)
+	}
+
+	c2 := dialSock(t, ws, http.Header{"Authorization": {"Bearer " + broad}})
+	c2.WriteMessage(websocket.TextMessage, []byte("resume "+obsID+" 0"))
+	nextSockFrame(t, c2, fhir.NotifyHandshake)
+	nextSockFrame(t, c2, fhir.NotifyEvent)
+	c2.WriteMessage(websocket.TextMessage, []byte(reauthFrame(issues)))
+	if f, err := readSockFrame(t, c2, 10*time.Second); err != nil || !strings.Contains(f.raw, `"forbidden"`) || !strings.Contains(f.raw, obsID) {
+		t.Fatalf("renewal without a Subscription scope: %v %s; want the binding ended (forbidden)", err, f.raw)
+	}
+}

@@ -13,7 +13,7 @@ import (
 
 var _ subscription.TokenStore = (*Store)(nil)
 
-// PutToken stores t in ws_tokens (migrations/0003_tokens.sql); see
+// PutToken stores t in ws_tokens (migrations/0003_tokens.sql, 0009_token_holder.sql); see
 // subscription.TokenStore. A token whose hash is stored already gives an
 // error wrapping subscription.ErrConflict (with 256-bit random secrets,
 // only a caller's bug can cause one).
@@ -27,9 +27,9 @@ func (s *Store) PutToken(ctx context.Context, t subscription.StoredToken) error 
 		authExpires = &t.AuthExpires
 	}
 	_, err := s.pool.Exec(ctx, `
-INSERT INTO ws_tokens (hash, kind, subscription_ids, expires_at, auth_expires_at, subject)
-VALUES ($1, $2, $3, $4, $5, $6)`,
-		t.Hash[:], t.Kind, ids, t.Expires, authExpires, t.Subject)
+INSERT INTO ws_tokens (hash, kind, subscription_ids, expires_at, auth_expires_at, subject, client_id, scope, patient)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.Hash[:], t.Kind, ids, t.Expires, authExpires, t.Subject, t.ClientID, t.Scope, t.Patient)
 	if err != nil {
 		// Neither the hash nor anything else of the token goes into the
 		// error: translate keeps only the server's message, not its detail
@@ -51,11 +51,11 @@ VALUES ($1, $2, $3, $4, $5, $6)`,
 const lookupTokenSQL = `
 WITH gone AS (
     DELETE FROM ws_tokens WHERE hash = $1 AND ($3 OR expires_at <= $2)
-    RETURNING kind, subscription_ids, expires_at, auth_expires_at, subject
+    RETURNING kind, subscription_ids, expires_at, auth_expires_at, subject, client_id, scope, patient
 )
-SELECT kind, subscription_ids, expires_at, auth_expires_at, subject, expires_at <= $2 FROM gone
+SELECT kind, subscription_ids, expires_at, auth_expires_at, subject, client_id, scope, patient, expires_at <= $2 FROM gone
 UNION ALL
-SELECT kind, subscription_ids, expires_at, auth_expires_at, subject, false FROM ws_tokens
+SELECT kind, subscription_ids, expires_at, auth_expires_at, subject, client_id, scope, patient, false FROM ws_tokens
 WHERE hash = $1 AND NOT $3 AND expires_at > $2`
 
 // LookupToken returns the grant of the token with hash h, deleting it when
@@ -68,7 +68,7 @@ func (s *Store) LookupToken(ctx context.Context, h [sha256.Size]byte, consume bo
 	var authExpires *time.Time
 	var expired bool
 	err := s.pool.QueryRow(ctx, lookupTokenSQL, h[:], now, consume).
-		Scan(&g.Kind, &g.SubscriptionIDs, &g.Expires, &authExpires, &g.Subject, &expired)
+		Scan(&g.Kind, &g.SubscriptionIDs, &g.Expires, &authExpires, &g.Subject, &g.ClientID, &g.Scope, &g.Patient, &expired)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return subscription.Grant{}, subscription.ErrTokenInvalid
 	}

@@ -83,7 +83,8 @@ func checkGrant(t *testing.T, what string, got, want subscription.Grant) {
 	t.Helper()
 	if got.Kind != want.Kind || !slices.Equal(got.SubscriptionIDs, want.SubscriptionIDs) ||
 		!got.Expires.Equal(want.Expires) || got.AuthExpires.IsZero() != want.AuthExpires.IsZero() ||
-		!got.AuthExpires.Equal(want.AuthExpires) || got.Subject != want.Subject {
+		!got.AuthExpires.Equal(want.AuthExpires) || got.Subject != want.Subject ||
+		got.ClientID != want.ClientID || got.Scope != want.Scope || got.Patient != want.Patient {
 		t.Errorf("%s = %+v, want %+v", what, got, want)
 	}
 }
@@ -99,6 +100,9 @@ func testTokenRoundTrip(t *testing.T, s subscription.TokenStore) {
 			Expires:         tokenT0.Add(10 * time.Minute),
 			AuthExpires:     tokenT0.Add(time.Hour + 7*time.Millisecond),
 			Subject:         "Practitioner/dr-ünïcode",
+			ClientID:        "app-1",
+			Scope:           "patient/Observation.rs patient/Subscription.cruds launch/patient",
+			Patient:         "p-42",
 		}},
 		{"ticket without auth", subscription.Grant{
 			Kind:            subscription.KindTicket,

@@ -366,8 +366,7 @@ func (a *api) bindingTokenOp(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	subject, authExpires := caller(r)
-	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindBindingToken, ids, subject, authExpires)
+	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindBindingToken, ids, caller(r))
 	if err != nil {
 		return err
 	}
@@ -397,8 +396,7 @@ func (a *api) ticketOp(w http.ResponseWriter, r *http.Request) error {
 	if _, err := opParams(w, r); err != nil {
 		return err
 	}
-	subject, authExpires := caller(r)
-	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindTicket, []string{id}, subject, authExpires)
+	secret, g, err := a.svc.IssueToken(r.Context(), subscription.KindTicket, []string{id}, caller(r))
 	if err != nil {
 		return err
 	}
@@ -421,14 +419,12 @@ func (a *api) allowIssue(w http.ResponseWriter, r *http.Request) error {
 		Msg: "too many binding tokens or tickets requested; slow down (a ticket is valid 60 s, a binding token 10 min)"}
 }
 
-// caller returns who a token or ticket is issued to: the principal's
-// subject and the expiry of its access token, which bounds the socket's
-// authorization (zero in auth mode none: never).
-func caller(r *http.Request) (subject string, authExpires time.Time) {
-	if p, ok := auth.PrincipalFrom(r.Context()); ok {
-		return p.Subject, p.Expires
-	}
-	return "", time.Time{}
+// caller returns who a token or ticket is issued to: the principal, whose
+// scopes the grant carries and whose expiry bounds the socket's
+// authorization (the zero Principal when there is none: never ends).
+func caller(r *http.Request) auth.Principal {
+	p, _ := auth.PrincipalFrom(r.Context())
+	return p
 }
 
 // noStore keeps secrets out of caches.
