@@ -13,7 +13,7 @@ import (
 
 var _ subscription.TokenStore = (*Store)(nil)
 
-// PutToken stores t in ws_tokens (migrations/0003_tokens.sql, 0009_token_holder.sql); see
+// PutToken stores t in ws_tokens (migrations/0003_tokens.sql, 0010_token_holder.sql); see
 // subscription.TokenStore. A token whose hash is stored already gives an
 // error wrapping subscription.ErrConflict (with 256-bit random secrets,
 // only a caller's bug can cause one).
