@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fhirbell/fhirbell/fhir"
+	"github.com/fhirbell/fhirbell/fhir/shape"
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
@@ -42,7 +43,8 @@ type entry struct {
 	op      op
 	typ, id string
 	vid     int64
-	query   url.Values     // opSearch
+	query   url.Values     // opSearch, opHistory
+	shape   shape.Shape    // opRead, opVRead: _summary, _elements
 	ifMatch int64          // 0: none
 	res     *fhir.Resource // opCreate, opUpdate
 
@@ -294,6 +296,11 @@ func (e *entry) resolveURL(rawURL, base string) error {
 			e.query = q
 		case len(segs) == 2:
 			e.op = opRead
+			sh, err := entryShape(rawQuery)
+			if err != nil {
+				return entryErr(e.index, "", err)
+			}
+			e.shape = sh
 		case len(segs) == 3 && segs[2] == "_history":
 			e.op = opHistory
 			q, err := url.ParseQuery(rawQuery)
@@ -307,6 +314,11 @@ func (e *entry) resolveURL(rawURL, base string) error {
 				return entryErr(e.index, "", fhir.Invalid("request.url", fmt.Sprintf("invalid version id %q", segs[3])))
 			}
 			e.op, e.vid = opVRead, vid
+			sh, err := entryShape(rawQuery)
+			if err != nil {
+				return entryErr(e.index, "", err)
+			}
+			e.shape = sh
 		default:
 			return unsupported("not a read, vread, history or search URL")
 		}
@@ -656,7 +668,10 @@ func (a *api) execWrite(ctx context.Context, w *subscription.Writer, base string
 		}
 	case opRead:
 		res, err = w.Read(ctx, e.typ, e.id)
-		pref = returnRepresentation
+		if err != nil {
+			return bundleEntry{}, identify(err, e.typ, e.id)
+		}
+		return readEntry(base, res, e.shape), nil
 	default:
 		return bundleEntry{}, fmt.Errorf("entry op %d is not a write", e.op) // parseEntry's callers prevent this
 	}
@@ -712,6 +727,38 @@ func execErr(e *entry, err error) error {
 // return=OperationOutcome (and for a deletion), neither under minimal.
 func resourceEntry(base string, res subscription.Resource, status int, pref string) bundleEntry {
 	return answerEntry(base, res, status, pref, false)
+}
+
+// readEntry is the response entry of a read or vread: the resource,
+// shaped as the entry's URL asked (_summary, _elements).
+func readEntry(base string, res subscription.Resource, sh shape.Shape) bundleEntry {
+	out := resourceEntry(base, res, http.StatusOK, returnMinimal)
+	out.FullURL = base + "/" + res.Type + "/" + res.ID
+	out.Resource = sh.Apply(res.Body)
+	return out
+}
+
+// entryShape reads the shaping of a read entry's query; any other
+// parameter is refused, as a REST read would not use it.
+func entryShape(rawQuery string) (shape.Shape, error) {
+	if rawQuery == "" {
+		return shape.Shape{}, nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return shape.Shape{}, fhir.Invalid("request.url", "malformed query string: "+err.Error())
+	}
+	for k := range q {
+		if k != "_summary" && k != "_elements" && k != "_format" && k != "_pretty" {
+			return shape.Shape{}, &fhir.ValidationError{Path: "request.url", Code: fhir.IssueNotSupported,
+				Msg: fmt.Sprintf("a read takes _summary and _elements, not %q", k)}
+		}
+	}
+	sh, err := resourceShape(q)
+	if ve, ok := err.(*fhir.ValidationError); ok {
+		return shape.Shape{}, &fhir.ValidationError{Path: "request.url", Code: ve.Code, Msg: ve.Path + ": " + ve.Msg}
+	}
+	return sh, err
 }
 
 // matchedEntry is the response entry of a conditional create that matched
@@ -788,13 +835,13 @@ func (a *api) batchEntry(ctx context.Context, base string, i int, raw json.RawMe
 		if err != nil {
 			return bundleEntry{}, identify(err, e.typ, e.id)
 		}
-		return resourceEntry(base, res, http.StatusOK, returnRepresentation), nil
+		return readEntry(base, res, e.shape), nil
 	case opVRead:
 		res, err := a.svc.VRead(ctx, e.typ, e.id, e.vid)
 		if err != nil {
 			return bundleEntry{}, identify(err, e.typ, e.id+"/_history/"+strconv.FormatInt(e.vid, 10))
 		}
-		return resourceEntry(base, res, http.StatusOK, returnRepresentation), nil
+		return readEntry(base, res, e.shape), nil
 	case opHistory:
 		var b []byte
 		if e.id == "" {

@@ -188,3 +188,36 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// TestBundleReadsShaped: read and vread entries of a batch or transaction
+// take _summary and _elements as the REST reads do.
+func TestBundleReadsShaped(t *testing.T) {
+	s := newTestServer(t, Config{})
+	p := s.mustDo(t, http.StatusCreated, "POST", "/fhir/Patient", `{"resourceType":"Patient","gender":"male","name":[{"family":"Z"}],"text":{"status":"empty","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">z</div>"}}`)
+	id := str(p.body, "id")
+	for _, kind := range []string{"batch", "transaction"} {
+		r := s.mustDo(t, http.StatusOK, "POST", "/fhir", `{"resourceType":"Bundle","type":"`+kind+`","entry":[
+		  {"request":{"method":"GET","url":"Patient/`+id+`?_elements=gender"}},
+		  {"request":{"method":"GET","url":"Patient/`+id+`?_summary=text"}},
+		  {"request":{"method":"GET","url":"Patient/`+id+`"}}]}`)
+		e0, e1, e2 := get(r.body, "entry", 0, "resource"), get(r.body, "entry", 1, "resource"), get(r.body, "entry", 2, "resource")
+		if str(e0, "gender") != "male" || get(e0, "name") != nil || str(e0, "meta", "tag", 0, "code") != "SUBSETTED" {
+			t.Errorf("%s _elements=gender: %v", kind, e0)
+		}
+		if get(e1, "text") == nil || get(e1, "gender") != nil {
+			t.Errorf("%s _summary=text: %v", kind, e1)
+		}
+		if get(e2, "name") == nil || get(e2, "text") == nil || get(e2, "meta", "tag") != nil {
+			t.Errorf("%s unshaped read: %v", kind, e2)
+		}
+		if str(r.body, "entry", 0, "response", "etag") == "" {
+			t.Errorf("%s read entry without etag: %s", kind, r.raw)
+		}
+	}
+	r := s.do(t, "POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/`+id+`?_summary=count"}},{"request":{"method":"GET","url":"Patient/`+id+`?gender=male"}}]}`)
+	for i := range 2 {
+		if st := str(r.body, "entry", i, "response", "status"); !strings.HasPrefix(st, "400") {
+			t.Errorf("entry %d: status %q, want 400: %s", i, st, r.raw)
+		}
+	}
+}
