@@ -2,6 +2,7 @@ package subhttp
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -99,4 +100,27 @@ func TestPatientEverythingShaped(t *testing.T) {
 		t.Errorf("_elements=gender: %v", res)
 	}
 	s.mustDo(t, http.StatusBadRequest, "GET", "/fhir/Patient/p/$everything?_summary=count", "")
+}
+
+// FuzzHistoryAndEverythingQuery: the query strings of type and system
+// history and of $everything are client input: never a 500.
+func FuzzHistoryAndEverythingQuery(f *testing.F) {
+	s := newTestServer(f, Config{})
+	s.mustDo(f, http.StatusCreated, "PUT", "/fhir/Patient/p", `{"resourceType":"Patient","id":"p"}`)
+	s.mustDo(f, http.StatusCreated, "PUT", "/fhir/Observation/o", `{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p"}}`)
+	for _, q := range []string{"_since=2024-01-01", "_at=2024", "_count=1&_cursor=abc", "_type=Observation,Patient", "_summary=true", "_elements=id", "%zz", "_since=2024-02-30T10:00:00+99:00"} {
+		f.Add(q)
+	}
+	h := s.Config.Handler
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, path := range []string{"/fhir/_history", "/fhir/Patient/_history", "/fhir/Patient/p/$everything"} {
+			req := httptest.NewRequest(http.MethodGet, "http://x"+path, nil)
+			req.URL.RawQuery = q
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code >= 500 {
+				t.Fatalf("GET %s?%s = %d %s", path, q, w.Code, w.Body)
+			}
+		}
+	})
 }
