@@ -317,7 +317,9 @@ func AppendNotification(dst []byte, v Version, st Status, content string, base s
 				dst = append(dst, `,"resource":`...)
 				n := len(dst)
 				buf := bytes.NewBuffer(dst)
-				if err := json.Compact(buf, ev.Resource); err != nil {
+				// WireResource: an event logged before bodies kept their
+				// layout (Postgres jsonb) goes out like every other resource.
+				if err := json.Compact(buf, WireResource(ev.Resource)); err != nil {
 					return dst[:start], fmt.Errorf("backport notification: event %d resource: %w", ev.Number, err)
 				}
 				dst = buf.Bytes()

@@ -16,7 +16,8 @@ func BenchmarkBackportNotification(b *testing.B) {
 		Subscription: testSub, Topic: testTopic, Status: "active", Type: fhir.NotifyEvent, EventsSinceStart: 1,
 		Events: []fhir.NotificationEvent{{
 			Number: 1, Timestamp: testNow, Focus: &fhir.Reference{Reference: "Encounter/enc-901"},
-			Method: "PUT", Resource: json.RawMessage(encounterJSON),
+			// Compact and resourceType first, as every store returns bodies.
+			Method: "PUT", Resource: json.RawMessage(fhir.WireResource([]byte(encounterJSON))),
 		}},
 	}
 	tenEvents := fhir.Status{Subscription: testSub, Topic: testTopic, Status: "active", Type: fhir.NotifyEvent, EventsSinceStart: 10}

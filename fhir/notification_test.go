@@ -433,3 +433,20 @@ func validUTF8(s string) string {
 	}
 	return b.String()
 }
+
+// TestNotificationResourceInWireLayout: a full-resource event logged in
+// another layout (an event row from before bodies kept their text) goes
+// out with resourceType, id and meta first, compact.
+func TestNotificationResourceInWireLayout(t *testing.T) {
+	st := eventStatus()
+	st.Events = st.Events[:1]
+	st.Events[0].Resource = json.RawMessage(`{"id": "enc-901", "meta": {"versionId": "2"}, "class": {"code": "IMP"}, "status": "in-progress", "resourceType": "Encounter"}`)
+	out, err := fhir.BackportNotification(st, fhir.ContentFullResource, testBase, "b1", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"resource":{"resourceType":"Encounter","id":"enc-901","meta":{"versionId":"2"},"class":{"code":"IMP"},"status":"in-progress"}`
+	if !strings.Contains(string(out), want) {
+		t.Errorf("notification\n%s\nlacks\n%s", out, want)
+	}
+}
