@@ -102,6 +102,19 @@ type Config struct {
 	// (when the upgrade carries an access token) or else per client
 	// address; an upgrade over the limit gets 429.
 	UpgradeLimiter *auth.Limiter
+	// Recheck, when positive, is how often the access token of every open
+	// socket authenticated with one (upgrade or in-band renewal) is
+	// checked again with the Authenticator: set it to the introspection
+	// cache interval in auth mode introspect, so that a revoked token
+	// stops a socket as soon as it stops a REST call. An inactive token
+	// ends the socket as an expiry does (query-status error, 4001); a
+	// token whose scopes changed renews the socket with them; an
+	// unreachable authorization server changes nothing. A socket
+	// authenticated by a grant alone has no token to re-check, so its
+	// authorization lasts at most Recheck from each grant (renew in band,
+	// or with a new binding token). Zero: never (auth mode jwt, where a
+	// token cannot be revoked before its exp).
+	Recheck time.Duration
 	// MaxSocketsPerPrincipal caps the sockets one principal subject holds
 	// open on this node; the socket that would exceed it is told why and
 	// closed with 1008 (default 50).
@@ -276,6 +289,9 @@ func (h *Hub) detach(s *session, st *subState) {
 func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { h.sched.run(ctx) })
+	if h.cfg.Recheck > 0 && h.cfg.Authenticator != nil {
+		wg.Go(func() { h.recheckLoop(ctx) })
+	}
 	if h.cfg.PollInterval > 0 {
 		h.pollLoop(ctx)
 	}

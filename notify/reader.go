@@ -197,7 +197,7 @@ func (s *session) bindGrant(g subscription.Grant, token [32]byte, medplum bool) 
 	}
 	if len(subs) > 0 {
 		s.queue(&op{kind: opBind, subs: subs, dialect: backport, medplum: medplum, token: token,
-			grantIDs: g.SubscriptionIDs, holder: s.hub.holder(g), renewTo: g.AuthExpires})
+			grantIDs: g.SubscriptionIDs, holder: s.hub.holder(g), renewTo: s.hub.grantExpiry(g.AuthExpires)})
 	}
 }
 
@@ -211,7 +211,7 @@ func (s *session) admit(g subscription.Grant) bool {
 	s.mu.Lock()
 	az := s.az
 	if !az.authed {
-		s.az = authz{authed: true, subject: subject, principal: s.hub.holder(g), expires: g.AuthExpires}
+		s.az = authz{authed: true, subject: subject, principal: s.hub.holder(g), expires: s.hub.grantExpiry(g.AuthExpires)}
 	}
 	s.mu.Unlock()
 	if az.authed {
@@ -329,7 +329,7 @@ func (s *session) reauth(tok string) {
 		s.reply(outcomeFrame(fhir.IssueSecurity, "the access token belongs to another principal than the one this socket is authenticated as; the current authorization is kept until it expires"))
 		return
 	}
-	s.queue(&op{kind: opReauth, principal: &p})
+	s.queue(&op{kind: opReauth, principal: &p, secret: h.keepToken(tok)})
 }
 
 // addGrant records g, replacing an older grant for the same subscription.

@@ -81,6 +81,7 @@ type op struct {
 	reason    CloseReason
 	text      string
 	principal *auth.Principal // opReauth
+	secret    string          // opReauth: its access token when kept for Config.Recheck; never logged
 }
 
 // ctrlQueueLen bounds the control queue. A client whose requests fill it
@@ -196,7 +197,30 @@ type authz struct {
 	subject   string          // its subject ("" for grants of auth mode none)
 	principal *auth.Principal // the current authorization (see above); immutable, replaced whole
 	byToken   bool            // principal came from an access token (legacy bind by ownership allowed)
+	token     string          // that access token, kept only for Config.Recheck; a secret, never logged
 	expires   time.Time       // when the authorization ends; zero: never
+}
+
+// keepToken returns tok when the hub re-checks tokens (Config.Recheck),
+// "" otherwise: a secret is held only as long as it has a use.
+func (h *Hub) keepToken(tok string) string {
+	if h.cfg.Recheck > 0 {
+		return tok
+	}
+	return ""
+}
+
+// grantExpiry is when a grant's authorization of a socket ends: its
+// AuthExpires, and with Config.Recheck at most Recheck from now, since a
+// grant carries no token to check again.
+func (h *Hub) grantExpiry(g time.Time) time.Time {
+	if h.cfg.Recheck <= 0 || h.cfg.Authenticator == nil {
+		return g
+	}
+	if limit := time.Now().Add(h.cfg.Recheck); g.IsZero() || limit.Before(g) {
+		return limit
+	}
+	return g
 }
 
 // holder is the principal a grant authorises a socket with: its holder in
@@ -209,7 +233,7 @@ func (h *Hub) holder(g subscription.Grant) *auth.Principal {
 	return &p
 }
 
-func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principal, mode AuthMode) *session {
+func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principal, tok string, mode AuthMode) *session {
 	now := time.Now()
 	s := &session{
 		hub:          h,
@@ -224,7 +248,7 @@ func (h *Hub) newSession(conn *websocket.Conn, r *http.Request, p *auth.Principa
 		toldDown:     h.storeDown.Load(),
 	}
 	if p != nil {
-		s.az = authz{authed: true, subject: p.Subject, principal: p, byToken: true, expires: p.Expires}
+		s.az = authz{authed: true, subject: p.Subject, principal: p, byToken: true, token: h.keepToken(tok), expires: p.Expires}
 	}
 	s.via.Store(uint32(mode))
 	return s

@@ -151,7 +151,7 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // gorilla has answered with an HTTP error
 	}
-	s := h.newSession(conn, r, p, mode)
+	s := h.newSession(conn, r, p, tok, mode)
 	s.version, s.versionAsked = version, versionAsked
 	h.mu.Lock()
 	if h.closing {

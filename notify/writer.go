@@ -98,7 +98,7 @@ func (s *session) run(o *op) bool {
 	case opBind:
 		return s.bind(o)
 	case opReauth:
-		return s.reauthorize(o.principal)
+		return s.reauthorize(o.principal, o.secret)
 	case opUnbind:
 		b := s.binding(o.id)
 		if b == nil {
@@ -254,7 +254,7 @@ func (s *session) renew(o *op) bool {
 	}
 	s.mu.Lock()
 	if o.holder != nil {
-		s.az.principal, s.az.byToken = o.holder, false
+		s.az.principal, s.az.byToken, s.az.token = o.holder, false, ""
 	}
 	s.az.expires = o.renewTo
 	s.mu.Unlock()
@@ -303,9 +303,10 @@ func (s *session) dropUnbindable(what string) bool {
 // nothing is lost or repeated, and gets a query-status Bundle carrying
 // the new auth-expires. Legacy bindings get no Bundle: their dialect has
 // none.
-func (s *session) reauthorize(p *auth.Principal) bool {
+// tok is the new access token when the hub re-checks tokens.
+func (s *session) reauthorize(p *auth.Principal, tok string) bool {
 	s.mu.Lock()
-	s.az.principal, s.az.byToken, s.az.expires = p, true, p.Expires
+	s.az.principal, s.az.byToken, s.az.token, s.az.expires = p, true, tok, p.Expires
 	s.mu.Unlock()
 	s.hub.obs.Reauth(ReauthSuccess)
 	if !s.dropUnbindable("the new access token") {

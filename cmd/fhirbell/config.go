@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbell/fhirbell/auth"
 	"github.com/fhirbell/fhirbell/endpoint"
 	"github.com/fhirbell/fhirbell/subscription"
 )
@@ -35,6 +36,10 @@ type Config struct {
 	IntrospectionURL          string
 	IntrospectionClientID     string
 	IntrospectionClientSecret string // from the environment or a file only
+	// IntrospectionCache is how long an active introspection answer is
+	// reused, and how often open sockets' tokens are checked again
+	// (at most auth.MaxIntrospectionTTL).
+	IntrospectionCache time.Duration
 
 	// Transport security.
 	AllowedOrigins string // comma-separated browser origins allowed besides the server's own
@@ -69,8 +74,10 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second,
 		EventRetention:  subscription.DefaultRetention,
 		Auth:            "none",
-		TokenRate:       5,
-		UpgradeRate:     10,
+
+		IntrospectionCache: auth.MaxIntrospectionTTL,
+		TokenRate:          5,
+		UpgradeRate:        10,
 
 		MaxSocketsPerPrincipal: 50,
 		MaxConnsPerIP:          256,
@@ -121,6 +128,9 @@ func (c Config) Validate() error {
 	case "introspect":
 		if c.IntrospectionURL == "" || c.IntrospectionClientID == "" || c.IntrospectionClientSecret == "" {
 			return errors.New("auth introspect needs introspection-url, introspection-client-id and FHIRBELL_INTROSPECTION_CLIENT_SECRET")
+		}
+		if c.IntrospectionCache <= 0 || c.IntrospectionCache > auth.MaxIntrospectionTTL {
+			return fmt.Errorf("introspection-cache must be positive and at most %v", auth.MaxIntrospectionTTL)
 		}
 	default:
 		return fmt.Errorf("auth %q: want none, jwt or introspect", c.Auth)
@@ -269,6 +279,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, out *str
 		e.String(&cfg.IntrospectionURL, "introspection-url", "RFC 7662 endpoint for auth introspect")
 		e.String(&cfg.IntrospectionClientID, "introspection-client-id", "client id for the introspection endpoint")
 		e.Secret(&cfg.IntrospectionClientSecret, "introspection-client-secret")
+		e.Duration(&cfg.IntrospectionCache, "introspection-cache", "how long an introspection answer is reused, and how often open sockets' tokens are checked again (at most 60s)")
 		e.String(&cfg.AllowedOrigins, "allowed-origins", "comma-separated browser origins allowed (CORS and WebSocket upgrades)")
 		e.String(&cfg.AllowedHosts, "allowed-hosts", "comma-separated host names the server answers to, or * (default with auth none: localhost and the base-url host; otherwise any)")
 		e.String(&cfg.TLSCert, "tls-cert", "TLS certificate (PEM): serve HTTPS and WSS")

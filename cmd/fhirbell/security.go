@@ -87,7 +87,7 @@ func newSecurity(ctx context.Context, cfg Config, logger *slog.Logger) (*securit
 	case "introspect":
 		in, err := auth.NewIntrospection(auth.IntrospectionConfig{
 			URL: cfg.IntrospectionURL, ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionClientSecret,
-			Issuer: cfg.Issuer, Audiences: nonEmpty(cfg.Audience),
+			Issuer: cfg.Issuer, Audiences: nonEmpty(cfg.Audience), CacheTTL: cfg.IntrospectionCache,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("auth introspect: %w", err)

@@ -115,6 +115,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(a
 		hubCfg.Authenticator = sec.authn
 		hubCfg.UpgradeLimiter = sec.upgrades
 		hubCfg.ClientCerts = sec.clientCerts
+		if cfg.Auth == "introspect" {
+			// A revoked token stops a socket when it would stop a REST
+			// call: at the cache interval.
+			hubCfg.Recheck = cfg.IntrospectionCache
+		}
 	}
 	hub := notify.NewHub(svc, hubCfg)
 	m.watchHub(hub)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,5 +251,62 @@ func TestSocketRenewalNarrows(t *testing.T) {
 	c2.WriteMessage(websocket.TextMessage, []byte(reauthFrame(issues)))
 	if f, err := readSockFrame(t, c2, 10*time.Second); err != nil || !strings.Contains(f.raw, `"forbidden"`) || !strings.Contains(f.raw, obsID) {
 		t.Fatalf("renewal without a Subscription scope: %v %s; want the binding ended (forbidden)", err, f.raw)
+	}
+}
+
+// TestIntrospectedSocketRevoked (issue 14, item 3): in auth mode
+// introspect a socket's access token is checked again at the
+// introspection cache interval (--introspection-cache, short here), so a
+// token revoked at the authorization server ends its socket as an expiry
+// does (a final query-status error, close 4001) instead of delivering
+// until the token's exp. A token 20 s past its exp is still accepted (the
+// JWT leeway) on REST and on the socket its ticket opens (a handshake,
+// not an immediate 4001).
+func TestIntrospectedSocketRevoked(t *testing.T) {
+	var revoked atomic.Bool
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		scope := "user/Subscription.cruds user/Observation.rs"
+		switch tok := r.PostForm.Get("token"); {
+		case tok == "alice" && !revoked.Load():
+			fmt.Fprintf(w, `{"active":true,"sub":"alice","client_id":"app","scope":%q,"exp":%d}`, scope, time.Now().Add(time.Hour).Unix())
+		case tok == "late":
+			fmt.Fprintf(w, `{"active":true,"sub":"alice","client_id":"app","scope":%q,"exp":%d}`, scope, time.Now().Add(-20*time.Second).Unix())
+		case tok == "ops":
+			fmt.Fprintf(w, `{"active":true,"sub":"ops","client_id":"ops","scope":"system/*.cruds","exp":%d}`, time.Now().Add(time.Hour).Unix())
+		default:
+			fmt.Fprint(w, `{"active":false}`)
+		}
+	}))
+	t.Cleanup(idp.Close)
+	env := map[string]string{"FHIRBELL_INTROSPECTION_CLIENT_SECRET": "s3cret"}
+	s := mustRunServe(t, env, "--auth", "introspect", "--introspection-url", idp.URL, "--introspection-client-id", "fhirbell",
+		"--introspection-cache", "500ms")
+	ws := "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"
+	created := do(t, "POST", s.URL+"/fhir/Subscription", obsSub, bearer("alice")...)
+	wantStatus(t, created, 201)
+	id := created.Body["id"].(string)
+
+	late := dialSock(t, ticketFor(t, s, id, "late"), nil)
+	if h := nextSockFrame(t, late, fhir.NotifyHandshake); !strings.Contains(h.raw, fhir.AuthExpiresURL) {
+		t.Fatalf("handshake on the late token's ticket: %s", h.raw)
+	}
+
+	c := dialSock(t, ws, http.Header{"Authorization": {"Bearer alice"}})
+	c.WriteMessage(websocket.TextMessage, []byte("resume "+id+" 0"))
+	nextSockFrame(t, c, fhir.NotifyHandshake)
+	wantStatus(t, do(t, "POST", s.URL+"/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"hr"}}`, bearer("ops")...), 201)
+	nextSockFrame(t, c, fhir.NotifyEvent)
+	revoked.Store(true)
+	if final := nextSockFrame(t, c, fhir.NotifyQueryStatus); final.Status != "error" {
+		t.Fatalf("after revocation: %s, want a query-status error", final.raw)
+	}
+	if code := closeCode(t, c); code != 4001 {
+		t.Fatalf("after revocation the socket closed with %d, want 4001", code)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/fhir/Subscription/"+id, "", bearer("alice")...), 401)
+	if strings.Contains(s.Logs.String(), "s3cret") {
+		t.Error("the client secret appears in the logs")
 	}
 }
