@@ -217,7 +217,16 @@ type Status struct {
 //     200 otherwise. full-resource adds the snapshot as entry.resource,
 //     except for DELETE or when the event has no snapshot (the IG allows
 //     request/response alone when a resource cannot be included). Foreign
-//     focus URLs and additional context are references only.
+//     focus URLs are references only.
+//   - Additional context is listed (additional-context, as references) for
+//     id-only content only. A full-resource Bundle SHALL carry an entry for
+//     each resource relevant to the notification, and the context
+//     resources are not at hand when a notification is written (they are
+//     not part of the event, and reading them would be a read per
+//     notification under the subscriber's authorization); so full-resource
+//     leaves them out rather than name resources it does not carry (the IG
+//     lets additional context be omitted; Inferno's full-resource check
+//     requires an entry for each one named).
 //   - Two events on the same resource keep two entries: a history Bundle
 //     records interactions, and bdl-7 (unique fullUrl) exempts history
 //     Bundles.
@@ -564,6 +573,9 @@ func appendStatusParams(dst []byte, st *Status, content, base string, id []byte)
 				dst = append(dst, '}')
 			}
 			for j := range ev.AdditionalContext {
+				if content == ContentFullResource {
+					break // see AppendNotification: no entry would carry it
+				}
 				dst = append(dst, `,{"name":"additional-context","valueReference":`...)
 				dst = appendReference(dst, base, &ev.AdditionalContext[j])
 				dst = append(dst, '}')

@@ -64,7 +64,7 @@ func appendSubscriptionStatus(dst []byte, st *Status, content, base string, id [
 					dst = append(dst, `,"focus":`...)
 					dst = appendStatusRef(dst, st, base, ev.Focus)
 				}
-				if len(ev.AdditionalContext) > 0 {
+				if len(ev.AdditionalContext) > 0 && content == ContentIDOnly { // full-resource: see AppendNotification
 					dst = append(dst, `,"additionalContext":[`...)
 					for j := range ev.AdditionalContext {
 						if j > 0 {

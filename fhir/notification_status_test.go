@@ -158,3 +158,22 @@ func TestRelativeReferences(t *testing.T) {
 		t.Error("Relative changed an R4 notification")
 	}
 }
+
+// TestAdditionalContextOnlyIDOnly: additional context is named in id-only
+// notifications and left out of full-resource ones, which would have to
+// carry the resource too; in every version.
+func TestAdditionalContextOnlyIDOnly(t *testing.T) {
+	for _, v := range []fhir.Version{fhir.R4, fhir.R4B, fhir.R5} {
+		for content, want := range map[string]bool{fhir.ContentIDOnly: true, fhir.ContentFullResource: false, fhir.ContentEmpty: false} {
+			b, err := fhir.AppendNotification(nil, v, eventStatus(), content, testBase, "b", testNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fhirtest.MustValidVersionContent(t, v, b, content)
+			got := strings.Contains(string(b), `"additional-context"`) || strings.Contains(string(b), `"additionalContext"`)
+			if got != want {
+				t.Errorf("%s %s: names the additional context %v, want %v", v, content, got, want)
+			}
+		}
+	}
+}

@@ -237,12 +237,18 @@ func TestSubscriptionToR5(t *testing.T) {
 func mustString(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // FuzzSubscriptionFromR5: any input is translated or refused with a
-// validation error, and what is translated has an R5 form again.
+// validation error, and what is translated has an R5 form again; the
+// cross-version check refuses with a validation error or not at all.
 func FuzzSubscriptionFromR5(f *testing.F) {
 	f.Add([]byte(r5Full))
 	f.Add([]byte(`{"resourceType":"Subscription","topic":"x","channelType":{"code":"websocket"},"_topic":{"extension":[{"url":"u","valueString":"v"}]}}`))
 	f.Add([]byte(`{"resourceType":"Subscription","filterBy":[{"filterParameter":"a","value":"b&c=d"}],"topic":"http://t","channelType":{}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := rejectCrossVersion(b); err != nil {
+			if _, ok := fhir.AsValidation(err); !ok {
+				t.Fatalf("cross-version check: not a validation error: %v", err)
+			}
+		}
 		stored, paths, err := SubscriptionFromR5(b)
 		if err != nil {
 			if _, ok := fhir.AsValidation(err); !ok {
@@ -255,4 +261,27 @@ func FuzzSubscriptionFromR5(f *testing.F) {
 		}
 		_ = paths.Error(fhir.Invalid("Subscription.channel.extension[0].valueUnsignedInt", "x"))
 	})
+}
+
+// TestRejectCrossVersion: a cross-version extension anywhere in an R4
+// Subscription is refused, naming where it is; the Backport IG's own
+// extensions and others are not.
+func TestRejectCrossVersion(t *testing.T) {
+	for _, tc := range []struct{ body, path string }{
+		{`{"resourceType":"Subscription","_criteria":{"extension":[{"url":"http://hl7.org/fhir/5.0/subscriptions-backport/StructureDefinition/backport-filter-criteria","valueString":"x"}]}}`, "Subscription._criteria.extension[0]"},
+		{`{"resourceType":"Subscription","extension":[{"url":"http://hl7.org/fhir/5.0/StructureDefinition/extension-Subscription.topic","valueCanonical":"x"}]}`, "Subscription.extension[0]"},
+		{`{"resourceType":"Subscription","channel":{"extension":[{"url":"u"},{"url":"http://hl7.org/fhir/4.3/StructureDefinition/extension-Subscription.timeout"}]}}`, "Subscription.channel.extension[1]"},
+		{`{"resourceType":"Subscription","channel":{"modifierExtension":[{"url":"http://hl7.org/fhir/5.0/StructureDefinition/extension-x"}]}}`, "Subscription.channel.modifierExtension[0]"},
+		{string(readTestdata(t, "subscription-backport-e8.json")), ""},
+		{`{"resourceType":"Subscription","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"x"},{"url":"` + r5Element + `name","valueString":"n"}]}`, ""},
+	} {
+		err := rejectCrossVersion([]byte(tc.body))
+		var ve *fhir.ValidationError
+		switch {
+		case tc.path == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.body, err)
+		case tc.path != "" && (!errors.As(err, &ve) || ve.Path != tc.path || ve.IssueCode() != fhir.IssueNotSupported):
+			t.Errorf("%s: got %v, want not-supported at %s", tc.body, err, tc.path)
+		}
+	}
 }

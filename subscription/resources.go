@@ -180,6 +180,9 @@ func (w *Writer) prepare(ctx context.Context, r *fhir.Resource, prev []byte) err
 		if err := withOwner(r, owner); err != nil {
 			return err
 		}
+		if err := rejectCrossVersion(r.Obj.Bytes()); err != nil {
+			return err
+		}
 		sub, err := ParseSubscription(r.Obj.Bytes(), s.topics, s.now())
 		if err != nil {
 			return err
