@@ -30,11 +30,19 @@
 // instance history), history.go (type and system history), everything.go
 // (Patient/$everything), bundle.go (transaction and batch), refs.go (urn:uuid:
 // reference rewriting), wire.go (the Bundle types the handlers emit),
+// format.go (content negotiation), shape.go (_summary and _elements, with
+// package fhir/shape),
 // operations.go (the Subscription operations), validate.go ($validate),
 // capability.go (the CapabilityStatement), r5.go (the R5 endpoint's edge).
 //
 // Wire rules (the choices a client can rely on):
-//   - Responses are application/fhir+json; charset=utf-8. Request bodies must
+//   - Responses are JSON in the type the client asked for (format.go):
+//     application/fhir+json; charset=utf-8 by default, application/json when
+//     _format or Accept names it, with the endpoint's fhirVersion when the
+//     client named one; XML and other versions are 406. Every body is
+//     compact, resources with resourceType, id and meta first and the rest
+//     in the client's order, and & is not escaped (fhir.Marshal,
+//     fhir.WireResource, shape.Shape.Apply: the one encoder). Request bodies must
 //     be application/fhir+json, application/json or application/json+fhir
 //     (parameters such as charset or fhirVersion are allowed); a request
 //     without Content-Type is read as JSON, because curl without -H is the
@@ -43,16 +51,23 @@
 //   - Bodies above Config.MaxBodyBytes (Config.MaxBundleBytes for POST /fhir)
 //     are 413 too-long.
 //   - Create answers 201 with Location <base>/fhir/{type}/{id}/_history/{vid},
-//     ETag W/"vid" and Last-Modified; Prefer: return=minimal gives an empty
-//     body and return=OperationOutcome an informational outcome.
+//     ETag W/"vid" and Last-Modified. Every write (update, patch and the
+//     conditional ones too) follows Prefer: return=minimal (an empty body),
+//     representation (the default) or OperationOutcome (an informational
+//     outcome); a delete under minimal is 204; Bundle entries follow it
+//     entry by entry (minimal by default).
 //   - Update needs a body id equal to the URL id; If-Match takes W/"n" or
 //     "n". It answers 200, or 201 with Location when it created the resource.
 //   - Delete answers 200 with an informational OperationOutcome and the ETag
 //     of the deletion version; deleting a deleted resource answers the same
 //     again; deleting one that never existed is 404. A read of a deleted
 //     resource is 410 with the deletion version's ETag.
-//   - Conditional create, update, delete and read, _include, _revinclude
-//     and PATCH are not supported, and the CapabilityStatement says so.
+//   - Conditional create (If-None-Exist), update and delete ([type]?criteria),
+//     conditional read (If-None-Match, If-Modified-Since) and PATCH (JSON
+//     Patch, FHIRPath Patch) are served (conditional.go, patch.go).
+//   - _summary (true, text, data, false; count on searches) and _elements
+//     shape read, vread, search (included entries too), every history and
+//     Bundle read entries; a subsetted resource carries the SUBSETTED tag.
 //   - Type- and system-level history (history.go) page newest first by
 //     (lastUpdated, type, id, version) with a keyset _cursor in the next
 //     link; _since keeps versions written at or after it, _at those current
@@ -63,7 +78,8 @@
 //     Patient and its compartment (subscription.Service.Everything), with
 //     _since, _type, _count and a cursor in the next link.
 //   - Search pages are stateless: the next/previous links carry the filter
-//     parameters with _offset and _count, so any node can serve any page.
+//     parameters with _count and a keyset _cursor, so any node can serve any
+//     page.
 //   - Transaction Bundles run in one store transaction (DELETE, then POST,
 //     then PUT, then GET, each group in entry order). POST ids are assigned
 //     first and every "reference" to an entry's urn:uuid: fullUrl is
