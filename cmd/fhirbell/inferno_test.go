@@ -279,8 +279,8 @@ func TestInfernoBackportR4Server(t *testing.T) {
 			}
 			t.Fatalf("accepted as sent: %s", r.Raw)
 		}
-		if r.Body["resourceType"] != "OperationOutcome" || r.Status >= 500 {
-			t.Errorf("refused with %d and no OperationOutcome: %s", r.Status, r.Raw)
+		if r.Body["resourceType"] != "OperationOutcome" || r.Status != http.StatusBadRequest {
+			t.Errorf("refused with %d, want 400 with an OperationOutcome: %s", r.Status, r.Raw)
 		}
 	}
 	channel := func(s map[string]any) map[string]any { return s["channel"].(map[string]any) }
