@@ -135,6 +135,7 @@ func (s *Service) Everything(ctx context.Context, q EverythingQuery, count int) 
 		if err != nil {
 			continue // a compartment parameter fhirbell does not index
 		}
+		sq.Total = search.TotalNone // a page, not a count
 		for {
 			want := count - len(page.Resources)
 			if want <= 0 {
@@ -142,7 +143,7 @@ func (s *Service) Everything(ctx context.Context, q EverythingQuery, count int) 
 				return page, nil
 			}
 			sq.Cursor = inner
-			res, err := s.Search(ctx, sq, want)
+			res, err := s.search(ctx, sq, want, false)
 			if errors.Is(err, auth.ErrForbidden) {
 				break // a type the caller may not search: left out
 			}

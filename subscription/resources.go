@@ -419,6 +419,14 @@ const maxIncluded = 1000
 // the page after the store has paged, so a page may hold fewer than count
 // matches and Total counts what the store matched.
 func (s *Service) Search(ctx context.Context, q *search.Query, count int) (SearchResult, error) {
+	return s.search(ctx, q, count, true)
+}
+
+// search is Search; topics says whether a search of Basic includes the
+// topics' R4 forms, which $everything leaves out (no topic is in a
+// compartment, and deriving them is the dearest part of its Basic
+// searches).
+func (s *Service) search(ctx context.Context, q *search.Query, count int, topics bool) (SearchResult, error) {
 	if err := checkAccess(ctx, auth.Search, q.Type, nil, nil); err != nil {
 		return SearchResult{}, err
 	}
@@ -432,7 +440,7 @@ func (s *Service) Search(ctx context.Context, q *search.Query, count int) (Searc
 			out.Matches = append(out.Matches, r)
 		}
 	}
-	if q.Type == "Basic" && q.Cursor == "" && q.Offset == 0 {
+	if topics && q.Type == "Basic" && q.Cursor == "" && q.Offset == 0 {
 		// Topics in their R4 form are Basic resources too (topic_basic.go);
 		// they are few, and come on the first page.
 		tb, err := s.topicBasics(ctx, q)

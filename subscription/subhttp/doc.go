@@ -81,8 +81,8 @@
 //     parameters with _count and a keyset _cursor, so any node can serve any
 //     page.
 //   - Transaction Bundles run in one store transaction (DELETE, then POST,
-//     then PUT, then GET, each group in entry order). POST ids are assigned
-//     first and every "reference" to an entry's urn:uuid: fullUrl is
+//     then PUT and PATCH, then GET, each group in entry order). POST ids
+//     are assigned first and every "reference" to an entry's urn:uuid: fullUrl is
 //     rewritten to Type/id; a urn:uuid: reference that names no entry is 400.
 //     The first failing entry fails the whole Bundle with its own status and
 //     an OperationOutcome naming Bundle.entry[i]. "reference" members are
