@@ -20,8 +20,25 @@ import (
 )
 
 // batch is how many events a drain reads per binding per pass; other
-// bindings and control ops get their turn in between.
+// bindings and control ops get their turn in between. A pass also reads
+// at most Config.MaxBatchBytes of events (Event.Size; always one), from
+// memory or from the log, which stops reading there: a session holds one
+// batch at a time, so the events a socket holds, however slow its client,
+// are bounded by bytes as well as count (Hub.held counts them).
 const batch = 128
+
+// hold counts evs in the bytes that sessions hold for sending and returns
+// what it added (for the caller to take back when sent).
+func (h *Hub) hold(evs []subscription.Event) int64 {
+	var n int64
+	for i := range evs {
+		n += evs[i].Size()
+	}
+	if cur := h.held.Add(n); cur > h.heldPeak.Load() {
+		h.heldPeak.Store(cur) // racy maximum: good enough for a gauge and a test's bound
+	}
+	return n
+}
 
 // drain sends every binding what lies between its cursor and its
 // subscription's head, at most batch events per binding per call (it wakes
@@ -45,12 +62,13 @@ func (s *session) drain() bool {
 		}
 		per := max(b.sub.MaxCount, 1)
 		limit := per * max(batch/per, 1)
-		evs := b.st.recentAfter(b.cursor, limit)
+		maxBytes := s.hub.cfg.MaxBatchBytes
+		evs := b.st.recentAfter(b.cursor, limit, maxBytes)
 		src := ReadMemory
 		var err error
 		if evs == nil {
 			src = ReadLog
-			evs, err = s.hub.b.Events(s.hub.ctx, id, b.cursor, 0, limit)
+			evs, err = s.hub.b.Events(s.hub.ctx, id, b.cursor, 0, limit, maxBytes)
 		}
 		if err != nil {
 			if s.hub.ctx.Err() == nil {
@@ -74,7 +92,10 @@ func (s *session) drain() bool {
 			continue
 		}
 		s.hub.obs.Read(src, len(evs))
-		if !s.sendEvents(b, evs) {
+		held := s.hub.hold(evs)
+		ok := s.sendEvents(b, evs)
+		s.hub.held.Add(-held)
+		if !ok {
 			return false
 		}
 		if b.st.raise(b.cursor) {
@@ -165,7 +186,17 @@ func (s *session) sendEvents(b *binding, all []subscription.Event) bool {
 	per := max(b.sub.MaxCount, 1)
 	nevs := make([]fhir.NotificationEvent, 0, min(per, len(evs)))
 	for len(evs) > 0 {
-		chunk := evs[:min(per, len(evs))]
+		// A Bundle holds up to max-count events and, like the batch, at
+		// most MaxBatchBytes of them (always one): a frame is never larger
+		// than the batch it comes from.
+		n, bytes := 0, int64(0)
+		for n < min(per, len(evs)) {
+			if bytes += evs[n].Size(); n > 0 && bytes > s.hub.cfg.MaxBatchBytes {
+				break
+			}
+			n++
+		}
+		chunk := evs[:n]
 		evs = evs[len(chunk):]
 		nevs = nevs[:0]
 		for i := range chunk {

@@ -35,7 +35,7 @@ type Backend interface {
 	LookupActive(ctx context.Context, id string) (*subscription.Subscription, bool, error)
 	// Events returns the retained events of subID numbered in (after,
 	// until] (until <= 0: no bound), ascending, at most limit.
-	Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error)
+	Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]subscription.Event, error)
 	// EventHeads returns the head of each named subscription's log.
 	EventHeads(ctx context.Context, ids []string) (map[string]subscription.EventHead, error)
 	// Bindable decides whether principal p may hold a binding of sub
@@ -102,6 +102,11 @@ type Config struct {
 	// (when the upgrade carries an access token) or else per client
 	// address; an upgrade over the limit gets 429.
 	UpgradeLimiter *auth.Limiter
+	// MaxBatchBytes bounds the events one drain of one binding holds
+	// (and so one notification frame) by their bytes (Event.Size), as
+	// batch bounds their count; always at least one event (default
+	// subscription.DefaultBatchBytes).
+	MaxBatchBytes int64
 	// Recheck, when positive, is how often the access token of every open
 	// socket authenticated with one (upgrade or in-band renewal) is
 	// checked again with the Authenticator: set it to the introspection
@@ -138,6 +143,9 @@ func (c *Config) setDefaults() {
 	def(&c.DefaultHeartbeat, subscription.DefaultHeartbeatPeriod)
 	if c.PollInterval == 0 {
 		c.PollInterval = time.Second
+	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = subscription.DefaultBatchBytes
 	}
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = 64 << 10
@@ -178,7 +186,11 @@ type Hub struct {
 	ctx     context.Context // canceled by Shutdown; Backend calls use it
 	cancel  context.CancelFunc
 	nextID  atomic.Uint64
-	wg      sync.WaitGroup // one per live session
+	// held is the bytes of events sessions have read and not yet sent
+	// (hold), heldPeak its highest value: bounded by MaxBatchBytes plus
+	// one event per session, whatever the clients read.
+	held, heldPeak atomic.Int64
+	wg             sync.WaitGroup // one per live session
 	// storeDown is when the poll found the Backend unreachable (unix
 	// nanoseconds), 0 while it answers; see store.go.
 	storeDown atomic.Int64

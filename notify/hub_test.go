@@ -11,6 +11,7 @@ import (
 
 	"github.com/fhirbell/fhirbell/fhir"
 	"github.com/fhirbell/fhirbell/fhir/fhirtest"
+	"github.com/fhirbell/fhirbell/subscription"
 	"github.com/gorilla/websocket"
 )
 
@@ -607,4 +608,38 @@ func TestPollDeliversWhenWakeUpsAreLost(t *testing.T) {
 	e.hub.Poll() // an explicit poll is harmless
 	e.write(1, "")
 	c.expectEvents(id, fhir.ContentFullResource, 3)
+}
+
+// TestResumeBoundedByBytes (issue 14, item 8): four sockets resume a
+// full-resource subscription of 130 large events from 0 and never read.
+// Each session holds at most one batch, bounded by MaxBatchBytes (plus
+// one event) however large max-count is; the bytes the hub holds for
+// sending are counted (Hub.held), not guessed from RSS. Without the byte
+// bound each would hold a batch of 128 events.
+func TestResumeBoundedByBytes(t *testing.T) {
+	const (
+		events   = 130
+		size     = 64 << 10
+		maxBytes = 256 << 10
+		sockets  = 4
+	)
+	e := newEnv(t, Config{MaxBatchBytes: maxBytes, WriteWait: 2 * time.Minute, AllowAnonymousBind: true})
+	id := e.createSub(subOpts{maxCount: 500})
+	e.writeSized(events, "", size)
+	var conns []*client
+	for range sockets {
+		c := e.dialSmallBuffer("/ws")
+		c.send("resume " + id + " 0")
+		conns = append(conns, c)
+	}
+	one := subscription.Event{Resource: make([]byte, size+200)}.Size()
+	waitFor(t, "every session to hold a batch it cannot send", func() bool { return e.hub.held.Load() >= sockets*one })
+	bound := int64(sockets) * (maxBytes + one)
+	if peak := e.hub.heldPeak.Load(); peak > bound {
+		t.Fatalf("sessions held %d bytes of events at the peak, want at most %d (%d sockets × (MaxBatchBytes + one event))", peak, bound, sockets)
+	}
+	for _, c := range conns {
+		c.conn.Close()
+	}
+	waitFor(t, "the sessions to end and let go", func() bool { return e.hub.held.Load() == 0 })
 }

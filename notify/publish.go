@@ -97,8 +97,9 @@ func (st *subState) keepRecent(run []subscription.Event) {
 }
 
 // recentAfter returns the published events that follow cursor, when the
-// hub holds them all (from cursor+1 up), at most limit; nil otherwise.
-func (st *subState) recentAfter(cursor int64, limit int) []subscription.Event {
+// hub holds them all (from cursor+1 up), at most limit and maxBytes of
+// them (Event.Size; always one); nil otherwise.
+func (st *subState) recentAfter(cursor int64, limit int, maxBytes int64) []subscription.Event {
 	p := st.recent.Load()
 	if p == nil {
 		return nil
@@ -110,6 +111,12 @@ func (st *subState) recentAfter(cursor int64, limit int) []subscription.Event {
 	run = run[cursor+1-run[0].Number:]
 	if len(run) > limit {
 		run = run[:limit]
+	}
+	var bytes int64
+	for i := range run {
+		if bytes += run[i].Size(); i > 0 && maxBytes > 0 && bytes > maxBytes {
+			return run[:i]
+		}
 	}
 	return run
 }

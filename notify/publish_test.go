@@ -14,9 +14,9 @@ type countingBackend struct {
 	reads atomic.Int64
 }
 
-func (b *countingBackend) Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error) {
+func (b *countingBackend) Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]subscription.Event, error) {
 	b.reads.Add(1)
-	return b.Service.Events(ctx, subID, after, until, limit)
+	return b.Service.Events(ctx, subID, after, until, limit, maxBytes)
 }
 
 // TestPublishEventsSparesLogReads: events handed over by the writing node

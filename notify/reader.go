@@ -97,16 +97,17 @@ func readReason(err error) CloseReason {
 	return ProtocolError
 }
 
-// queue hands o to the writer without blocking; a full queue ends the
-// session (SlowConsumer).
+// queue hands o to the writer without blocking; a full queue (by count,
+// or by the bytes of its frames) ends the session (SlowConsumer).
 func (s *session) queue(o *op) {
 	if s.closing.Load() {
 		return
 	}
 	s.mu.Lock()
-	full := len(s.ops) >= ctrlQueueLen
+	full := len(s.ops) >= ctrlQueueLen || s.opsBytes+len(o.frame) > ctrlQueueBytes
 	if !full {
 		s.ops = append(s.ops, o)
+		s.opsBytes += len(o.frame)
 	}
 	s.mu.Unlock()
 	if full {

@@ -88,6 +88,11 @@ type op struct {
 // is not reading its answers: it is closed with 1008.
 const ctrlQueueLen = 16
 
+// ctrlQueueBytes bounds the frames waiting in the control queue by bytes
+// as well (replies are small OperationOutcomes; this caps what a client
+// that never reads can make one socket hold).
+const ctrlQueueBytes = 256 << 10
+
 // closeGrace is how long the reader waits for the client's close frame
 // after the server sent one.
 const closeGrace = time.Second
@@ -151,13 +156,14 @@ type session struct {
 	reason  atomic.Int32 // the CloseReason, set once by end
 	closing atomic.Bool  // end has run: no more work, the reader stops extending its deadline
 
-	mu      sync.Mutex     // guards the fields to az; taken after Hub.mu, never before
-	pending uint8          // work bits
-	ops     []*op          // the control queue
-	running bool           // a writer goroutine is running
-	dead    bool           // serve is finishing: start no writer
-	wg      sync.WaitGroup // the running writer
-	az      authz          // the session's one authorization
+	mu       sync.Mutex     // guards the fields to az; taken after Hub.mu, never before
+	pending  uint8          // work bits
+	ops      []*op          // the control queue
+	opsBytes int            // the bytes of its frames
+	running  bool           // a writer goroutine is running
+	dead     bool           // serve is finishing: start no writer
+	wg       sync.WaitGroup // the running writer
+	az       authz          // the session's one authorization
 
 	// Guarded by hub.sched.mu.
 	schedAt  time.Time

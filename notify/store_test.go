@@ -20,11 +20,11 @@ type flakyBackend struct {
 	down atomic.Bool
 }
 
-func (b *flakyBackend) Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error) {
+func (b *flakyBackend) Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]subscription.Event, error) {
 	if b.down.Load() {
 		return nil, fmt.Errorf("%w: connection refused", subscription.ErrUnavailable)
 	}
-	return b.Service.Events(ctx, subID, after, until, limit)
+	return b.Service.Events(ctx, subID, after, until, limit, maxBytes)
 }
 
 func (b *flakyBackend) EventHeads(ctx context.Context, ids []string) (map[string]subscription.EventHead, error) {

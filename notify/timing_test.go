@@ -144,7 +144,7 @@ func TestWriteTimeoutEndsSession(t *testing.T) {
 			t.Errorf("no write_timeout in the log:\n%s", logs.String())
 		}
 		// The event stays in the log for a resume.
-		evs, err := e.svc.Events(context.Background(), id, 0, 0, 0)
+		evs, err := e.svc.Events(context.Background(), id, 0, 0, 0, 0)
 		if err != nil || len(evs) != 1 {
 			t.Errorf("Events = %d, %v; want the event kept", len(evs), err)
 		}

@@ -26,7 +26,7 @@ func (s *session) writeLoop() {
 	for {
 		s.mu.Lock()
 		bits, ops := s.pending, s.ops
-		s.pending, s.ops = 0, nil
+		s.pending, s.ops, s.opsBytes = 0, nil, 0
 		if bits == 0 || s.closing.Load() {
 			s.running = false
 			s.mu.Unlock()

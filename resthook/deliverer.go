@@ -18,7 +18,7 @@ import (
 type Backend interface {
 	RestHookSubscriptions() []*subscription.Subscription
 	RestHookSubscription(id string) (*subscription.Subscription, bool)
-	Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error)
+	Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]subscription.Event, error)
 	EventHeads(ctx context.Context, subIDs []string) (map[string]subscription.EventHead, error)
 	SetDeliveryStatus(ctx context.Context, id, endpoint, status, errorText string) (bool, error)
 }

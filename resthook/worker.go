@@ -170,9 +170,11 @@ func (w *worker) heartbeat(ctx context.Context, sub *subscription.Subscription) 
 }
 
 // deliver POSTs the next events after the cursor, at most max-count of
-// them in one notification.
+// them in one notification and at most subscription.DefaultBatchBytes of
+// them (always one), so that large resources cannot make one POST, or
+// the memory behind it, huge.
 func (w *worker) deliver(ctx context.Context, sub *subscription.Subscription) error {
-	evs, err := w.d.cfg.Backend.Events(ctx, w.id, w.state.Cursor, 0, max(sub.MaxCount, 1))
+	evs, err := w.d.cfg.Backend.Events(ctx, w.id, w.state.Cursor, 0, max(sub.MaxCount, 1), subscription.DefaultBatchBytes)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func (r *changeRecorder) Broadcast(c subscription.Change) {
 		}
 	}
 	for _, ref := range c.Events {
-		evs, err := r.store.Events(context.Background(), ref.SubscriptionID, ref.Number-1, ref.Number, 0)
+		evs, err := r.store.Events(context.Background(), ref.SubscriptionID, ref.Number-1, ref.Number, 0, 0)
 		if err != nil || len(evs) != 1 {
 			r.t.Errorf("Broadcast(%v) before event %v committed: %d events, %v", c, ref, len(evs), err)
 		}

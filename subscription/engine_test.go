@@ -107,7 +107,7 @@ func (e *env) update(body string) subscription.Resource {
 
 func (e *env) events(subID string) []subscription.Event {
 	e.t.Helper()
-	evs, err := e.store.Events(e.t.Context(), subID, 0, 0, 0)
+	evs, err := e.store.Events(e.t.Context(), subID, 0, 0, 0, 0)
 	if err != nil {
 		e.t.Fatalf("Events(%s): %v", subID, err)
 	}

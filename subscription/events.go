@@ -33,6 +33,20 @@ type Event struct {
 	Trace string
 }
 
+// eventOverhead is what an event costs in a byte budget besides its
+// resource body: its number, times, references and the notification
+// entry around it.
+const eventOverhead = 512
+
+// Size is what ev counts for in the byte budgets of delivery batches
+// (EventLog.Events): its resource body plus a fixed overhead.
+func (ev Event) Size() int64 { return int64(len(ev.Resource)) + eventOverhead }
+
+// DefaultBatchBytes bounds the bytes of one delivery batch: a socket's
+// read of the log, a rest-hook POST, a $events page. Always at least one
+// event, however large.
+const DefaultBatchBytes = 4 << 20
+
 // EventRef names one event: enough for a wake-up.
 type EventRef struct {
 	SubscriptionID string
@@ -67,8 +81,12 @@ type EventTx interface {
 type EventLog interface {
 	// Events returns the retained events of subscription subID numbered
 	// after `after` and at most `until` (until <= 0: no upper bound), in
-	// ascending order, at most limit of them (limit <= 0: no limit).
-	Events(ctx context.Context, subID string, after, until int64, limit int) ([]Event, error)
+	// ascending order, at most limit of them (limit <= 0: no limit), and
+	// no more than maxBytes of them by Event.Size (maxBytes <= 0: no
+	// bound), though always the first: every delivery batch is bounded by
+	// bytes as well as count, so that large resources cannot make one read
+	// hold hundreds of megabytes. A store stops reading at the bound.
+	Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]Event, error)
 	// EventHeads returns the head of each named subscription's log;
 	// subscriptions with no log get EventHead{Last: 0, FirstRetained: 1}.
 	EventHeads(ctx context.Context, subIDs []string) (map[string]EventHead, error)
@@ -104,13 +122,14 @@ type EventsPublisher interface {
 }
 
 // Events returns the retained events of subscription subID numbered in
-// (after, until], ascending, at most limit (see EventLog.Events). With a
+// (after, until], ascending, at most limit and maxBytes (see
+// EventLog.Events). With a
 // principal in ctx (a $events call) it leaves out the events that
 // principal may not receive (Deliverable), so numbers may have gaps; the
 // server itself (the socket hub, which judges each socket's principal when
 // it sends) gets them all.
-func (s *Service) Events(ctx context.Context, subID string, after, until int64, limit int) ([]Event, error) {
-	evs, err := s.store.Events(ctx, subID, after, until, limit)
+func (s *Service) Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]Event, error) {
+	evs, err := s.store.Events(ctx, subID, after, until, limit, maxBytes)
 	p, ok := auth.PrincipalFrom(ctx)
 	if err != nil || !ok {
 		return evs, err

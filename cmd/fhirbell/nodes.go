@@ -123,7 +123,7 @@ func (r *nodeReporter) report(ctx context.Context) (subscription.NodeReport, err
 		}
 		ns := &rep.Subscriptions[i]
 		first := ns.Head - ns.MaxLag // the lowest cursor
-		evs, err := r.svc.Events(ctx, ns.ID, first, 0, 1)
+		evs, err := r.svc.Events(ctx, ns.ID, first, 0, 1, 0)
 		if err != nil {
 			return rep, err
 		}

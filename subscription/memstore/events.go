@@ -112,7 +112,7 @@ func (t *tx) commitEvents() {
 
 // Events returns the retained events of subID numbered in (after, until];
 // see subscription.EventLog.
-func (s *Store) Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error) {
+func (s *Store) Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]subscription.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -124,8 +124,12 @@ func (s *Store) Events(ctx context.Context, subID string, after, until int64, li
 	evs := s.logs[subID].events
 	from := sort.Search(len(evs), func(i int) bool { return evs[i].Number > after })
 	var out []subscription.Event
+	var bytes int64
 	for _, ev := range evs[from:] {
 		if (until > 0 && ev.Number > until) || (limit > 0 && len(out) == limit) {
+			break
+		}
+		if bytes += ev.Size(); maxBytes > 0 && bytes > maxBytes && len(out) > 0 {
 			break
 		}
 		out = append(out, ev.Event)

@@ -179,7 +179,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 
 // Events returns the retained events of subID numbered in (after, until];
 // see subscription.EventLog.
-func (s *Store) Events(ctx context.Context, subID string, after, until int64, limit int) ([]subscription.Event, error) {
+func (s *Store) Events(ctx context.Context, subID string, after, until int64, limit int, maxBytes int64) ([]subscription.Event, error) {
 	if until <= 0 {
 		until = math.MaxInt64
 	}
@@ -198,11 +198,18 @@ LIMIT $4`, subID, after, until, lim)
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", subID, translate(err))
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (subscription.Event, error) {
+	// Rows are read one at a time (pgx streams them), so stopping at
+	// maxBytes stops holding them: Close discards the rest unread.
+	defer rows.Close()
+	var out []subscription.Event
+	var bytes int64
+	for rows.Next() {
 		ev := subscription.Event{SubscriptionID: subID}
 		var resource []byte
-		err := row.Scan(&ev.Number, &ev.Time, &ev.Interaction, &ev.FocusType, &ev.FocusID, &ev.FocusVersion,
-			&ev.AdditionalContext, &resource, &ev.Trace)
+		if err := rows.Scan(&ev.Number, &ev.Time, &ev.Interaction, &ev.FocusType, &ev.FocusID, &ev.FocusVersion,
+			&ev.AdditionalContext, &resource, &ev.Trace); err != nil {
+			return nil, fmt.Errorf("read events of %s: %w", subID, translate(err))
+		}
 		ev.Time = ev.Time.UTC()
 		if len(ev.AdditionalContext) == 0 {
 			ev.AdditionalContext = nil
@@ -210,9 +217,12 @@ LIMIT $4`, subID, after, until, lim)
 		if resource != nil {
 			ev.Resource = resource
 		}
-		return ev, err
-	})
-	if err != nil {
+		if bytes += ev.Size(); maxBytes > 0 && bytes > maxBytes && len(out) > 0 {
+			break // the first event past the bound is not returned (read again next time)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", subID, translate(err))
 	}
 	return out, nil

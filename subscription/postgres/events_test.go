@@ -17,7 +17,7 @@ func testEvent(subID, focusID string, at time.Time) subscription.Event {
 
 func eventNumbers(t *testing.T, s *Store, subID string) []int64 {
 	t.Helper()
-	evs, err := s.Events(t.Context(), subID, 0, 0, 0)
+	evs, err := s.Events(t.Context(), subID, 0, 0, 0, 0)
 	if err != nil {
 		t.Fatalf("Events(%s): %v", subID, err)
 	}

@@ -59,7 +59,7 @@ func appendEvents(t *testing.T, s subscription.Store, evs ...subscription.Event)
 // events returns every retained event of subID.
 func events(t *testing.T, s subscription.Store, subID string) []subscription.Event {
 	t.Helper()
-	evs, err := s.Events(t.Context(), subID, 0, 0, 0)
+	evs, err := s.Events(t.Context(), subID, 0, 0, 0, 0)
 	if err != nil {
 		t.Fatalf("Events(%s): %v", subID, err)
 	}
@@ -306,29 +306,37 @@ func testEventsBounds(t *testing.T, s subscription.Store) {
 	}
 	appendEvents(t, s, in...)
 	appendEvents(t, s, event("other", "p1", 0))
+	one := subscription.Event{}.Size()
 	cases := []struct {
 		name         string
 		after, until int64
 		limit        int
 		want         []int64
+		maxBytes     int64 // in events of no resource: Event.Size each, the same for all
 	}{
-		{"all", 0, 0, 0, seq(1, 10)},
-		{"after", 4, 0, 0, seq(5, 10)},
-		{"until", 0, 3, 0, seq(1, 3)},
-		{"after and until", 2, 5, 0, seq(3, 5)},
-		{"limit", 0, 0, 4, seq(1, 4)},
-		{"after and limit", 7, 0, 2, seq(8, 9)},
-		{"limit past the end", 8, 0, 5, seq(9, 10)},
-		{"all three", 1, 9, 3, seq(2, 4)},
-		{"until limits before limit", 1, 3, 5, seq(2, 3)},
-		{"after the last", 10, 0, 0, []int64{}},
-		{"far after the last", 99, 0, 0, []int64{}},
-		{"until before after", 5, 5, 0, []int64{}},
-		{"until past the end", 9, 99, 0, seq(10, 10)},
-		{"negative until and limit", 0, -1, -1, seq(1, 10)},
+		{"all", 0, 0, 0, seq(1, 10), 0},
+		{"after", 4, 0, 0, seq(5, 10), 0},
+		{"until", 0, 3, 0, seq(1, 3), 0},
+		{"after and until", 2, 5, 0, seq(3, 5), 0},
+		{"limit", 0, 0, 4, seq(1, 4), 0},
+		{"after and limit", 7, 0, 2, seq(8, 9), 0},
+		{"limit past the end", 8, 0, 5, seq(9, 10), 0},
+		{"all three", 1, 9, 3, seq(2, 4), 0},
+		{"until limits before limit", 1, 3, 5, seq(2, 3), 0},
+		{"after the last", 10, 0, 0, []int64{}, 0},
+		{"far after the last", 99, 0, 0, []int64{}, 0},
+		{"until before after", 5, 5, 0, []int64{}, 0},
+		{"until past the end", 9, 99, 0, seq(10, 10), 0},
+		{"negative until and limit", 0, -1, -1, seq(1, 10), 0},
+		{"bytes", 0, 0, 0, seq(1, 3), 3 * one},
+		{"bytes just short of another event", 2, 0, 0, seq(3, 5), 4*one - 1},
+		{"bytes below one event: still the first", 4, 0, 0, seq(5, 5), 1},
+		{"bytes and limit", 0, 0, 2, seq(1, 2), 5 * one},
+		{"bytes and until", 0, 2, 0, seq(1, 2), 5 * one},
+		{"negative bytes", 0, 0, 0, seq(1, 10), -1},
 	}
 	for _, c := range cases {
-		got, err := s.Events(t.Context(), "s1", c.after, c.until, c.limit)
+		got, err := s.Events(t.Context(), "s1", c.after, c.until, c.limit, c.maxBytes)
 		if err != nil {
 			t.Fatalf("Events(s1, %d, %d, %d): %v", c.after, c.until, c.limit, err)
 		}
@@ -341,7 +349,7 @@ func testEventsBounds(t *testing.T, s subscription.Store) {
 			}
 		}
 	}
-	if got, err := s.Events(t.Context(), "unknown", 0, 0, 0); err != nil || len(got) != 0 {
+	if got, err := s.Events(t.Context(), "unknown", 0, 0, 0, 0); err != nil || len(got) != 0 {
 		t.Errorf("Events(unknown) = %v, %v; want none, nil", numbers(got), err)
 	}
 }

@@ -23,6 +23,11 @@ import (
 // with eventsSinceNumber.
 const maxEventsPerCall = 1000
 
+// maxEventsBytes bounds one $events answer by the bytes of its events too
+// (Event.Size; always at least one): a client pages on as it does past
+// maxEventsPerCall.
+const maxEventsBytes = 4 * subscription.DefaultBatchBytes
+
 // subscriptionRoutes registers the Subscription operations of the
 // Subscriptions Backport IG ($status, $events, $get-ws-binding-token) and
 // fhirbell's $websocket-ticket. Each answers GET (parameters in the query)
@@ -293,7 +298,7 @@ func (a *api) eventsOp(w http.ResponseWriter, r *http.Request) error {
 		content = c
 	}
 	after := max(since-1, 0)
-	evs, err := a.svc.Events(r.Context(), id, after, until, maxEventsPerCall)
+	evs, err := a.svc.Events(r.Context(), id, after, until, maxEventsPerCall, maxEventsBytes)
 	if err != nil {
 		return err
 	}
