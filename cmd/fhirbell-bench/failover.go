@@ -175,7 +175,7 @@ func (b *bench) failover(ctx context.Context) error {
 	wpool := &sync.Pool{}
 	for i := range dialers {
 		d := guardedDialer(srcs0(srcs, i))
-		dialers[i] = &websocket.Dialer{NetDialContext: d.DialContext, HandshakeTimeout: 15 * time.Second,
+		dialers[i] = &websocket.Dialer{NetDialContext: d.DialContext, HandshakeTimeout: o.BindWait,
 			ReadBufferSize: 1024, WriteBufferSize: 512, WriteBufferPool: wpool}
 	}
 	wsBase := make([]string, len(nodes))
@@ -327,8 +327,8 @@ func (b *bench) failover(ctx context.Context) error {
 		}
 		select {
 		case <-s.bound:
-		case <-time.After(15 * time.Second):
-			return fmt.Errorf("socket %d: no handshake within 15s", i)
+		case <-time.After(o.BindWait):
+			return fmt.Errorf("socket %d: no handshake within %v", i, o.BindWait)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

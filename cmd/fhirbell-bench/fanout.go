@@ -104,7 +104,7 @@ func (b *bench) fanout(ctx context.Context) error {
 		pr = newPassiveRounds(o.Rounds, n)
 		onEvent = pr.onEvent
 	}
-	p := newPool(b.c, o.Dialect, o.WSURL, o.Token, sourceAddrs(b.o.SourceFirst, res.Sources), onEvent)
+	p := newPool(b.c, o, sourceAddrs(b.o.SourceFirst, res.Sources), onEvent)
 	defer p.close()
 	cache, err := p.tokens(ctx, ids, o.Setup)
 	if err != nil {

@@ -69,7 +69,7 @@ func (b *bench) idle(ctx context.Context) error {
 	for i := range ids {
 		ids[i] = subIDs[i%nsubs]
 	}
-	p := newPool(b.c, o.Dialect, o.WSURL, o.Token, sourceAddrs(b.o.SourceFirst, res.Sources), nil)
+	p := newPool(b.c, o, sourceAddrs(b.o.SourceFirst, res.Sources), nil)
 	defer p.close()
 	cache, err := p.tokens(ctx, ids, o.Setup)
 	if err != nil {

@@ -53,7 +53,7 @@ func (b *bench) latency(ctx context.Context) error {
 	}
 	events := make(chan arrival, 64)
 	var dropped atomic.Int64
-	p := newPool(b.c, o.Dialect, o.WSURL, o.Token, nil, func(_ int, at time.Time, frame []byte) {
+	p := newPool(b.c, o, nil, func(_ int, at time.Time, frame []byte) {
 		select {
 		case events <- arrival{at, frame}:
 		default:

@@ -74,6 +74,7 @@ type options struct {
 	MaxTime   time.Duration
 	Setup     int
 	Sources   int
+	BindWait  time.Duration // how long a socket may take to upgrade and get its handshake
 	// SourceFirst is the last byte of the first source address (127.0.0.x).
 	SourceFirst int
 	Keep        bool
@@ -118,7 +119,7 @@ type options struct {
 func parseOptions(scenario string, args []string, out io.Writer) (*options, error) {
 	o := &options{
 		FHIRBase: "http://127.0.0.1:8080" + endpoint.FHIRPath, Dialect: dialectBackport, MaxTime: 10 * time.Minute,
-		Setup: 32, Settle: 3 * time.Second, Rounds: 5, RoundTimeout: 30 * time.Second,
+		Setup: 32, BindWait: 15 * time.Second, Settle: 3 * time.Second, Rounds: 5, RoundTimeout: 30 * time.Second,
 		Bind: true, Writers: 16, Duration: 10 * time.Second, Writes: maxWrites,
 		MatchRate: 0.1, Mix: "code", Samples: 1000, Warmup: 20,
 	}
@@ -134,6 +135,7 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 	fs.IntVar(&o.Setup, "setup-concurrency", o.Setup, "concurrent REST calls and dials while setting up")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the subscriptions the run created (default: delete them at the end)")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress lines on stderr")
+	fs.DurationVar(&o.BindWait, "bind-timeout", o.BindWait, "how long a socket may take to upgrade and get its handshake (a loaded machine needs more)")
 	fs.IntVar(&o.SourceFirst, "source-first", 1, "the first loopback source address is 127.0.0.<this>: give each of several generator processes its own")
 	switch scenario {
 	case "idle", "fanout":
@@ -233,6 +235,9 @@ func (o *options) validate(scenario string) error {
 		inRange("setup-concurrency", o.Setup, 1, 1024),
 		inRange("sources", o.Sources, 0, 254),
 		inRange("source-first", o.SourceFirst, 1, 254),
+	}
+	if o.BindWait <= 0 || o.BindWait > maxDuration {
+		errs = append(errs, fmt.Errorf("--bind-timeout %v: want (0, %v]", o.BindWait, maxDuration))
 	}
 	if o.MaxTime <= 0 || o.MaxTime > maxMaxTime {
 		errs = append(errs, fmt.Errorf("--max-time %v: want (0, %v]", o.MaxTime, maxMaxTime))

@@ -38,6 +38,8 @@ type pool struct {
 	dialers []*websocket.Dialer
 	header  http.Header
 	onEvent eventFunc
+	// bindWait bounds the upgrade and the wait for a socket's handshake.
+	bindWait time.Duration
 
 	mu    sync.Mutex
 	socks []*sock // guarded by mu
@@ -56,10 +58,12 @@ type sock struct {
 	err   error         // why the reader ended before the handshake; written before ready closes
 }
 
-func newPool(c *client, dialect, wsURL, token string, sources []netip.Addr, onEvent eventFunc) *pool {
-	p := &pool{c: c, dialect: dialect, wsURL: wsURL, onEvent: onEvent, header: http.Header{}}
-	if token != "" {
-		p.header.Set("Authorization", "Bearer "+token)
+// newPool returns a pool binding through c as o says (--dialect,
+// --ws-url, --token, --bind-timeout).
+func newPool(c *client, o *options, sources []netip.Addr, onEvent eventFunc) *pool {
+	p := &pool{c: c, dialect: o.Dialect, wsURL: o.WSURL, onEvent: onEvent, header: http.Header{}, bindWait: o.BindWait}
+	if o.Token != "" {
+		p.header.Set("Authorization", "Bearer "+o.Token)
 	}
 	if len(sources) == 0 {
 		sources = []netip.Addr{{}}
@@ -70,7 +74,7 @@ func newPool(c *client, dialect, wsURL, token string, sources []netip.Addr, onEv
 	for _, src := range sources {
 		p.dialers = append(p.dialers, &websocket.Dialer{
 			NetDialContext:   guardedDialer(src).DialContext,
-			HandshakeTimeout: 15 * time.Second,
+			HandshakeTimeout: o.BindWait,
 			ReadBufferSize:   1024,
 			WriteBufferSize:  512,
 			WriteBufferPool:  wpool,
@@ -172,8 +176,8 @@ func (p *pool) open(ctx context.Context, ids []string, conc int, cache map[strin
 		p.mu.Unlock()
 		select {
 		case <-s.ready:
-		case <-time.After(15 * time.Second):
-			return fmt.Errorf("socket %d: no handshake within 15s", base+i)
+		case <-time.After(p.bindWait):
+			return fmt.Errorf("socket %d: no handshake within %v", base+i, p.bindWait)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -180,7 +180,7 @@ func (b *bench) throughput(ctx context.Context) error {
 			if len(mine) == 0 {
 				continue
 			}
-			p := newPool(c, o.Dialect, o.WSURL, o.Token, srcs, onEvent)
+			p := newPool(c, o, srcs, onEvent)
 			defer func() { b.rep.addFrames(p.frameCounts()); p.close() }()
 			cache, err := p.tokens(ctx, mine, o.Setup)
 			if err != nil {
