@@ -145,7 +145,8 @@
 //   - A binding whose subscription is no longer active gets a final
 //     heartbeat with status off at its next heartbeat and is unbound.
 //   - While the store cannot be reached (the poll of event heads fails
-//     with subscription.ErrUnavailable or times out), sockets stay open:
+//     with subscription.ErrUnavailable, or has had no answer for five poll
+//     intervals, at least 5 s, though it goes on waiting), sockets stay open:
 //     every backport binding gets a heartbeat with status error at once,
 //     its error saying since when the event store is unreachable, and its
 //     regular heartbeats say the same; when a poll succeeds again each

@@ -8,6 +8,7 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -170,11 +171,7 @@ func (h *Hub) pollLoop(ctx context.Context) {
 		}
 		h.mu.Unlock()
 		for chunk := range slices.Chunk(ids, pollChunk) {
-			// Bounded, so that a store that stopped answering (rather
-			// than refusing) is noticed too.
-			pctx, cancel := context.WithTimeout(ctx, max(5*h.cfg.PollInterval, 5*time.Second))
-			heads, err := h.b.EventHeads(pctx, chunk)
-			cancel()
+			heads, err := h.pollHeads(ctx, chunk)
 			if err != nil {
 				if ctx.Err() == nil {
 					h.log.Error("poll event heads", "err", err)
@@ -201,6 +198,20 @@ func (h *Hub) pollLoop(ctx context.Context) {
 			h.mu.Unlock()
 		}
 	}
+}
+
+// pollHeads is the Backend's EventHeads, except that a store that takes
+// longer than five poll intervals (at least 5 s) to answer is reported as
+// unreachable (storeFailed) without giving up on the answer: an overloaded
+// store that answers late still gets the events delivered, where a
+// deadline would have stopped delivery altogether.
+func (h *Hub) pollHeads(ctx context.Context, ids []string) (map[string]subscription.EventHead, error) {
+	slow := max(5*h.cfg.PollInterval, 5*time.Second)
+	t := time.AfterFunc(slow, func() {
+		h.storeFailed(fmt.Errorf("%w: the poll of event heads has had no answer for %v", subscription.ErrUnavailable, slow))
+	})
+	defer t.Stop()
+	return h.b.EventHeads(ctx, ids)
 }
 
 // Poll makes Run's poll of event heads happen now rather than at its next

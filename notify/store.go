@@ -17,9 +17,9 @@ import (
 	"github.com/fhirbell/fhirbell/subscription"
 )
 
-// storeFailed records that a poll failed with err. Only unavailability
-// (and a poll that timed out) counts: any other error is a bug to log,
-// not news for the clients.
+// storeFailed records that a poll failed with err, or has waited too long
+// for an answer (pollHeads). Only unavailability (and a deadline) counts:
+// any other error is a bug to log, not news for the clients.
 func (h *Hub) storeFailed(err error) {
 	if !errors.Is(err, subscription.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
 		return

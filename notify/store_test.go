@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,4 +79,66 @@ func TestStoreUnreachable(t *testing.T) {
 	if e.hub.storeDown.Load() != 0 {
 		t.Errorf("the hub still holds the store for down")
 	}
+}
+
+// slowBackend's EventHeads waits while held, as an overloaded database
+// does.
+type slowBackend struct {
+	*subscription.Service
+	mu   sync.Mutex
+	gate chan struct{} // closed: answer; nil: not held
+}
+
+func (b *slowBackend) hold() {
+	b.mu.Lock()
+	b.gate = make(chan struct{})
+	b.mu.Unlock()
+}
+
+func (b *slowBackend) release() {
+	b.mu.Lock()
+	close(b.gate)
+	b.gate = nil
+	b.mu.Unlock()
+}
+
+func (b *slowBackend) EventHeads(ctx context.Context, ids []string) (map[string]subscription.EventHead, error) {
+	b.mu.Lock()
+	g := b.gate
+	b.mu.Unlock()
+	if g != nil {
+		select {
+		case <-g:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return b.Service.EventHeads(ctx, ids)
+}
+
+// TestStoreSlow: a poll that gets no answer for 5 s tells the sockets the
+// store is unreachable, but goes on waiting: when the answer comes the
+// store is back and the events it announces are delivered (a deadline on
+// the poll would have stopped delivery under overload).
+func TestStoreSlow(t *testing.T) {
+	var slow *slowBackend
+	e := newEnvWith(t, Config{PollInterval: 20 * time.Millisecond}, func(svc *subscription.Service) Backend {
+		slow = &slowBackend{Service: svc}
+		return slow
+	})
+	id := e.createSub(subOpts{content: "id-only"})
+	c := e.dial("/ws")
+	c.send("bind-with-token " + e.token(id))
+	c.expectHandshake(id, "id-only", 0)
+	slow.hold()
+	e.fw.drop.Store(true) // only the held poll can announce it
+	e.write(1, "")
+	if n := c.expectNote("id-only"); n.typ != fhir.NotifyHeartbeat || n.status != subscription.StatusError {
+		t.Fatalf("while the poll waits: %s status %s, want a heartbeat with status error", n.typ, n.status)
+	}
+	slow.release()
+	if n := c.expectNote("id-only"); n.typ != fhir.NotifyHeartbeat || n.status != subscription.StatusActive {
+		t.Fatalf("when the poll is answered: %s status %s, want a heartbeat with status active", n.typ, n.status)
+	}
+	c.expectEvents(id, "id-only", 1)
 }
