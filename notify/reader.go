@@ -232,13 +232,18 @@ func (s *session) identify(subject string) bool {
 		return true
 	}
 	if !s.hub.claim(subject) {
-		s.reply(outcomeFrame(issueTooCostly, "at most "+strconv.Itoa(s.hub.cfg.MaxSocketsPerPrincipal)+
-			" sockets may be open for one principal; close one, or bind more subscriptions on one socket"))
-		s.queue(&op{kind: opClose, reason: TooManySockets, text: "too many sockets for this principal"})
+		s.tooManySockets()
 		return false
 	}
 	s.claimed = subject
 	return true
+}
+
+// tooManySockets tells the client why and closes with 1008.
+func (s *session) tooManySockets() {
+	s.reply(outcomeFrame(issueTooCostly, "at most "+strconv.Itoa(s.hub.cfg.MaxSocketsPerPrincipal)+
+		" sockets may be open for one principal; close one, or bind more subscriptions on one socket"))
+	s.queue(&op{kind: opClose, reason: TooManySockets, text: "too many sockets for this principal"})
 }
 
 // bindID handles the legacy `bind <id>` and `resume <id> <n>`. They are

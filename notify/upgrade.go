@@ -147,15 +147,32 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			mode = AuthTicket
 		}
 	}
+	// The socket counts against its principal's cap before the 101 goes
+	// out: a client that saw its socket open holds its place, and of two
+	// racing upgrades the later is the one refused.
+	subject := ""
+	if p != nil {
+		subject = p.Subject
+	}
+	claimed := h.claim(subject)
 	conn, err := h.upg.Upgrade(w, r, nil)
 	if err != nil {
+		if claimed {
+			h.release(subject)
+		}
 		return // gorilla has answered with an HTTP error
 	}
 	s := h.newSession(conn, r, p, tok, mode)
 	s.version, s.versionAsked = version, versionAsked
+	if claimed {
+		s.claimed = subject
+	}
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
+		if claimed {
+			h.release(subject)
+		}
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.cfg.WriteWait))
 		conn.Close()
 		return
@@ -167,10 +184,10 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logf(slog.LevelDebug, "websocket authenticated", "principal", *p)
 	}
 	// Queued before serve starts: the control queue cannot be full.
-	if p == nil || s.identify(p.Subject) {
-		if grant != nil {
-			s.bindGrant(*grant, [32]byte{}, false)
-		}
+	if !claimed {
+		s.tooManySockets()
+	} else if grant != nil {
+		s.bindGrant(*grant, [32]byte{}, false)
 	}
 	// The session runs in its own goroutine and the handler returns, so
 	// that net/http releases what it holds for the connection (its 4 KiB
