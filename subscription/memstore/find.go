@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fhirbell/fhirbell/fhir/search"
 	"github.com/fhirbell/fhirbell/subscription"
@@ -13,9 +14,10 @@ import (
 // resources with their extracted search values, and an inverted index from
 // (parameter, key) to the ids holding it for token and reference
 // parameters (keys as search.ParamValues.Keys gives them). A search
-// intersects the id sets of its lookup terms (search.Query.Lookups), or
-// walks every live resource of the type when it has none, and checks each
-// candidate with search.Query.MatchValues, the matcher on the same values.
+// intersects the id sets of its lookup terms (search.Query.Lookups) and
+// checks each candidate with search.Query.MatchValues, the matcher on the
+// same values; a page of a search with no such term walks the type's
+// entries in sort order instead (ordered.go).
 
 // entry is a live resource and its search values.
 type entry struct {
@@ -27,6 +29,27 @@ type entry struct {
 type typeIndex struct {
 	live map[string]*entry                         // id → entry
 	keys map[string]map[string]map[string]struct{} // param → key → ids
+
+	// gen counts the writes to the type; orders caches every live entry
+	// sorted by a list of sort keys, valid while its gen is current (see
+	// findOrdered). Readers hold Store.mu for reading, so the cache has a
+	// lock of its own.
+	gen     uint64
+	orderMu sync.Mutex
+	orders  map[string]*order
+}
+
+// order is every live entry of a type in the order of some sort keys, as
+// of generation gen.
+type order struct {
+	gen uint64
+	rs  []ranked
+}
+
+// ranked is an entry with the values it sorts by.
+type ranked struct {
+	e    *entry
+	vals []search.SortValue
 }
 
 func (s *Store) typeIndex(typ string) *typeIndex {
@@ -40,6 +63,7 @@ func (s *Store) typeIndex(typ string) *typeIndex {
 
 // put makes r (with vals; nil vals for a deletion) the indexed version.
 func (ti *typeIndex) put(r subscription.Resource, vals *search.Values) {
+	ti.gen++
 	if old := ti.live[r.ID]; old != nil {
 		ti.unkey(old)
 		delete(ti.live, r.ID)
@@ -85,6 +109,40 @@ func (ti *typeIndex) unkey(e *entry) {
 // term's resolved targets (refs) are filed under; every live entry when q
 // has none of these.
 func (ti *typeIndex) candidates(q *search.Query, refs search.Refs) []*entry {
+	sets := ti.narrowing(q, refs)
+	if len(sets) == 0 {
+		out := make([]*entry, 0, len(ti.live))
+		for _, e := range ti.live {
+			out = append(out, e)
+		}
+		return out
+	}
+	var ids map[string]struct{}
+	for _, set := range sets {
+		next := map[string]struct{}{}
+		set(func(id string) {
+			if ids == nil || has(ids, id) {
+				next[id] = struct{}{}
+			}
+		})
+		ids = next
+		if len(ids) == 0 {
+			return nil
+		}
+	}
+	out := make([]*entry, 0, len(ids))
+	for id := range ids {
+		if e := ti.live[id]; e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// narrowing returns the id sets the index gives q's terms (each lookup
+// term, an _id term, each resolved chain term); none when q must be
+// checked against every live entry.
+func (ti *typeIndex) narrowing(q *search.Query, refs search.Refs) []func(yield func(string)) {
 	var sets []func(yield func(string))
 	for _, pins := range q.Lookups() {
 		sets = append(sets, func(yield func(string)) {
@@ -117,33 +175,7 @@ func (ti *typeIndex) candidates(q *search.Query, refs search.Refs) []*entry {
 			})
 		}
 	}
-	if len(sets) == 0 {
-		out := make([]*entry, 0, len(ti.live))
-		for _, e := range ti.live {
-			out = append(out, e)
-		}
-		return out
-	}
-	var ids map[string]struct{}
-	for _, set := range sets {
-		next := map[string]struct{}{}
-		set(func(id string) {
-			if ids == nil || has(ids, id) {
-				next[id] = struct{}{}
-			}
-		})
-		ids = next
-		if len(ids) == 0 {
-			return nil
-		}
-	}
-	out := make([]*entry, 0, len(ids))
-	for id := range ids {
-		if e := ti.live[id]; e != nil {
-			out = append(out, e)
-		}
-	}
-	return out
+	return sets
 }
 
 func has(m map[string]struct{}, k string) bool { _, ok := m[k]; return ok }
@@ -155,6 +187,11 @@ func (s *Store) matches(ctx context.Context, q *search.Query) ([]*entry, error) 
 	if err != nil {
 		return nil, err
 	}
+	return s.matchesRefs(ctx, q, refs)
+}
+
+// matchesRefs is matches with q's chains and _has already resolved.
+func (s *Store) matchesRefs(ctx context.Context, q *search.Query, refs search.Refs) ([]*entry, error) {
 	ti := s.index[q.Type]
 	if ti == nil {
 		return nil, nil
@@ -277,7 +314,18 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	if s.closed {
 		return page, errClosed
 	}
-	found, err := s.matches(ctx, q)
+	refs, err := s.resolve(ctx, q)
+	if err != nil {
+		return page, err
+	}
+	// A page of a search the index cannot narrow walks the type's entries
+	// in sort order (findOrdered) rather than matching and sorting them
+	// all; an exact count needs them all anyway.
+	if ti := s.index[q.Type]; ti != nil && count > 0 && q.Summary != "count" &&
+		q.Total != search.TotalAccurate && q.Total != search.TotalEstimate && len(ti.narrowing(q, refs)) == 0 {
+		return ti.findOrdered(ctx, q, refs, keys, cur, curVals, count)
+	}
+	found, err := s.matchesRefs(ctx, q, refs)
 	if err != nil {
 		return page, err
 	}
@@ -289,10 +337,6 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	}
 	if q.Summary == "count" || count <= 0 {
 		return page, nil
-	}
-	type ranked struct {
-		e    *entry
-		vals []search.SortValue
 	}
 	rs := make([]ranked, len(found))
 	for i, e := range found {
@@ -324,13 +368,6 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		page.Matches = append(page.Matches, r.e.res)
 	}
 	if lo < hi {
-		cursor := func(r ranked, back bool) string {
-			ks := make([]search.CursorKey, len(r.vals))
-			for i, v := range r.vals {
-				ks[i] = v.Key()
-			}
-			return search.Cursor{Keys: ks, ID: r.e.res.ID, Back: back}.Encode()
-		}
 		if hi < len(rs) {
 			page.Next = cursor(rs[hi-1], false)
 		}
@@ -339,4 +376,14 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		}
 	}
 	return page, nil
+}
+
+// cursor encodes the position of r, for the next page (back false) or the
+// previous one.
+func cursor(r ranked, back bool) string {
+	ks := make([]search.CursorKey, len(r.vals))
+	for i, v := range r.vals {
+		ks[i] = v.Key()
+	}
+	return search.Cursor{Keys: ks, ID: r.e.res.ID, Back: back}.Encode()
 }

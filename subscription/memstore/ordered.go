@@ -1,0 +1,157 @@
+package memstore
+
+// Pages of searches the inverted index cannot narrow (a date or quantity
+// range, a sort alone, a :missing or :not term): instead of matching every
+// live entry of the type and sorting the matches, walk the type's entries
+// in the search's sort order and stop once the page, the next-page probe
+// and the bounded total are known. The order is built once per sort-key
+// list and kept until the type is next written (typeIndex.gen), so a
+// read-mostly store sorts once per write burst, not once per page. The
+// results are those of Find's full path by construction: the same
+// comparator, the same cursor positions, the same matcher.
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/fhirbell/fhirbell/fhir/search"
+	"github.com/fhirbell/fhirbell/subscription"
+)
+
+// maxOrders bounds the sort-key lists cached per type.
+const maxOrders = 8
+
+// ordered returns every live entry sorted by keys. The caller holds
+// Store.mu for reading (no put runs meanwhile).
+func (ti *typeIndex) ordered(keys []search.SortKey) []ranked {
+	sig := ""
+	for _, k := range keys {
+		sig += k.Param + ":" + strconv.FormatBool(k.Descending) + ","
+	}
+	ti.orderMu.Lock()
+	defer ti.orderMu.Unlock()
+	if o := ti.orders[sig]; o != nil && o.gen == ti.gen {
+		return o.rs
+	}
+	rs := make([]ranked, 0, len(ti.live))
+	for _, e := range ti.live {
+		rs = append(rs, ranked{e, sortValues(e, keys)})
+	}
+	slices.SortFunc(rs, func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) })
+	if ti.orders == nil || (len(ti.orders) >= maxOrders && ti.orders[sig] == nil) {
+		ti.orders = map[string]*order{}
+	}
+	ti.orders[sig] = &order{gen: ti.gen, rs: rs}
+	return rs
+}
+
+// findOrdered is Find for a q the index cannot narrow; see the file
+// comment. count > 0, and q wants no exact total.
+func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs search.Refs, keys []search.SortKey,
+	cur *search.Cursor, curVals []search.SortValue, count int) (subscription.SearchPage, error) {
+	page := subscription.SearchPage{Total: -1}
+	rs := ti.ordered(keys)
+	steps := 0
+	match := func(i int) (bool, error) {
+		if steps++; steps%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		return q.MatchValues(rs[i].e.vals, refs), nil
+	}
+	// seek returns the first matching index from i in direction dir (±1),
+	// or -1.
+	seek := func(i, dir int) (int, error) {
+		for ; i >= 0 && i < len(rs); i += dir {
+			ok, err := match(i)
+			if err != nil || ok {
+				return i, err
+			}
+		}
+		return -1, nil
+	}
+
+	if q.Total != search.TotalNone {
+		// The total is given when there are at most DefaultTotalBound
+		// matches (Find's rule): count up to one more.
+		n := 0
+		for i := range rs {
+			ok, err := match(i)
+			if err != nil {
+				return page, err
+			}
+			if ok {
+				if n++; n > subscription.DefaultTotalBound {
+					break
+				}
+			}
+		}
+		if n <= subscription.DefaultTotalBound {
+			page.Total = n
+		}
+	}
+
+	// pos is where the cursor's row is or would be.
+	pos := 0
+	if cur != nil {
+		pos, _ = slices.BinarySearchFunc(rs, cur, func(r ranked, c *search.Cursor) int {
+			return compare(keys, r.vals, r.e.res.ID, curVals, c.ID)
+		})
+	}
+	var got []int // indexes of the page's matches, in order
+	if cur != nil && cur.Back {
+		// The count matches before pos, nearest last.
+		for i := pos - 1; len(got) < count; i-- {
+			j, err := seek(i, -1)
+			if err != nil {
+				return page, err
+			}
+			if j < 0 {
+				break
+			}
+			got = append(got, j)
+			i = j
+		}
+		slices.Reverse(got)
+	} else {
+		i := pos
+		if cur != nil && i < len(rs) && compare(keys, rs[i].vals, rs[i].e.res.ID, curVals, cur.ID) == 0 {
+			i++ // the cursor's own row was on the previous page
+		}
+		for skip := q.Offset; len(got) < count; {
+			j, err := seek(i, 1)
+			if err != nil {
+				return page, err
+			}
+			if j < 0 {
+				break
+			}
+			i = j + 1
+			if skip > 0 {
+				skip--
+				continue
+			}
+			got = append(got, j)
+		}
+	}
+	if len(got) == 0 {
+		return page, nil
+	}
+	for _, j := range got {
+		page.Matches = append(page.Matches, rs[j].e.res)
+	}
+	first, last := got[0], got[len(got)-1]
+	if next, err := seek(last+1, 1); err != nil {
+		return page, err
+	} else if next >= 0 {
+		page.Next = cursor(rs[last], false)
+	}
+	if prev, err := seek(first-1, -1); err != nil {
+		return page, err
+	} else if prev >= 0 {
+		page.Prev = cursor(rs[first], true)
+	}
+	return page, nil
+}
