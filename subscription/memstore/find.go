@@ -322,8 +322,19 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	// in sort order (findOrdered) rather than matching and sorting them
 	// all; an exact count needs them all anyway.
 	if ti := s.index[q.Type]; ti != nil && count > 0 && q.Summary != "count" &&
-		q.Total != search.TotalAccurate && q.Total != search.TotalEstimate && len(ti.narrowing(q, refs)) == 0 {
-		return ti.findOrdered(ctx, q, refs, keys, cur, curVals, count)
+		q.Total != search.TotalAccurate && q.Total != search.TotalEstimate {
+		if len(ti.narrowing(q, refs)) == 0 {
+			return ti.findOrdered(ctx, q, refs, nil, keys, cur, curVals, count)
+		}
+		// Many candidates (a common code): walking them in order is
+		// cheaper than sorting them all.
+		if cands := ti.candidates(q, refs); len(cands) > orderedMinCandidates {
+			in := make(map[*entry]struct{}, len(cands))
+			for _, e := range cands {
+				in[e] = struct{}{}
+			}
+			return ti.findOrdered(ctx, q, refs, in, keys, cur, curVals, count)
+		}
 	}
 	found, err := s.matchesRefs(ctx, q, refs)
 	if err != nil {

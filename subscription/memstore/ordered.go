@@ -1,10 +1,11 @@
 package memstore
 
 // Pages of searches the inverted index cannot narrow (a date or quantity
-// range, a sort alone, a :missing or :not term): instead of matching every
-// live entry of the type and sorting the matches, walk the type's entries
-// in the search's sort order and stop once the page, the next-page probe
-// and the bounded total are known. The order is built once per sort-key
+// range, a sort alone, a :missing or :not term), or narrows to many
+// candidates (a common code): instead of matching every candidate and
+// sorting the matches, walk the type's entries in the search's sort order
+// and stop once the page, the next-page probe and the bounded total are
+// known. The order is built once per sort-key
 // list and kept until the type is next written (typeIndex.gen), so a
 // read-mostly store sorts once per write burst, not once per page. The
 // results are those of Find's full path by construction: the same
@@ -21,6 +22,10 @@ import (
 
 // maxOrders bounds the sort-key lists cached per type.
 const maxOrders = 8
+
+// orderedMinCandidates is how many candidates the inverted index must
+// leave for a page to walk the order rather than sort them.
+const orderedMinCandidates = 2048
 
 // ordered returns every live entry sorted by keys. The caller holds
 // Store.mu for reading (no put runs meanwhile).
@@ -46,9 +51,10 @@ func (ti *typeIndex) ordered(keys []search.SortKey) []ranked {
 	return rs
 }
 
-// findOrdered is Find for a q the index cannot narrow; see the file
-// comment. count > 0, and q wants no exact total.
-func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs search.Refs, keys []search.SortKey,
+// findOrdered is Find for a q the index cannot narrow, or narrows to the
+// candidates in (nil: every entry); see the file comment. count > 0, and q
+// wants no exact total.
+func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs search.Refs, in map[*entry]struct{}, keys []search.SortKey,
 	cur *search.Cursor, curVals []search.SortValue, count int) (subscription.SearchPage, error) {
 	page := subscription.SearchPage{Total: -1}
 	rs := ti.ordered(keys)
@@ -57,6 +63,11 @@ func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs sear
 		if steps++; steps%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err
+			}
+		}
+		if in != nil {
+			if _, ok := in[rs[i].e]; !ok {
+				return false, nil
 			}
 		}
 		return q.MatchValues(rs[i].e.vals, refs), nil
