@@ -354,39 +354,10 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		rs[i] = ranked{e, sortValues(e, keys)}
 	}
 	slices.SortFunc(rs, func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) })
-	// [lo, hi) is the window of the page.
-	lo, hi := 0, len(rs)
-	back := cur != nil && cur.Back
-	if cur != nil {
-		pos, _ := slices.BinarySearchFunc(rs, cur, func(r ranked, c *search.Cursor) int {
-			return compare(keys, r.vals, r.e.res.ID, curVals, c.ID)
-		})
-		if back {
-			hi = pos
-			lo = max(0, hi-count)
-		} else {
-			lo = pos
-			if lo < len(rs) && compare(keys, rs[lo].vals, rs[lo].e.res.ID, curVals, cur.ID) == 0 {
-				lo++ // the cursor's own row was on the previous page
-			}
-		}
-	}
-	if !back {
-		lo = min(lo+q.Offset, len(rs))
-		hi = min(lo+count, len(rs))
-	}
-	for _, r := range rs[lo:hi] {
-		page.Matches = append(page.Matches, r.e.res)
-	}
-	if lo < hi {
-		if hi < len(rs) {
-			page.Next = cursor(rs[hi-1], false)
-		}
-		if lo > 0 {
-			page.Prev = cursor(rs[lo], true)
-		}
-	}
-	return page, nil
+	total := page.Total
+	page, err = pageOf(ctx, q, rs, nil, keys, cur, curVals, count)
+	page.Total = total // known exactly here
+	return page, err
 }
 
 // cursor encodes the position of r, for the next page (back false) or the

@@ -56,21 +56,37 @@ func (ti *typeIndex) ordered(keys []search.SortKey) []ranked {
 // wants no exact total.
 func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs search.Refs, in map[*entry]struct{}, keys []search.SortKey,
 	cur *search.Cursor, curVals []search.SortValue, count int) (subscription.SearchPage, error) {
+	return pageOf(ctx, q, ti.ordered(keys), func(e *entry) bool {
+		if in != nil {
+			if _, ok := in[e]; !ok {
+				return false
+			}
+		}
+		return q.MatchValues(e.vals, refs)
+	}, keys, cur, curVals, count)
+}
+
+// pageOf is the page of q in rs (sorted by keys) after cur: the count
+// entries accept takes (nil: every one) from the cursor's position on, or
+// before it for a previous-page cursor, the cursors of the pages either
+// side, and the total when at most DefaultTotalBound entries are taken
+// (Find's rule). Both of Find's paths page through it: the full path with
+// the sorted matches, the ordered walk with the cached order and the
+// matcher.
+func pageOf(ctx context.Context, q *search.Query, rs []ranked, accept func(*entry) bool, keys []search.SortKey,
+	cur *search.Cursor, curVals []search.SortValue, count int) (subscription.SearchPage, error) {
 	page := subscription.SearchPage{Total: -1}
-	rs := ti.ordered(keys)
 	steps := 0
 	match := func(i int) (bool, error) {
+		if accept == nil {
+			return true, nil
+		}
 		if steps++; steps%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err
 			}
 		}
-		if in != nil {
-			if _, ok := in[rs[i].e]; !ok {
-				return false, nil
-			}
-		}
-		return q.MatchValues(rs[i].e.vals, refs), nil
+		return accept(rs[i].e), nil
 	}
 	// seek returns the first matching index from i in direction dir (±1),
 	// or -1.
@@ -88,7 +104,10 @@ func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs sear
 		// The total is given when there are at most DefaultTotalBound
 		// matches (Find's rule): count up to one more.
 		n := 0
-		for i := range rs {
+		if accept == nil {
+			n = len(rs)
+		}
+		for i := 0; accept != nil && i < len(rs); i++ {
 			ok, err := match(i)
 			if err != nil {
 				return page, err
