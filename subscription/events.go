@@ -103,6 +103,28 @@ type EventLog interface {
 	EventRows(ctx context.Context) (int64, error)
 }
 
+// EventCursor names a read of one subscription's log: the events after
+// After.
+type EventCursor struct {
+	SubscriptionID string
+	After          int64
+}
+
+// BatchEventLog is an EventLog that reads many subscriptions' logs in one
+// round trip. A node woken for thousands of subscriptions by another
+// node's write would otherwise ask the store once per subscription; the
+// hub uses it when the store has it (Service.EventsOf falls back to one
+// Events call per cursor).
+type BatchEventLog interface {
+	// EventsOf returns, for each cursor, what Events(ctx, SubscriptionID,
+	// After, 0, limit, maxBytes) would: the retained events after After,
+	// ascending, at most limit and maxBytes of them (each bound applies to
+	// each subscription on its own; always the first event). Subscriptions
+	// with no such event are absent from the map. A subscription named
+	// twice is read from the lower After.
+	EventsOf(ctx context.Context, cursors []EventCursor, limit int, maxBytes int64) (map[string][]Event, error)
+}
+
 // Publisher learns of events after their transaction committed. The
 // WebSocket hub implements it to wake the bindings that care; it must not
 // block (the events themselves are in the log, so a wake-up that is lost is
@@ -119,6 +141,27 @@ type Publisher interface {
 type EventsPublisher interface {
 	Publisher
 	PublishEvents(evs []Event)
+}
+
+// EventsOf reads the events after each cursor (see BatchEventLog), in one
+// round trip when the store is a BatchEventLog, else one Events call per
+// subscription. Like the hub's Events it filters nothing: it is the
+// server's read, not a principal's.
+func (s *Service) EventsOf(ctx context.Context, cursors []EventCursor, limit int, maxBytes int64) (map[string][]Event, error) {
+	if b, ok := s.store.(BatchEventLog); ok {
+		return b.EventsOf(ctx, cursors, limit, maxBytes)
+	}
+	out := make(map[string][]Event, len(cursors))
+	for _, c := range cursors {
+		evs, err := s.store.Events(ctx, c.SubscriptionID, c.After, 0, limit, maxBytes)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) > 0 {
+			out[c.SubscriptionID] = evs
+		}
+	}
+	return out, nil
 }
 
 // Events returns the retained events of subscription subID numbered in

@@ -228,6 +228,78 @@ LIMIT $4`, subID, after, until, lim)
 	return out, nil
 }
 
+var _ subscription.BatchEventLog = (*Store)(nil)
+
+// EventsOf returns the events after each cursor in one statement; see
+// subscription.BatchEventLog. Each cursor drives one index range scan of
+// its log (the LATERAL), so a subscription far behind costs no more than
+// limit rows. maxBytes is applied here as rows arrive, per subscription:
+// rows past a subscription's byte bound are still sent by the server (up
+// to limit) and dropped, which the limit keeps small.
+func (s *Store) EventsOf(ctx context.Context, cursors []subscription.EventCursor, limit int, maxBytes int64) (map[string][]subscription.Event, error) {
+	out := make(map[string][]subscription.Event, len(cursors))
+	if len(cursors) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(cursors))
+	afters := make([]int64, len(cursors))
+	for i, c := range cursors {
+		ids[i], afters[i] = c.SubscriptionID, c.After
+	}
+	var lim *int64 // NULL: LIMIT ALL
+	if limit > 0 {
+		l := int64(limit)
+		lim = &l
+	}
+	// GROUP BY takes the lowest After of a subscription named twice.
+	rows, err := s.pool.Query(ctx, `
+SELECT c.id, e.number, e.at, e.interaction, e.focus_type, e.focus_id, e.focus_version, e.additional_context,
+    e.resource, coalesce(e.trace, '')
+FROM (SELECT id, min(after) AS after FROM unnest($1::text[], $2::bigint[]) AS u(id, after) GROUP BY id) c
+CROSS JOIN LATERAL (
+    SELECT * FROM subscription_events e
+    WHERE e.subscription_id = c.id AND e.number > c.after
+    ORDER BY e.number
+    LIMIT $3) e
+ORDER BY c.id, e.number`, ids, afters, lim)
+	if err != nil {
+		return nil, fmt.Errorf("read events of %d subscriptions: %w", len(cursors), translate(err))
+	}
+	defer rows.Close()
+	bytes := make(map[string]int64)
+	full := make(map[string]bool)
+	for rows.Next() {
+		var ev subscription.Event
+		var resource []byte
+		if err := rows.Scan(&ev.SubscriptionID, &ev.Number, &ev.Time, &ev.Interaction, &ev.FocusType, &ev.FocusID, &ev.FocusVersion,
+			&ev.AdditionalContext, &resource, &ev.Trace); err != nil {
+			return nil, fmt.Errorf("read events of %d subscriptions: %w", len(cursors), translate(err))
+		}
+		id := ev.SubscriptionID
+		if full[id] {
+			continue
+		}
+		ev.Time = ev.Time.UTC()
+		if len(ev.AdditionalContext) == 0 {
+			ev.AdditionalContext = nil
+		}
+		if resource != nil {
+			ev.Resource = resource
+		}
+		n := bytes[id] + ev.Size()
+		if maxBytes > 0 && n > maxBytes && len(out[id]) > 0 {
+			full[id] = true // as in Events: the first event past the bound is read again next time
+			continue
+		}
+		bytes[id] = n
+		out[id] = append(out[id], ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events of %d subscriptions: %w", len(cursors), translate(err))
+	}
+	return out, nil
+}
+
 // EventHeads returns the head of each named subscription's log; see
 // subscription.EventLog. The counter and the lowest retained number are
 // read in one statement, so they agree.

@@ -72,6 +72,8 @@ func Run(t *testing.T, newStore func(t *testing.T) subscription.Store) {
 		{"EventsRollback", testEventsRollback},
 		{"EventsSeveralSubscriptions", testEventsSeveralSubscriptions},
 		{"EventsBounds", testEventsBounds},
+		{"EventsOf", testEventsOf},
+		{"EventsOfRetention", testEventsOfRetention},
 		{"EventHeads", testEventHeads},
 		{"PruneEvents", testPruneEvents},
 		{"PruneEventsKeepsRangeContiguous", testPruneEventsKeepsRangeContiguous},
