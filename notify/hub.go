@@ -183,6 +183,7 @@ type Hub struct {
 	warns warnLimiter
 
 	pollNow chan struct{}   // capacity 1: Poll asks the poll loop to run now
+	preNow  chan struct{}   // capacity 1: a subscription waits for the prefetch (prefetch.go)
 	ctx     context.Context // canceled by Shutdown; Backend calls use it
 	cancel  context.CancelFunc
 	nextID  atomic.Uint64
@@ -201,6 +202,7 @@ type Hub struct {
 	subs       map[string]*subState  // guarded by mu; subscriptions bound here
 	bindings   int                   // guarded by mu; total bindings
 	perSubject map[string]int        // guarded by mu; sockets per principal subject
+	pre        prefetchState         // guarded by mu
 }
 
 // subState is a subscription bound on this node.
@@ -243,6 +245,8 @@ func NewHub(b Backend, cfg Config) *Hub {
 		subs:       map[string]*subState{},
 		perSubject: map[string]int{},
 		pollNow:    make(chan struct{}, 1),
+		preNow:     make(chan struct{}, 1),
+		pre:        prefetchState{pending: map[*subState]int64{}},
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.sched.init()
@@ -303,6 +307,12 @@ func (h *Hub) Run(ctx context.Context) error {
 	wg.Go(func() { h.sched.run(ctx) })
 	if h.cfg.Recheck > 0 && h.cfg.Authenticator != nil {
 		wg.Go(func() { h.recheckLoop(ctx) })
+	}
+	if br, ok := h.b.(BatchReader); ok {
+		h.mu.Lock()
+		h.pre.on = true
+		h.mu.Unlock()
+		wg.Go(func() { h.prefetchLoop(ctx, br) })
 	}
 	if h.cfg.PollInterval > 0 {
 		h.pollLoop(ctx)

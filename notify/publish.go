@@ -33,13 +33,15 @@ func (h *Hub) PublishSent(refs []subscription.EventRef, sent time.Time) {
 	defer h.mu.Unlock()
 	for _, r := range refs {
 		st := h.subs[r.SubscriptionID]
-		if st == nil || !st.raise(r.Number) {
+		if st == nil {
+			continue
+		}
+		prev := st.head.Load()
+		if !st.raise(r.Number) {
 			continue
 		}
 		h.obs.Woken(WakeNotify, delay)
-		for s := range st.sessions {
-			s.wakeUp()
-		}
+		h.wakeSubLocked(st, prev)
 	}
 }
 
@@ -184,15 +186,17 @@ func (h *Hub) pollLoop(ctx context.Context) {
 			h.storeAnswered()
 			h.mu.Lock()
 			for id, hd := range heads {
-				if st := h.subs[id]; st != nil && st.raise(hd.Last) {
+				st := h.subs[id]
+				if st == nil {
+					continue
+				}
+				if prev := st.head.Load(); st.raise(hd.Last) {
 					var delay time.Duration
 					if !hd.LastAt.IsZero() {
 						delay = time.Since(hd.LastAt)
 					}
 					h.obs.Woken(WakePoll, delay)
-					for s := range st.sessions {
-						s.wakeUp()
-					}
+					h.wakeSubLocked(st, prev)
 				}
 			}
 			h.mu.Unlock()

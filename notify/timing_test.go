@@ -206,7 +206,8 @@ func TestSlowBindingPrunedCloses4429(t *testing.T) {
 		// 2–4 wait in the log and are pruned before the writer gets to
 		// them.
 		e.write(1, "")
-		synctest.Wait() // the writer is blocked writing event 1
+		time.Sleep(2 * prefetchTick) // the hub's batched read of event 1 (prefetch.go)
+		synctest.Wait()              // the writer is blocked writing event 1
 		e.write(3, "")
 		if _, err := e.store.PruneEvents(context.Background(), time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
