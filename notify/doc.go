@@ -184,6 +184,13 @@
 //     (on the goroutine of the write that appended them) and the poll of
 //     event heads (in Run); store.go: what that poll says of the store's
 //     reachability, and how sockets are told.
+//   - prefetch.go: the prefetch loop (in Run, when the Backend is a
+//     BatchReader): wake-ups from Publish refs and the poll that the hub
+//     does not hold the events of are collected for 2 ms, the woken
+//     subscriptions' new events are read in one EventsOf call per 1,000
+//     and kept as their recent events, and only then are the sessions
+//     woken. It holds Hub.mu only to take the queue and to store what it
+//     read, never across the read.
 //   - message.go: the parser of client messages; close.go: CloseReason
 //     and its close codes.
 //   - observe.go: what the hub tells the outside for metrics and the
