@@ -23,12 +23,22 @@ type Resource struct {
 	Target *search.Target
 }
 
-// DefaultTotalBound is the most matches a search without _total counts:
-// beyond it the total is left out, so that an ordinary search of a large
-// result costs about its page, not a count of everything (counting 10,000
-// matches took seconds on a loaded Postgres with a million resources,
-// where the page took milliseconds). _total=accurate counts them all.
-const DefaultTotalBound = 1000
+// DefaultTotal is the total of a page of count matches of a search that
+// did not ask for one (no _total, no _summary=count): known, and given,
+// only when the page itself shows it — the first page (no cursor) with no
+// page after it, and with every match skipped by _offset accounted for —
+// and -1 otherwise.
+// Stores never count for it: a count is a second pass over every match,
+// which on a million resources costs many times the page (counting the
+// first 1,000 matches of code=&date= was 25–100 ms on Postgres where the
+// page took 5), and a client that pages by next links needs no total.
+// _total=accurate (or estimate) counts.
+func DefaultTotal(q *search.Query, count int, page SearchPage) int {
+	if q.Total != search.TotalDefault || q.Summary == "count" || count <= 0 || q.Cursor != "" || page.Next != "" || (q.Offset > 0 && len(page.Matches) == 0) {
+		return -1
+	}
+	return q.Offset + len(page.Matches)
+}
 
 // SearchPage is one page of a search (Store.Find).
 type SearchPage struct {
@@ -89,9 +99,8 @@ type Store interface {
 	// (q.SortKeys, ties by id), starting after q.Cursor (or before it, for a
 	// previous-page cursor) and skipping q.Offset. It never loads more than
 	// the page. Total is counted when q asks for it (_total=accurate or
-	// estimate, _summary=count); without _total it is counted when there
-	// are at most DefaultTotalBound matches, and is -1 otherwise (and with
-	// _total=none). With _summary=count or count 0 there are no
+	// estimate, _summary=count); without _total it is DefaultTotal, and
+	// with _total=none -1. With _summary=count or count 0 there are no
 	// matches. A malformed cursor is a *fhir.ValidationError.
 	Find(ctx context.Context, q *search.Query, count int) (SearchPage, error)
 

@@ -28,11 +28,17 @@ var IndexVersion = sync.OnceValue(func() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 })
 
-// SortKeys returns the keys a search sorts by: q.Sort, or _lastUpdated
-// when it has none. Ties are broken by id ascending (unless _id is a key).
+// SortKeys returns the keys a search sorts by: q.Sort, or _id when it has
+// none. Ties are broken by id ascending (unless _id is a key).
+//
+// The default is _id rather than _lastUpdated because a resource's id
+// never changes: paging by id neither skips nor repeats a resource that is
+// updated while a client pages, and every index row carries the id, so a
+// store can page straight from the index of a search's most selective
+// term instead of joining every match to its last-updated time first.
 func (q *Query) SortKeys() []SortKey {
 	if len(q.Sort) == 0 {
-		return []SortKey{{Param: "_lastUpdated"}}
+		return []SortKey{{Param: "_id"}}
 	}
 	return q.Sort
 }

@@ -104,78 +104,121 @@ func (ti *typeIndex) unkey(e *entry) {
 	}
 }
 
-// candidates returns the entries that may match q: those having a key of
-// every lookup term, the ids of an _id term, and the resources a chain
-// term's resolved targets (refs) are filed under; every live entry when q
-// has none of these.
-func (ti *typeIndex) candidates(q *search.Query, refs search.Refs) []*entry {
-	sets := ti.narrowing(q, refs)
-	if len(sets) == 0 {
-		out := make([]*entry, 0, len(ti.live))
-		for _, e := range ti.live {
-			out = append(out, e)
-		}
-		return out
-	}
-	var ids map[string]struct{}
-	for _, set := range sets {
-		next := map[string]struct{}{}
-		set(func(id string) {
-			if ids == nil || has(ids, id) {
-				next[id] = struct{}{}
-			}
-		})
-		ids = next
-		if len(ids) == 0 {
-			return nil
-		}
-	}
-	out := make([]*entry, 0, len(ids))
-	for id := range ids {
-		if e := ti.live[id]; e != nil {
-			out = append(out, e)
-		}
-	}
-	return out
+// idSet is the ids the index gives one term of a search: how many (an
+// upper bound: a resource filed under two of a term's keys counts twice),
+// a membership test, and a walk over them. Sets are views of the index,
+// never copies, so that narrowing by a common code costs nothing until
+// its ids are walked or tested.
+type idSet struct {
+	size int
+	has  func(id string) bool
+	each func(yield func(id string))
 }
 
-// narrowing returns the id sets the index gives q's terms (each lookup
-// term, an _id term, each resolved chain term); none when q must be
-// checked against every live entry.
-func (ti *typeIndex) narrowing(q *search.Query, refs search.Refs) []func(yield func(string)) {
-	var sets []func(yield func(string))
-	for _, pins := range q.Lookups() {
-		sets = append(sets, func(yield func(string)) {
-			for _, p := range pins {
-				for id := range ti.keys[p.Param][p.Value] {
+// keySet is the set of ids filed under any of pins.
+func (ti *typeIndex) keySet(pins []search.Pin) idSet {
+	var maps []map[string]struct{}
+	n := 0
+	for _, p := range pins {
+		if ids := ti.keys[p.Param][p.Value]; len(ids) > 0 {
+			maps = append(maps, ids)
+			n += len(ids)
+		}
+	}
+	return idSet{
+		size: n,
+		has: func(id string) bool {
+			for _, m := range maps {
+				if _, ok := m[id]; ok {
+					return true
+				}
+			}
+			return false
+		},
+		each: func(yield func(string)) {
+			var seen map[string]struct{} // a resource filed under two keys is walked once
+			if len(maps) > 1 {
+				seen = map[string]struct{}{}
+			}
+			for _, m := range maps {
+				for id := range m {
+					if seen != nil {
+						if has(seen, id) {
+							continue
+						}
+						seen[id] = struct{}{}
+					}
 					yield(id)
 				}
 			}
-		})
+		},
+	}
+}
+
+// narrowing returns the id sets the index gives q's terms (each lookup
+// term, an _id term, each resolved chain term), smallest first; none
+// when q must be checked against every live entry.
+func (ti *typeIndex) narrowing(q *search.Query, refs search.Refs) []idSet {
+	var sets []idSet
+	for _, pins := range q.Lookups() {
+		sets = append(sets, ti.keySet(pins))
 	}
 	for _, t := range q.Terms() {
 		code, _, _ := t.Param()
 		switch {
 		case code == "_id" && t.Modifier() == "":
-			sets = append(sets, func(yield func(string)) {
-				for _, v := range t.Values() {
-					if system, id, hasSystem := v.Token(); !hasSystem || system == "" {
+			ids := map[string]struct{}{}
+			for _, v := range t.Values() {
+				if system, id, hasSystem := v.Token(); !hasSystem || system == "" {
+					ids[id] = struct{}{}
+				}
+			}
+			sets = append(sets, idSet{
+				size: len(ids),
+				has:  func(id string) bool { return has(ids, id) },
+				each: func(yield func(string)) {
+					for id := range ids {
 						yield(id)
 					}
-				}
+				},
 			})
 		case t.Chain() != nil && refs != nil:
-			targets := refs[t]
-			sets = append(sets, func(yield func(string)) {
-				for ref := range targets {
-					for id := range ti.keys[code][ref] {
-						yield(id)
-					}
-				}
-			})
+			pins := make([]search.Pin, 0, len(refs[t]))
+			for ref := range refs[t] {
+				pins = append(pins, search.Pin{Param: code, Value: ref})
+			}
+			sets = append(sets, ti.keySet(pins))
 		}
 	}
+	slices.SortStableFunc(sets, func(a, b idSet) int { return a.size - b.size })
 	return sets
+}
+
+// candidates returns the entries in the smallest of sets that every other
+// set holds too.
+func (ti *typeIndex) candidates(sets []idSet) []*entry {
+	var out []*entry
+	sets[0].each(func(id string) {
+		for _, o := range sets[1:] {
+			if !o.has(id) {
+				return
+			}
+		}
+		if e := ti.live[id]; e != nil {
+			out = append(out, e)
+		}
+	})
+	return out
+}
+
+// inAll reports whether every set holds e's id.
+func inAll(sets []idSet, e *entry) bool {
+	for _, s := range sets {
+		if !s.has(e.res.ID) {
+			return false
+		}
+	}
+	return true
 }
 
 func has(m map[string]struct{}, k string) bool { _, ok := m[k]; return ok }
@@ -196,8 +239,17 @@ func (s *Store) matchesRefs(ctx context.Context, q *search.Query, refs search.Re
 	if ti == nil {
 		return nil, nil
 	}
+	var cands []*entry
+	if sets := ti.narrowing(q, refs); len(sets) > 0 {
+		cands = ti.candidates(sets)
+	} else {
+		cands = make([]*entry, 0, len(ti.live))
+		for _, e := range ti.live {
+			cands = append(cands, e)
+		}
+	}
 	var out []*entry
-	for i, e := range ti.candidates(q, refs) {
+	for i, e := range cands {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -318,32 +370,20 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	if err != nil {
 		return page, err
 	}
-	// A page of a search the index cannot narrow walks the type's entries
-	// in sort order (findOrdered) rather than matching and sorting them
-	// all; an exact count needs them all anyway.
-	if ti := s.index[q.Type]; ti != nil && count > 0 && q.Summary != "count" &&
-		q.Total != search.TotalAccurate && q.Total != search.TotalEstimate {
-		if len(ti.narrowing(q, refs)) == 0 {
-			return ti.findOrdered(ctx, q, refs, nil, keys, cur, curVals, count)
-		}
-		// Many candidates (a common code): walking them in order is
-		// cheaper than sorting them all.
-		if cands := ti.candidates(q, refs); len(cands) > orderedMinCandidates {
-			in := make(map[*entry]struct{}, len(cands))
-			for _, e := range cands {
-				in[e] = struct{}{}
-			}
-			return ti.findOrdered(ctx, q, refs, in, keys, cur, curVals, count)
+	// A page of a search the index cannot narrow, or narrows only to many
+	// candidates (a common code), walks the type's entries in sort order
+	// (findOrdered) rather than matching and sorting them all; an exact
+	// count needs them all anyway.
+	if ti := s.index[q.Type]; ti != nil && count > 0 && !wantTotal(q) {
+		if sets := ti.narrowing(q, refs); len(sets) == 0 || sets[0].size > orderedMinCandidates {
+			return ti.findOrdered(ctx, q, refs, sets, keys, cur, curVals, count)
 		}
 	}
 	found, err := s.matchesRefs(ctx, q, refs)
 	if err != nil {
 		return page, err
 	}
-	switch {
-	case q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate:
-		page.Total = len(found)
-	case q.Total != search.TotalNone && len(found) <= subscription.DefaultTotalBound:
+	if wantTotal(q) {
 		page.Total = len(found)
 	}
 	if q.Summary == "count" || count <= 0 {
@@ -356,8 +396,15 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	slices.SortFunc(rs, func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) })
 	total := page.Total
 	page, err = pageOf(ctx, q, rs, nil, keys, cur, curVals, count)
-	page.Total = total // known exactly here
+	if wantTotal(q) {
+		page.Total = total
+	}
 	return page, err
+}
+
+// wantTotal reports whether q asks for its matches to be counted.
+func wantTotal(q *search.Query) bool {
+	return q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate
 }
 
 // cursor encodes the position of r, for the next page (back false) or the

@@ -4,9 +4,8 @@ package memstore
 // range, a sort alone, a :missing or :not term), or narrows to many
 // candidates (a common code): instead of matching every candidate and
 // sorting the matches, walk the type's entries in the search's sort order
-// and stop once the page, the next-page probe and the bounded total are
-// known. The order is built once per sort-key
-// list and kept until the type is next written (typeIndex.gen), so a
+// and stop once the page and the next-page probe are known. The order is
+// built once per sort-key list and kept until the type is next written (typeIndex.gen), so a
 // read-mostly store sorts once per write burst, not once per page. The
 // results are those of Find's full path by construction: the same
 // comparator, the same cursor positions, the same matcher.
@@ -52,25 +51,19 @@ func (ti *typeIndex) ordered(keys []search.SortKey) []ranked {
 }
 
 // findOrdered is Find for a q the index cannot narrow, or narrows to the
-// candidates in (nil: every entry); see the file comment. count > 0, and q
-// wants no exact total.
-func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs search.Refs, in map[*entry]struct{}, keys []search.SortKey,
+// entries every one of sets holds (none: every entry); see the file
+// comment. count > 0, and q wants no total.
+func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs search.Refs, sets []idSet, keys []search.SortKey,
 	cur *search.Cursor, curVals []search.SortValue, count int) (subscription.SearchPage, error) {
 	return pageOf(ctx, q, ti.ordered(keys), func(e *entry) bool {
-		if in != nil {
-			if _, ok := in[e]; !ok {
-				return false
-			}
-		}
-		return q.MatchValues(e.vals, refs)
+		return inAll(sets, e) && q.MatchValues(e.vals, refs)
 	}, keys, cur, curVals, count)
 }
 
 // pageOf is the page of q in rs (sorted by keys) after cur: the count
 // entries accept takes (nil: every one) from the cursor's position on, or
 // before it for a previous-page cursor, the cursors of the pages either
-// side, and the total when at most DefaultTotalBound entries are taken
-// (Find's rule). Both of Find's paths page through it: the full path with
+// side, and the total subscription.DefaultTotal gives. Both of Find's paths page through it: the full path with
 // the sorted matches, the ordered walk with the cached order and the
 // matcher.
 func pageOf(ctx context.Context, q *search.Query, rs []ranked, accept func(*entry) bool, keys []search.SortKey,
@@ -98,29 +91,6 @@ func pageOf(ctx context.Context, q *search.Query, rs []ranked, accept func(*entr
 			}
 		}
 		return -1, nil
-	}
-
-	if q.Total != search.TotalNone {
-		// The total is given when there are at most DefaultTotalBound
-		// matches (Find's rule): count up to one more.
-		n := 0
-		if accept == nil {
-			n = len(rs)
-		}
-		for i := 0; accept != nil && i < len(rs); i++ {
-			ok, err := match(i)
-			if err != nil {
-				return page, err
-			}
-			if ok {
-				if n++; n > subscription.DefaultTotalBound {
-					break
-				}
-			}
-		}
-		if n <= subscription.DefaultTotalBound {
-			page.Total = n
-		}
 	}
 
 	// pos is where the cursor's row is or would be.
@@ -167,6 +137,7 @@ func pageOf(ctx context.Context, q *search.Query, rs []ranked, accept func(*entr
 		}
 	}
 	if len(got) == 0 {
+		page.Total = subscription.DefaultTotal(q, count, page)
 		return page, nil
 	}
 	for _, j := range got {
@@ -183,5 +154,6 @@ func pageOf(ctx context.Context, q *search.Query, rs []ranked, accept func(*entr
 	} else if prev >= 0 {
 		page.Prev = cursor(rs[first], true)
 	}
+	page.Total = subscription.DefaultTotal(q, count, page)
 	return page, nil
 }

@@ -142,7 +142,7 @@ func TestOrderedPagingOfManyCandidates(t *testing.T) {
 	var got []string
 	res := page("")
 	if res.Total != -1 {
-		t.Errorf("Total = %d, want -1: %d matches are more than the %d a default total counts", res.Total, len(want), subscription.DefaultTotalBound)
+		t.Errorf("Total = %d, want -1: %d matches do not fit one page, and a default total is not counted", res.Total, len(want))
 	}
 	for {
 		var ids []string

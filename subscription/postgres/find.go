@@ -38,6 +38,21 @@ import (
 type sqlb struct {
 	args  []any
 	alias int
+	// idOp and idCursor, when set, are the keyset bound of a page ordered
+	// by _id first (id > cursor, or <), repeated inside every semi-join on
+	// the heads aliased idAlias (see bound): Postgres does not carry an
+	// inequality across h.id = x.id, and without it each page's index
+	// range scan would start at the beginning of the term's rows.
+	idOp, idCursor, idAlias string
+}
+
+// bound returns the page's id bound on col for a semi-join on heads h
+// (" AND col > $n"), or "".
+func (b *sqlb) bound(h, col string) string {
+	if b.idOp == "" || h != b.idAlias {
+		return ""
+	}
+	return " AND " + col + " " + b.idOp + " " + b.arg(b.idCursor) + "::text"
 }
 
 func (b *sqlb) arg(v any) string {
@@ -86,8 +101,8 @@ func (b *sqlb) where(q *search.Query, h string) (string, error) {
 func (b *sqlb) in(h, table, typ, param, cond string) string {
 	x := "x" + strconv.Itoa(b.alias)
 	cond = strings.ReplaceAll(cond, "x.", x+".")
-	return fmt.Sprintf("%s.id IN (SELECT %s.id FROM %s %s WHERE %s.type = %s AND %s.param = %s AND (%s))",
-		h, x, table, x, x, b.arg(typ), x, b.arg(param), cond)
+	return fmt.Sprintf("%s.id IN (SELECT %s.id FROM %s %s WHERE %s.type = %s AND %s.param = %s AND (%s)%s)",
+		h, x, table, x, x, b.arg(typ), x, b.arg(param), cond, b.bound(h, x+".id"))
 }
 
 func (b *sqlb) exists(h, table, param, cond string) string {
@@ -305,8 +320,8 @@ func (b *sqlb) chain(typ, code string, chain []*search.Query, h string) (string,
 		parts = append(parts, fmt.Sprintf("SELECT %s::text AS type, %s.id FROM resource_heads %s WHERE %s", b.arg(sub.Type), h2, h2, w))
 	}
 	x, c := b.next("x"), b.next("c")
-	return fmt.Sprintf("%s.id IN (SELECT %s.id FROM search_reference %s JOIN (%s) %s ON %s.target_id = %s.id AND %s.target_type = %s.type WHERE %s.type = %s AND %s.param = %s)",
-		h, x, x, strings.Join(parts, " UNION ALL "), c, x, c, x, c, x, b.arg(typ), x, b.arg(code)), nil
+	return fmt.Sprintf("%s.id IN (SELECT %s.id FROM search_reference %s JOIN (%s) %s ON %s.target_id = %s.id AND %s.target_type = %s.type WHERE %s.type = %s AND %s.param = %s%s)",
+		h, x, x, strings.Join(parts, " UNION ALL "), c, x, c, x, c, x, b.arg(typ), x, b.arg(code), b.bound(h, x+".id")), nil
 }
 
 // has: a live resource of has.Query.Type that matches it refers to h
@@ -318,8 +333,8 @@ func (b *sqlb) has(typ string, has *search.Has, h string) (string, error) {
 		return "", err
 	}
 	r := b.next("r")
-	return fmt.Sprintf("%s.id IN (SELECT %s.target_id FROM search_reference %s WHERE %s.type = %s AND %s.param = %s AND %s.target_type = %s AND %s.id IN (SELECT %s.id FROM resource_heads %s WHERE %s))",
-		h, r, r, r, b.arg(has.Query.Type), r, b.arg(has.Param), r, b.arg(typ), r, h2, h2, w), nil
+	return fmt.Sprintf("%s.id IN (SELECT %s.target_id FROM search_reference %s WHERE %s.type = %s AND %s.param = %s AND %s.target_type = %s%s AND %s.id IN (SELECT %s.id FROM resource_heads %s WHERE %s))",
+		h, r, r, r, b.arg(has.Query.Type), r, b.arg(has.Param), r, b.arg(typ), b.bound(h, r+".target_id"), r, h2, h2, w), nil
 }
 
 // sortCol is one ORDER BY key: its expression, direction, and whether it
@@ -511,8 +526,8 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		if _, err := ptx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
 			return err
 		}
-		if q.Total != search.TotalNone {
-			n, err := s.count(ctx, ptx, q, !wantTotal(q))
+		if wantTotal(q) {
+			n, err := s.count(ctx, ptx, q)
 			if err != nil {
 				return err
 			}
@@ -541,6 +556,9 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 				page.Prev = search.Cursor{Keys: first.keys, ID: first.res.ID, Back: true}.Encode()
 			}
 		}
+		if !wantTotal(q) {
+			page.Total = subscription.DefaultTotal(q, count, page)
+		}
 		return nil
 	})
 	if err != nil {
@@ -556,33 +574,25 @@ func wantTotal(q *search.Query) bool {
 	return q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate
 }
 
-// count counts the matches of q; bounded, it gives up (-1) beyond
-// subscription.DefaultTotalBound, so that a search that did not ask for a
-// total never pays for counting a large result.
-func (s *Store) count(ctx context.Context, ptx pgx.Tx, q *search.Query, bounded bool) (int, error) {
-	sql, args, err := countSQL(q, bounded)
+// count counts the matches of q.
+func (s *Store) count(ctx context.Context, ptx pgx.Tx, q *search.Query) (int, error) {
+	sql, args, err := countSQL(q)
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	if err := ptx.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
-		return 0, err
-	}
-	if bounded && n > subscription.DefaultTotalBound {
-		return -1, nil
-	}
-	return n, nil
+	err = ptx.QueryRow(ctx, sql, args...).Scan(&n)
+	return n, err
 }
 
-// countSQL is the statement that counts the matches of q (bounded: up to
-// one past subscription.DefaultTotalBound). When q has a term whose index
+// countSQL is the statement that counts the matches of q. When q has a term whose index
 // rows belong to the searched resources themselves (a value or a chain
 // term, not _id, _has, :missing or :not), the count runs on that term's
 // rows alone and never joins resource_heads: index rows exist only for
 // live heads, so the term's ids are live resources of q.Type already, and
 // a count of 100,000 code hits is one index-only range scan instead of a
 // hash join with every head of the type.
-func countSQL(q *search.Query, bounded bool) (string, []any, error) {
+func countSQL(q *search.Query) (string, []any, error) {
 	b := &sqlb{}
 	terms := q.Terms()
 	drive, from := -1, "resource_heads h"
@@ -621,11 +631,7 @@ func countSQL(q *search.Query, bounded bool) (string, []any, error) {
 	if len(conds) > 0 {
 		w = strings.Join(conds, " AND ")
 	}
-	sql := "SELECT count(*) FROM " + from + " WHERE " + w
-	if bounded {
-		sql = "SELECT count(*) FROM (SELECT 1 FROM " + from + " WHERE " + w + " LIMIT " + b.arg(subscription.DefaultTotalBound+1) + ") c"
-	}
-	return sql, b.args, nil
+	return "SELECT count(*) FROM " + from + " WHERE " + w, b.args, nil
 }
 
 // page reads up to n rows after (before, for a back cursor) cur, in the
@@ -711,6 +717,13 @@ func (s *Store) phase(ctx context.Context, ptx pgx.Tx, q *search.Query, ph int, 
 // arguments and sort columns.
 func phaseSQL(q *search.Query, ph int, cur *search.Cursor, back bool, limit int) (string, []any, []sortCol, error) {
 	b := &sqlb{}
+	if k := q.SortKeys()[0]; cur != nil && k.Param == "_id" {
+		op := ">"
+		if k.Descending != back {
+			op = "<"
+		}
+		b.idOp, b.idCursor, b.idAlias = op, cur.Keys[0].V, "h"
+	}
 	w, err := b.where(q, "h")
 	if err != nil {
 		return "", nil, nil, err

@@ -329,8 +329,16 @@ func testFindTotals(t *testing.T, s subscription.Store) {
 		{"Observation?code=8867-4", 10, 3, 3, ""},
 		{"Observation?code=8867-4&_total=none", 10, -1, 3, ""},
 		{"Observation?code=8867-4", 0, 3, 0, ""},
-		{"Observation?_sort=_id&_offset=2", 2, 6, 2, "o3"},
-		{"Observation?_sort=_id&_offset=10", 2, 6, 0, ""},
+		// Without _total the total is given only when the page shows it
+		// (subscription.DefaultTotal): not while a next page follows, nor
+		// past the end, where the skipped matches are unknown.
+		{"Observation?_sort=_id&_offset=2", 2, -1, 2, "o3"},
+		{"Observation?_sort=_id&_offset=4", 2, 6, 2, "o5"},
+		{"Observation?_sort=_id&_offset=10", 2, -1, 0, ""},
+		{"Observation?_sort=_id&_offset=2&_total=accurate", 2, 6, 2, "o3"},
+		{"Observation?_sort=_id&_offset=10&_total=accurate", 2, 6, 0, ""},
+		{"Observation", 2, -1, 2, "o1"},
+		{"Observation", 6, 6, 6, "o1"},
 	} {
 		q := parse(t, c.query)
 		if c.count == 0 {
