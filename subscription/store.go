@@ -23,18 +23,25 @@ type Resource struct {
 	Target *search.Target
 }
 
+// WantsTotal reports whether q asks for its matches to be counted
+// (_summary=count, _total=accurate or estimate).
+func WantsTotal(q *search.Query) bool {
+	return q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate
+}
+
 // DefaultTotal is the total of a page of count matches of a search that
 // did not ask for one (no _total, no _summary=count): known, and given,
 // only when the page itself shows it — the first page (no cursor) with no
 // page after it, and with every match skipped by _offset accounted for —
 // and -1 otherwise.
+//
 // Stores never count for it: a count is a second pass over every match,
 // which on a million resources costs many times the page (counting the
 // first 1,000 matches of code=&date= was 25–100 ms on Postgres where the
 // page took 5), and a client that pages by next links needs no total.
-// _total=accurate (or estimate) counts.
 func DefaultTotal(q *search.Query, count int, page SearchPage) int {
-	if q.Total != search.TotalDefault || q.Summary == "count" || count <= 0 || q.Cursor != "" || page.Next != "" || (q.Offset > 0 && len(page.Matches) == 0) {
+	if q.Total != search.TotalDefault || WantsTotal(q) || count <= 0 || q.Cursor != "" || page.Next != "" ||
+		(q.Offset > 0 && len(page.Matches) == 0) {
 		return -1
 	}
 	return q.Offset + len(page.Matches)

@@ -374,7 +374,7 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	// candidates (a common code), walks the type's entries in sort order
 	// (findOrdered) rather than matching and sorting them all; an exact
 	// count needs them all anyway.
-	if ti := s.index[q.Type]; ti != nil && count > 0 && !wantTotal(q) {
+	if ti := s.index[q.Type]; ti != nil && count > 0 && !subscription.WantsTotal(q) {
 		if sets := ti.narrowing(q, refs); len(sets) == 0 || sets[0].size > orderedMinCandidates {
 			return ti.findOrdered(ctx, q, refs, sets, keys, cur, curVals, count)
 		}
@@ -383,7 +383,7 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	if err != nil {
 		return page, err
 	}
-	if wantTotal(q) {
+	if subscription.WantsTotal(q) {
 		page.Total = len(found)
 	}
 	if q.Summary == "count" || count <= 0 {
@@ -396,15 +396,10 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	slices.SortFunc(rs, func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) })
 	total := page.Total
 	page, err = pageOf(ctx, q, rs, nil, keys, cur, curVals, count)
-	if wantTotal(q) {
+	if subscription.WantsTotal(q) {
 		page.Total = total
 	}
 	return page, err
-}
-
-// wantTotal reports whether q asks for its matches to be counted.
-func wantTotal(q *search.Query) bool {
-	return q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate
 }
 
 // cursor encodes the position of r, for the next page (back false) or the

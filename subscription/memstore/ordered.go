@@ -5,10 +5,11 @@ package memstore
 // candidates (a common code): instead of matching every candidate and
 // sorting the matches, walk the type's entries in the search's sort order
 // and stop once the page and the next-page probe are known. The order is
-// built once per sort-key list and kept until the type is next written (typeIndex.gen), so a
-// read-mostly store sorts once per write burst, not once per page. The
-// results are those of Find's full path by construction: the same
-// comparator, the same cursor positions, the same matcher.
+// built once per sort-key list and kept until the type is next written
+// (typeIndex.gen), so a read-mostly store sorts once per write burst, not
+// once per page. The results are those of Find's full path by
+// construction: the same comparator, the same cursor positions, the same
+// matcher.
 
 import (
 	"context"
@@ -63,9 +64,9 @@ func (ti *typeIndex) findOrdered(ctx context.Context, q *search.Query, refs sear
 // pageOf is the page of q in rs (sorted by keys) after cur: the count
 // entries accept takes (nil: every one) from the cursor's position on, or
 // before it for a previous-page cursor, the cursors of the pages either
-// side, and the total subscription.DefaultTotal gives. Both of Find's paths page through it: the full path with
-// the sorted matches, the ordered walk with the cached order and the
-// matcher.
+// side, and the total subscription.DefaultTotal gives. Both of Find's
+// paths page through it: the full path with the sorted matches, the
+// ordered walk with the cached order and the matcher.
 func pageOf(ctx context.Context, q *search.Query, rs []ranked, accept func(*entry) bool, keys []search.SortKey,
 	cur *search.Cursor, curVals []search.SortValue, count int) (subscription.SearchPage, error) {
 	page := subscription.SearchPage{Total: -1}

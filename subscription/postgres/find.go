@@ -526,7 +526,7 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		if _, err := ptx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
 			return err
 		}
-		if wantTotal(q) {
+		if subscription.WantsTotal(q) {
 			n, err := s.count(ctx, ptx, q)
 			if err != nil {
 				return err
@@ -556,7 +556,7 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 				page.Prev = search.Cursor{Keys: first.keys, ID: first.res.ID, Back: true}.Encode()
 			}
 		}
-		if !wantTotal(q) {
+		if !subscription.WantsTotal(q) {
 			page.Total = subscription.DefaultTotal(q, count, page)
 		}
 		return nil
@@ -570,10 +570,6 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	return page, nil
 }
 
-func wantTotal(q *search.Query) bool {
-	return q.Summary == "count" || q.Total == search.TotalAccurate || q.Total == search.TotalEstimate
-}
-
 // count counts the matches of q.
 func (s *Store) count(ctx context.Context, ptx pgx.Tx, q *search.Query) (int, error) {
 	sql, args, err := countSQL(q)
@@ -585,13 +581,13 @@ func (s *Store) count(ctx context.Context, ptx pgx.Tx, q *search.Query) (int, er
 	return n, err
 }
 
-// countSQL is the statement that counts the matches of q. When q has a term whose index
-// rows belong to the searched resources themselves (a value or a chain
-// term, not _id, _has, :missing or :not), the count runs on that term's
-// rows alone and never joins resource_heads: index rows exist only for
-// live heads, so the term's ids are live resources of q.Type already, and
-// a count of 100,000 code hits is one index-only range scan instead of a
-// hash join with every head of the type.
+// countSQL is the statement that counts the matches of q. When q has a
+// term whose index rows belong to the searched resources themselves (a
+// value or a chain term, not _id, _has, :missing or :not), the count runs
+// on that term's rows alone and never joins resource_heads: index rows
+// exist only for live heads, so the term's ids are live resources of
+// q.Type already, and a count of 100,000 code hits is one index-only range
+// scan instead of a hash join with every head of the type.
 func countSQL(q *search.Query) (string, []any, error) {
 	b := &sqlb{}
 	terms := q.Terms()
