@@ -151,14 +151,32 @@ func (s *Service) EventsOf(ctx context.Context, cursors []EventCursor, limit int
 	if b, ok := s.store.(BatchEventLog); ok {
 		return b.EventsOf(ctx, cursors, limit, maxBytes)
 	}
-	out := make(map[string][]Event, len(cursors))
+	return EventsOfEach(ctx, s.store, cursors, limit, maxBytes)
+}
+
+// EventsOfEach is BatchEventLog.EventsOf done with one Events call per
+// subscription, each from its lowest After: what a store whose reads cost
+// no round trip (the memory store) needs, and the Service's fallback.
+func EventsOfEach(ctx context.Context, log EventLog, cursors []EventCursor, limit int, maxBytes int64) (map[string][]Event, error) {
+	low := make(map[string]int64, len(cursors))
+	var ids []string // in first-named order
 	for _, c := range cursors {
-		evs, err := s.store.Events(ctx, c.SubscriptionID, c.After, 0, limit, maxBytes)
+		a, ok := low[c.SubscriptionID]
+		if !ok {
+			ids = append(ids, c.SubscriptionID)
+		}
+		if !ok || c.After < a {
+			low[c.SubscriptionID] = c.After
+		}
+	}
+	out := make(map[string][]Event, len(ids))
+	for _, id := range ids {
+		evs, err := log.Events(ctx, id, low[id], 0, limit, maxBytes)
 		if err != nil {
 			return nil, err
 		}
 		if len(evs) > 0 {
-			out[c.SubscriptionID] = evs
+			out[id] = evs
 		}
 	}
 	return out, nil

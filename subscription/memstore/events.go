@@ -142,36 +142,7 @@ var _ subscription.BatchEventLog = (*Store)(nil)
 // EventsOf returns the events after each cursor; see
 // subscription.BatchEventLog.
 func (s *Store) EventsOf(ctx context.Context, cursors []subscription.EventCursor, limit int, maxBytes int64) (map[string][]subscription.Event, error) {
-	out := make(map[string][]subscription.Event, len(cursors))
-	for _, c := range lowestCursors(cursors) {
-		evs, err := s.Events(ctx, c.SubscriptionID, c.After, 0, limit, maxBytes)
-		if err != nil {
-			return nil, err
-		}
-		if len(evs) > 0 {
-			out[c.SubscriptionID] = evs
-		}
-	}
-	return out, nil
-}
-
-// lowestCursors returns cursors with each subscription once, at its lowest
-// After.
-func lowestCursors(cursors []subscription.EventCursor) []subscription.EventCursor {
-	low := make(map[string]int64, len(cursors))
-	var out []subscription.EventCursor
-	for _, c := range cursors {
-		if a, ok := low[c.SubscriptionID]; !ok || c.After < a {
-			if !ok {
-				out = append(out, c)
-			}
-			low[c.SubscriptionID] = c.After
-		}
-	}
-	for i := range out {
-		out[i].After = low[out[i].SubscriptionID]
-	}
-	return out
+	return subscription.EventsOfEach(ctx, s, cursors, limit, maxBytes)
 }
 
 // EventHeads returns the head of each named subscription's log; see
