@@ -210,13 +210,7 @@ LIMIT $4`, subID, after, until, lim)
 			&ev.AdditionalContext, &resource, &ev.Trace); err != nil {
 			return nil, fmt.Errorf("read events of %s: %w", subID, translate(err))
 		}
-		ev.Time = ev.Time.UTC()
-		if len(ev.AdditionalContext) == 0 {
-			ev.AdditionalContext = nil
-		}
-		if resource != nil {
-			ev.Resource = resource
-		}
+		normaliseEvent(&ev, resource)
 		if bytes += ev.Size(); maxBytes > 0 && bytes > maxBytes && len(out) > 0 {
 			break // the first event past the bound is not returned (read again next time)
 		}
@@ -226,6 +220,19 @@ LIMIT $4`, subID, after, until, lim)
 		return nil, fmt.Errorf("read events of %s: %w", subID, translate(err))
 	}
 	return out, nil
+}
+
+// normaliseEvent gives an event read from a row the form Events returns:
+// its time in UTC, no empty additional context, and the snapshot
+// (NULL for id-only subscriptions) when there is one.
+func normaliseEvent(ev *subscription.Event, resource []byte) {
+	ev.Time = ev.Time.UTC()
+	if len(ev.AdditionalContext) == 0 {
+		ev.AdditionalContext = nil
+	}
+	if resource != nil {
+		ev.Resource = resource
+	}
 }
 
 var _ subscription.BatchEventLog = (*Store)(nil)
@@ -279,13 +286,7 @@ ORDER BY c.id, e.number`, ids, afters, lim)
 		if full[id] {
 			continue
 		}
-		ev.Time = ev.Time.UTC()
-		if len(ev.AdditionalContext) == 0 {
-			ev.AdditionalContext = nil
-		}
-		if resource != nil {
-			ev.Resource = resource
-		}
+		normaliseEvent(&ev, resource)
 		n := bytes[id] + ev.Size()
 		if maxBytes > 0 && n > maxBytes && len(out[id]) > 0 {
 			full[id] = true // as in Events: the first event past the bound is read again next time
