@@ -684,7 +684,7 @@ func (s *Store) phase(ctx context.Context, ptx pgx.Tx, q *search.Query, ph int, 
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (foundRow, error) {
 		r := foundRow{res: subscription.Resource{Type: q.Type}}
-		dst := []any{&r.res.ID, &r.res.VersionID, &r.res.LastUpdated, &r.res.Body}
+		dst := []any{&r.res.ID, &r.res.VersionID, &r.res.LastUpdated, bodyDst(&r.res.Body)}
 		vals := make([]any, len(cols))
 		for i, c := range cols {
 			switch c.typ {

@@ -37,7 +37,7 @@ func (s *Store) Versions(ctx context.Context, q subscription.HistoryQuery, count
 	}
 	vs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (subscription.HistoryVersion, error) {
 		var v subscription.HistoryVersion
-		err := row.Scan(&v.Type, &v.ID, &v.VersionID, &v.LastUpdated, &v.Deleted, &v.Body, &v.Recreated, &v.Was)
+		err := row.Scan(&v.Type, &v.ID, &v.VersionID, &v.LastUpdated, &v.Deleted, bodyDst(&v.Body), &v.Recreated, &v.Was)
 		v.Resource = normalise(v.Resource)
 		return v, err
 	})

@@ -157,7 +157,7 @@ JOIN resource_versions v ON v.type = k.type AND v.id = k.id AND v.version = k.ve
 		var idx indexRows
 		_, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
 			var r subscription.Resource
-			if err := row.Scan(&r.Type, &r.ID, &r.Body); err != nil {
+			if err := row.Scan(&r.Type, &r.ID, bodyDst(&r.Body)); err != nil {
 				return struct{}{}, err
 			}
 			if r.Body == nil {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -175,7 +176,7 @@ WHERE type = $1 AND id = $2 ORDER BY version DESC LIMIT 1`
 // translates a driver error.
 func readCurrent(ctx context.Context, q querier, fail func(error) error, typ, id string) (subscription.Resource, error) {
 	r := subscription.Resource{Type: typ, ID: id}
-	err := q.QueryRow(ctx, readCurrentSQL, typ, id).Scan(&r.VersionID, &r.LastUpdated, &r.Deleted, &r.Body)
+	err := q.QueryRow(ctx, readCurrentSQL, typ, id).Scan(&r.VersionID, &r.LastUpdated, &r.Deleted, bodyDst(&r.Body))
 	if err != nil {
 		return subscription.Resource{}, fail(err)
 	}
@@ -206,7 +207,7 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (subscript
 	r := subscription.Resource{Type: typ, ID: id, VersionID: vid}
 	err := s.pool.QueryRow(ctx,
 		`SELECT last_updated, deleted, body FROM resource_versions WHERE type = $1 AND id = $2 AND version = $3`,
-		typ, id, vid).Scan(&r.LastUpdated, &r.Deleted, &r.Body)
+		typ, id, vid).Scan(&r.LastUpdated, &r.Deleted, bodyDst(&r.Body))
 	if err != nil {
 		return subscription.Resource{}, translate(err)
 	}
@@ -224,7 +225,7 @@ func (s *Store) History(ctx context.Context, typ, id string) ([]subscription.Res
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (subscription.Resource, error) {
 		r := subscription.Resource{Type: typ, ID: id}
-		err := row.Scan(&r.VersionID, &r.LastUpdated, &r.Deleted, &r.Body)
+		err := row.Scan(&r.VersionID, &r.LastUpdated, &r.Deleted, bodyDst(&r.Body))
 		return normalise(r), err
 	})
 	if err != nil {
@@ -276,7 +277,7 @@ func (s *Store) Search(ctx context.Context, typ string, match func(body []byte) 
 			}
 			page, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (subscription.Resource, error) {
 				r := subscription.Resource{Type: typ}
-				err := row.Scan(&r.ID, &r.VersionID, &r.LastUpdated, &r.Body)
+				err := row.Scan(&r.ID, &r.VersionID, &r.LastUpdated, bodyDst(&r.Body))
 				return normalise(r), err
 			})
 			if err != nil {
@@ -525,3 +526,9 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (subscri
 	}
 	return t.insertVersion(ctx, subscription.Resource{Type: typ, ID: id, VersionID: v, LastUpdated: now, Deleted: true}, true)
 }
+
+// bodyDst is where a row's resource body is scanned to. pgx decodes a json
+// column into a json.RawMessage with encoding/json (a full validation and a
+// copy, a third of the CPU of a 1,000-entry search page); into a []byte it
+// copies the bytes. The store wrote those bytes, so they need no checking.
+func bodyDst(b *json.RawMessage) *[]byte { return (*[]byte)(b) }
