@@ -143,6 +143,12 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) error 
 		body = v
 	case []byte:
 		body = v
+	case *bundle:
+		b, err := v.encode()
+		if err != nil {
+			return fmt.Errorf("encode response: %w", err)
+		}
+		body = b
 	default:
 		b, err := fhir.Marshal(v)
 		if err != nil {

@@ -101,7 +101,7 @@ func (a *api) everything(w http.ResponseWriter, r *http.Request) error {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(m.Body),
 			Search: &entrySearch{Mode: "match"}})
 	}
-	out, err := fhir.Marshal(b)
+	out, err := b.encode()
 	if err != nil {
 		return err
 	}

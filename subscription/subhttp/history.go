@@ -134,7 +134,7 @@ func (a *api) versionsBundle(ctx context.Context, base, typ string, params url.V
 		}
 		b.Entry = append(b.Entry, historyEntry(ctx, base, v.Resource, prev, sh))
 	}
-	return fhir.Marshal(b)
+	return b.encode()
 }
 
 // routeHistory registers the type- and system-level history routes (chi

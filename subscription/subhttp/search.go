@@ -101,7 +101,7 @@ func (a *api) searchBundle(ctx context.Context, fhirBase, typ string, params url
 		b.Entry = append(b.Entry, bundleEntry{FullURL: fhirBase + "/" + m.Type + "/" + m.ID, Resource: sh.Apply(outBody(ctx, m.Type, m.Body)),
 			Search: &entrySearch{Mode: "include"}})
 	}
-	return fhir.Marshal(b)
+	return b.encode()
 }
 
 // searchLinks returns the self, first, next and previous links of a
@@ -233,7 +233,7 @@ func (a *api) historyBundle(ctx context.Context, base, typ, id string, params ur
 		}
 		b.Entry = append(b.Entry, historyEntry(ctx, base, v, prev, sh))
 	}
-	return fhir.Marshal(b)
+	return b.encode()
 }
 
 func (a *api) historyPage(params url.Values) (count, offset int, err error) {

@@ -56,6 +56,93 @@ type entryResponse struct {
 	Outcome      json.RawMessage `json:"outcome,omitempty"`
 }
 
+// encode is fhir.Marshal(b), members in the same order, without the second
+// pass encoding/json makes over every json.RawMessage it writes (a full
+// validation and compaction, most of the cost of a 1,000-entry page). The
+// resources are spliced in as they are: they are bodies a store kept in the
+// compact wire layout, or documents this package encoded.
+func (b *bundle) encode() ([]byte, error) {
+	head := *b
+	head.Entry = nil
+	out, err := fhir.Marshal(&head)
+	if err != nil || len(b.Entry) == 0 {
+		return out, err
+	}
+	n := len(out) + len(`,"entry":[]`)
+	for _, e := range b.Entry {
+		n += len(e.FullURL) + len(e.Resource) + 64
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, out[:len(out)-1]...) // all but the closing brace
+	buf = append(buf, `,"entry":[`...)
+	for i := range b.Entry {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if buf, err = b.Entry[i].appendJSON(buf); err != nil {
+			return nil, err
+		}
+	}
+	return append(buf, "]}"...), nil
+}
+
+// appendJSON appends the entry as fhir.Marshal would encode it.
+func (e *bundleEntry) appendJSON(buf []byte) ([]byte, error) {
+	buf = append(buf, '{')
+	first := true
+	member := func(name string) {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, '"')
+		buf = append(buf, name...)
+		buf = append(buf, `":`...)
+	}
+	if e.FullURL != "" {
+		member("fullUrl")
+		buf = appendJSONString(buf, e.FullURL)
+	}
+	if len(e.Resource) > 0 {
+		member("resource")
+		buf = append(buf, e.Resource...)
+	}
+	switch {
+	case e.Request == nil && e.Response == nil && e.Search != nil:
+		// A search entry, the one kind a page holds by the thousand.
+		member("search")
+		buf = append(buf, `{"mode":`...)
+		buf = appendJSONString(buf, e.Search.Mode)
+		buf = append(buf, '}')
+	case e.Search != nil || e.Request != nil || e.Response != nil:
+		rest := bundleEntry{Search: e.Search, Request: e.Request, Response: e.Response}
+		tail, err := fhir.Marshal(&rest)
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, tail[1:len(tail)-1]...)
+	}
+	return append(buf, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string the way fhir.Marshal writes
+// it: printable ASCII other than quote and backslash as it is (the URLs and
+// codes of an entry), anything else through the encoder.
+func appendJSONString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			q, _ := fhir.Marshal(s) // a string always encodes
+			return append(buf, q...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
+}
+
 // statusLine is a Bundle response.status: the code and its reason phrase.
 func statusLine(code int) string { return strconv.Itoa(code) + " " + http.StatusText(code) }
 
