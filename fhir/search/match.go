@@ -66,9 +66,14 @@ func (q *Query) MatchTarget(t *Target) (bool, error) {
 // one goroutine.
 type matchResource struct {
 	typ  string
-	ctx  *eval.Context
-	cols map[*paramDef]types.Collection // each parameter's values, evaluated once
-	vals map[*paramDef]*ParamValues     // and their search values, extracted once
+	keys []string // the top-level member names
+	// evalAll turns off the skipping of paths the resource cannot have
+	// (hasAnyRoot): keys is unknown, or a test proves the skipping
+	// changes nothing.
+	evalAll bool
+	ctx     *eval.Context
+	cols    map[*paramDef]types.Collection // each parameter's values, evaluated once
+	vals    map[*paramDef]*ParamValues     // and their search values, extracted once
 }
 
 var errNotObject = errors.New("resource is not a JSON object")
@@ -85,7 +90,15 @@ func newMatchResource(resource []byte) (*matchResource, error) {
 	if !ok {
 		return nil, errNotObject
 	}
-	mr := &matchResource{ctx: ctx}
+	// The member names, for hasAnyRoot. Stored resources are valid JSON
+	// (parsed when written); on JSON the scan cannot read to the end,
+	// every expression is evaluated instead.
+	var keys []string
+	err := jsonparser.ObjectEach(resource, func(k, _ []byte, _ jsonparser.ValueType, _ int) error {
+		keys = append(keys, string(k))
+		return nil
+	})
+	mr := &matchResource{ctx: ctx, keys: keys, evalAll: err != nil}
 	if v, ok := obj.Get("resourceType"); ok {
 		if s, ok := v.(types.String); ok {
 			mr.typ = s.Value()
@@ -157,6 +170,9 @@ func (mr *matchResource) evaluate(p *paramDef) (types.Collection, error) {
 }
 
 func (mr *matchResource) evaluateOnce(p *paramDef) (col types.Collection, err error) {
+	if p.pathOnly && !mr.evalAll && !mr.hasAnyRoot(p.roots) {
+		return nil, nil
+	}
 	x, err := p.compile()
 	if err != nil {
 		return nil, err

@@ -41,6 +41,10 @@ type paramDef struct {
 	// compile returns the compiled expression; compiling on first use keeps
 	// start-up cheap (there are ~1600 expressions, most never used).
 	compile func() (*fhirpath.Expression, error)
+	// roots are the top-level elements the expression selects from, when
+	// it is a union of paths (exprRoots); pathOnly says it is.
+	roots    []string
+	pathOnly bool
 }
 
 // registry holds the parameters of every resource type, the common ones
@@ -75,6 +79,7 @@ var searchRegistry = sync.OnceValue(func() *registry {
 				compilers[expr] = c
 			}
 			p.compile = c
+			p.roots, p.pathOnly = exprRoots(tp.Expression)
 		}
 		return p
 	}
