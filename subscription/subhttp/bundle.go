@@ -438,7 +438,7 @@ type condRef struct {
 func conditionalRefs(entries []*entry) (map[string]condRef, error) {
 	refs := map[string]condRef{}
 	for _, e := range entries {
-		if e.res == nil || (e.op != opCreate && e.op != opUpdate) {
+		if e.res == nil || (e.op != opCreate && e.op != opUpdate) || !mayHoldLinks(e.res.Obj.Bytes()) {
 			continue
 		}
 		_, _, err := rewriteRefs(e.res.Obj.Bytes(), func(path, ref string) (string, error) {
@@ -578,7 +578,8 @@ func (a *api) runTransaction(ctx context.Context, base string, entries []*entry,
 		local[ref] = r.crit.Type + "/" + found[0].ID
 	}
 	for _, e := range entries {
-		if e.res == nil || e.existing != nil || (e.op != opCreate && e.op != opUpdate && !(e.op == opPatch && e.res.Type == "Parameters")) {
+		if e.res == nil || e.existing != nil || (e.op != opCreate && e.op != opUpdate && !(e.op == opPatch && e.res.Type == "Parameters")) ||
+			!mayHoldLinks(e.res.Obj.Bytes()) {
 			continue
 		}
 		out, changed, err := rewriteLinks(e.res.Obj.Bytes(), func(path, ref string) (string, error) {

@@ -3,6 +3,7 @@ package subhttp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -420,6 +421,30 @@ func TestRewriteRefs(t *testing.T) {
 			t.Errorf("rewriteRefs(%s) = %s, %v, %v; want %s, %v", tt.in, got, changed, err, tt.want, tt.wantChanged)
 		}
 	}
+}
+
+// A document mayHoldLinks rules out has nothing a transaction rewrites.
+func FuzzMayHoldLinks(f *testing.F) {
+	for _, seed := range []string{`{"a":{"reference":"urn:uuid:1"}}`, `{"reference":"Patient?identifier=x"}`,
+		`{"reference":"urn:uuid\u003a1"}`, `{"reference":"Patient/1","text":{"div":"<a href=\"urn:oid:1.2\">x</a>"}}`,
+		`{"subject":{"reference":"Patient/1"},"n":1.5}`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		if !json.Valid([]byte(doc)) || mayHoldLinks([]byte(doc)) {
+			return
+		}
+		rewrite := func(_, ref string) (string, error) {
+			if strings.Contains(ref, "urn:") || strings.Contains(ref, "?") {
+				return "Patient/rewritten", nil
+			}
+			return ref, nil
+		}
+		_, changed, err := rewriteLinks([]byte(doc), rewrite, func(string) string { return "Patient/rewritten" })
+		if err != nil || changed {
+			t.Fatalf("rewriteLinks(%s) = changed %v, %v; mayHoldLinks said there is nothing to rewrite", doc, changed, err)
+		}
+	})
 }
 
 // fuzzHandler is the API without a network, for fuzzing speed.
