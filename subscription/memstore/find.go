@@ -37,6 +37,19 @@ type typeIndex struct {
 	gen     uint64
 	orderMu sync.Mutex
 	orders  map[string]*order
+
+	// written logs the writes since generation written0: the write that
+	// made generation written0+i+1 is written[i]. A cached order of a
+	// generation the log still covers is brought up to date by re-placing
+	// those entries (rePlace) rather than by sorting every entry again.
+	written  []write
+	written0 uint64
+}
+
+// write is one put: the id, and the entry it replaced (nil for a create).
+type write struct {
+	id  string
+	old *entry
 }
 
 // order is every live entry of a type in the order of some sort keys, as
@@ -64,7 +77,12 @@ func (s *Store) typeIndex(typ string) *typeIndex {
 // put makes r (with vals; nil vals for a deletion) the indexed version.
 func (ti *typeIndex) put(r subscription.Resource, vals *search.Values) {
 	ti.gen++
-	if old := ti.live[r.ID]; old != nil {
+	if len(ti.written) >= maxRePlaced(len(ti.live)) {
+		ti.written, ti.written0 = ti.written[:0], ti.gen-1 // older orders are sorted again
+	}
+	old := ti.live[r.ID]
+	ti.written = append(ti.written, write{r.ID, old})
+	if old != nil {
 		ti.unkey(old)
 		delete(ti.live, r.ID)
 	}

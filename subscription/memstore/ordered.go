@@ -5,9 +5,10 @@ package memstore
 // candidates (a common code): instead of matching every candidate and
 // sorting the matches, walk the type's entries in the search's sort order
 // and stop once the page and the next-page probe are known. The order is
-// built once per sort-key list and kept until the type is next written
-// (typeIndex.gen), so a read-mostly store sorts once per write burst, not
-// once per page. The results are those of Find's full path by
+// built once per sort-key list and kept; after writes to the type
+// (typeIndex.gen) the next page re-places the entries written since
+// (rePlace), one binary search each and a copy of the rest, so a search
+// after a write does not sort every entry again. The results are those of Find's full path by
 // construction: the same comparator, the same cursor positions, the same
 // matcher.
 
@@ -36,19 +37,86 @@ func (ti *typeIndex) ordered(keys []search.SortKey) []ranked {
 	}
 	ti.orderMu.Lock()
 	defer ti.orderMu.Unlock()
-	if o := ti.orders[sig]; o != nil && o.gen == ti.gen {
+	if o := ti.orders[sig]; o != nil && o.gen >= ti.written0 {
+		if o.gen < ti.gen {
+			// A new slice: pages being walked keep the one they have.
+			o.rs, o.gen = ti.rePlace(o.rs, ti.written[o.gen-ti.written0:], keys), ti.gen
+		}
 		return o.rs
 	}
 	rs := make([]ranked, 0, len(ti.live))
 	for _, e := range ti.live {
 		rs = append(rs, ranked{e, sortValues(e, keys)})
 	}
-	slices.SortFunc(rs, func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) })
+	slices.SortFunc(rs, byKeys(keys))
 	if ti.orders == nil || (len(ti.orders) >= maxOrders && ti.orders[sig] == nil) {
 		ti.orders = map[string]*order{}
 	}
 	ti.orders[sig] = &order{gen: ti.gen, rs: rs}
 	return rs
+}
+
+// byKeys orders entries by their sort values, then id, as searches sort.
+func byKeys(keys []search.SortKey) func(a, b ranked) int {
+	return func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) }
+}
+
+// maxRePlaced is how many writes a cached order of n entries may be behind
+// and still be re-placed rather than sorted again: re-placing costs a
+// binary search per write and a copy of the order, sorting n log n
+// comparisons.
+func maxRePlaced(n int) int { return n/8 + 64 }
+
+// rePlace returns rs (sorted by keys, as of some generation) with the
+// writes since then applied: each replaced or deleted entry taken out,
+// each live entry written put in its place.
+func (ti *typeIndex) rePlace(rs []ranked, writes []write, keys []search.SortKey) []ranked {
+	less := byKeys(keys)
+	var gone []int // positions in rs of the entries the writes replaced
+	var fresh []ranked
+	seen := make(map[string]bool, len(writes))
+	for _, w := range writes {
+		// An entry that an earlier of these writes made is not in rs.
+		if w.old != nil {
+			old := ranked{w.old, sortValues(w.old, keys)}
+			if i, ok := slices.BinarySearchFunc(rs, old, less); ok && rs[i].e == w.old {
+				gone = append(gone, i)
+			}
+		}
+		if e := ti.live[w.id]; e != nil && !seen[w.id] {
+			fresh = append(fresh, ranked{e, sortValues(e, keys)})
+		}
+		seen[w.id] = true
+	}
+	slices.Sort(gone)
+	slices.SortFunc(fresh, less)
+	at := make([]int, len(fresh)) // where each fresh entry goes in rs
+	for i, f := range fresh {
+		at[i], _ = slices.BinarySearchFunc(rs, f, less)
+	}
+	out := make([]ranked, 0, len(rs)-len(gone)+len(fresh))
+	from, g, f := 0, 0, 0
+	for {
+		next := len(rs)
+		if g < len(gone) {
+			next = min(next, gone[g])
+		}
+		if f < len(fresh) {
+			next = min(next, at[f])
+		}
+		out = append(out, rs[from:next]...)
+		from = next
+		switch {
+		case f < len(fresh) && at[f] == next:
+			out = append(out, fresh[f])
+			f++
+		case g < len(gone) && gone[g] == next:
+			from = next + 1
+			g++
+		default:
+			return out
+		}
+	}
 }
 
 // findOrdered is Find for a q the index cannot narrow, or narrows to the
