@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,13 +68,15 @@ func (q *Query) MatchTarget(t *Target) (bool, error) {
 type matchResource struct {
 	typ  string
 	keys []string // the top-level member names
-	// evalAll turns off the skipping of paths the resource cannot have
-	// (hasAnyRoot): keys is unknown, or a test proves the skipping
-	// changes nothing.
+	// evalAll has the engine evaluate every expression, without skipping
+	// paths the resource cannot have (hasAnyRoot) or walking member chains
+	// (walk): keys is unknown, or a test proves both change nothing.
 	evalAll bool
 	ctx     *eval.Context
-	cols    map[*paramDef]types.Collection // each parameter's values, evaluated once
-	vals    map[*paramDef]*ParamValues     // and their search values, extracted once
+	// rootMembers caches walk's reads of the resource's members.
+	rootMembers map[string]types.Collection
+	cols        map[*paramDef]types.Collection // each parameter's values, evaluated once
+	vals        map[*paramDef]*ParamValues     // and their search values, extracted once
 }
 
 var errNotObject = errors.New("resource is not a JSON object")
@@ -92,13 +95,16 @@ func newMatchResource(resource []byte) (*matchResource, error) {
 	}
 	// The member names, for hasAnyRoot. Stored resources are valid JSON
 	// (parsed when written); on JSON the scan cannot read to the end,
-	// every expression is evaluated instead.
+	// every expression is evaluated by the engine instead.
 	var keys []string
 	err := jsonparser.ObjectEach(resource, func(k, _ []byte, _ jsonparser.ValueType, _ int) error {
 		keys = append(keys, string(k))
 		return nil
 	})
-	mr := &matchResource{ctx: ctx, keys: keys, evalAll: err != nil}
+	// A member name with an escaped NUL can match the impossible choice
+	// variant choiceModel hands the engine (noChoice), which neither
+	// hasAnyRoot nor walk reproduce.
+	mr := &matchResource{ctx: ctx, keys: keys, evalAll: err != nil || bytes.Contains(resource, []byte(`\u0000`))}
 	if v, ok := obj.Get("resourceType"); ok {
 		if s, ok := v.(types.String); ok {
 			mr.typ = s.Value()
@@ -172,6 +178,11 @@ func (mr *matchResource) evaluate(p *paramDef) (types.Collection, error) {
 func (mr *matchResource) evaluateOnce(p *paramDef) (col types.Collection, err error) {
 	if p.pathOnly && !mr.evalAll && !mr.hasAnyRoot(p.roots) {
 		return nil, nil
+	}
+	if p.chains != nil && !mr.evalAll {
+		if col, ok := mr.walk(p.chains); ok {
+			return col, nil
+		}
 	}
 	x, err := p.compile()
 	if err != nil {

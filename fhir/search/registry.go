@@ -45,6 +45,8 @@ type paramDef struct {
 	// it is a union of paths (exprRoots); pathOnly says it is.
 	roots    []string
 	pathOnly bool
+	// chains are its member chains, when walk can evaluate it (exprChains).
+	chains [][]string
 }
 
 // registry holds the parameters of every resource type, the common ones
@@ -80,6 +82,7 @@ var searchRegistry = sync.OnceValue(func() *registry {
 			}
 			p.compile = c
 			p.roots, p.pathOnly = exprRoots(tp.Expression)
+			p.chains = exprChains(tp.Expression)
 		}
 		return p
 	}

@@ -4,6 +4,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/gofhir/fhirpath/eval"
+	"github.com/gofhir/fhirpath/types"
 )
 
 // Most search parameter expressions are unions of paths into the resource
@@ -97,4 +101,101 @@ func (mr *matchResource) hasAnyRoot(roots []string) bool {
 		}
 	}
 	return false
+}
+
+// Most of what is left after the skipping are member chains such as
+// Observation.code or Resource.meta.tag. The engine spends most of its time
+// on those in its visitor and in inferring each object's type (several
+// scans of the object) only to learn that no member is a choice element.
+// walk answers them directly, in the engine's terms (the same member reads,
+// the same union), where no step can be a choice element.
+
+// memberChain is a branch that is the type and lower-case member names.
+var memberChain = regexp.MustCompile(`^[A-Z][A-Za-z]*(\.[a-z][A-Za-z0-9]*)+$`)
+
+// exprChains splits expression into its branches' steps (["Observation",
+// "component", "code"]) when every branch is a member chain whose members
+// after the first are no choice element of any type; nil otherwise. The
+// first member is checked against the resource's own type by walk.
+func exprChains(expression string) [][]string {
+	var chains [][]string
+	for branch := range strings.SplitSeq(expression, "|") {
+		branch = strings.TrimSpace(branch)
+		if !memberChain.MatchString(branch) {
+			return nil
+		}
+		steps := strings.Split(branch, ".")
+		for _, name := range steps[2:] {
+			if choiceNames[name] || resourceChoiceNames()[name] {
+				return nil
+			}
+		}
+		chains = append(chains, steps)
+	}
+	return chains
+}
+
+// resourceChoiceNames are the element names of resourceChoices.
+var resourceChoiceNames = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
+	for path := range resourceChoices {
+		_, name, _ := strings.Cut(path, ".")
+		m[name] = true
+	}
+	return m
+})
+
+// walk evaluates chains (exprChains) on the resource as the engine would
+// with choiceModel; ok is false where it cannot say (the type test of the
+// first step fails, or the first member is a choice element of this type),
+// and the engine is asked instead.
+func (mr *matchResource) walk(chains [][]string) (col types.Collection, ok bool) {
+	for i, steps := range chains {
+		if !eval.IsSubtypeOfWithModel(mr.typ, steps[0], choiceModel{}) {
+			return nil, false
+		}
+		if _, choice := resourceChoices[mr.typ+"."+steps[1]]; choice {
+			return nil, false
+		}
+		c := mr.rootMember(steps[1])
+		for _, name := range steps[2:] {
+			c = members(c, name)
+		}
+		if i == 0 {
+			col = c
+		} else {
+			col = col.Union(c)
+		}
+	}
+	return col, true
+}
+
+// rootMember is members of the resource, read once per name: many
+// parameters start from the same member (code, subject, meta).
+func (mr *matchResource) rootMember(name string) types.Collection {
+	c, ok := mr.rootMembers[name]
+	if !ok {
+		c = members(mr.ctx.Root(), name)
+		if mr.rootMembers == nil {
+			mr.rootMembers = map[string]types.Collection{}
+		}
+		mr.rootMembers[name] = c
+	}
+	return c
+}
+
+// members is the engine's navigation to name for an element that is not a
+// choice: the member of each object. (The engine then also looks up the
+// impossible variant choiceModel gives, name + NUL, which only a document
+// with an escaped NUL can have; those are left to the engine: evalAll.)
+func members(in types.Collection, name string) types.Collection {
+	var out types.Collection
+	for _, v := range in {
+		o, ok := v.(*types.ObjectValue)
+		if !ok {
+			continue
+		}
+		out = append(out, o.GetCollection(name)...)
+	}
+	return out
 }

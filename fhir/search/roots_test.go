@@ -42,9 +42,12 @@ func TestExprRoots(t *testing.T) {
 // TestRegistryRoots: nearly every R4 expression is a union of paths, so
 // nearly every absent parameter costs nothing to extract.
 func TestRegistryRoots(t *testing.T) {
-	paths, other := 0, []string{}
+	paths, chains, other := 0, 0, []string{}
 	for _, rt := range fhir.ResourceTypes() {
 		for _, p := range searchRegistry().sorted[rt] {
+			if p.chains != nil {
+				chains++
+			}
 			if p.pathOnly {
 				paths++
 			} else {
@@ -52,7 +55,10 @@ func TestRegistryRoots(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d parameters are unions of paths; evaluated always: %q", paths, other)
+	t.Logf("%d parameters are unions of paths, %d of them member chains walk reads; evaluated always: %q", paths, chains, other)
+	if chains < paths/2 {
+		t.Errorf("only %d of %d parameters are member chains; exprChains reads fewer expressions than it should", chains, paths)
+	}
 	if !slices.Contains(other, "Patient.deceased: Patient.deceased.exists() and Patient.deceased != false") {
 		t.Errorf("Patient.deceased (false, not empty, when absent) must always be evaluated")
 	}
@@ -121,7 +127,9 @@ func rootsCorpus() []string {
 		`{"resourceType":"Patient","id":"d","deceasedBoolean":false,"_gender":{"extension":[{"url":"http://x","valueCode":"u"}]}}`,
 		`{"resourceType":"Patient","id":"e"}`,
 		`{"resourceType":"Bundle","id":"b","type":"document","entry":[{"resource":{"resourceType":"Composition","id":"c"}}]}`,
-		`{"resourceType":"Condition","id":"c","abatementAge":{"value":3,"unit":"a"},"onsetString":"child"}`}
+		`{"resourceType":"Condition","id":"c","abatementAge":{"value":3,"unit":"a"},"onsetString":"child"}`,
+		// The impossible choice variant the engine also looks up (members).
+		`{"resourceType":"Observation","id":"n","status":"final","code\u0000":{"text":"x"},"meta":{"tag\u0000":[{"code":"t"}]}}`}
 }
 
 // BenchmarkExtract extracts every parameter of an Observation, as each
