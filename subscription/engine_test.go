@@ -174,6 +174,52 @@ func runEngineTests(t *testing.T, newStore func(*testing.T) subscription.Store) 
 		}
 	})
 
+	t.Run("a transaction numbers its matching writes in order with one append", func(t *testing.T) {
+		appends := 0
+		e := newEnv(t, func(t *testing.T) subscription.Store { return &countingStore{Store: newStore(t), appends: &appends} })
+		sub := e.create(criteriaSub)
+		e.create(obs("b0", "8867-4", "p1"))
+		before := appends
+		var want []string
+		err := e.svc.Transaction(t.Context(), func(w *subscription.Writer) error {
+			for i, code := range []string{"8867-4", "1234-5", "8867-4", "8867-4", "8867-4"} {
+				r, err := fhir.ParseResource([]byte(obs("", code, "p1")))
+				if err != nil {
+					return err
+				}
+				res, err := w.CreateWithID(t.Context(), r, fmt.Sprintf("t%d", 9-i)) // ids against the write order
+				if err != nil {
+					return err
+				}
+				if code == "8867-4" {
+					want = append(want, res.ID)
+				}
+			}
+			r, _ := fhir.ParseResource([]byte(obs("b0", "8867-4", "p1")))
+			_, _, err := w.Update(t.Context(), r, 0)
+			want = append(want, "b0")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := appends - before; n != 1 {
+			t.Errorf("the transaction appended events %d times, want once", n)
+		}
+		evs := e.events(sub.ID)
+		wantNumbers(t, evs, 1, 2, 3, 4, 5, 6)
+		var got []string
+		for _, ev := range evs[1:] {
+			got = append(got, ev.FocusID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("events 2-6 are of %v, want the write order %v", got, want)
+		}
+		if refs := e.pub.got(); len(refs) != 6 || refs[5].Number != 6 {
+			t.Errorf("published %v, want numbers 1 to 6", refs)
+		}
+	})
+
 	t.Run("invalid subscription is refused and stores nothing", func(t *testing.T) {
 		e := newEnv(t, newStore)
 		r, _ := fhir.ParseResource([]byte(`{"resourceType":"Subscription","status":"active","criteria":"Observation?colour=blue","channel":{"type":"websocket"}}`))
@@ -429,4 +475,24 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// countingStore counts the AppendEvents calls of its transactions.
+type countingStore struct {
+	subscription.Store
+	appends *int
+}
+
+func (s *countingStore) Tx(ctx context.Context, fn func(subscription.Tx) error) error {
+	return s.Store.Tx(ctx, func(tx subscription.Tx) error { return fn(&countingTx{Tx: tx, appends: s.appends}) })
+}
+
+type countingTx struct {
+	subscription.Tx
+	appends *int
+}
+
+func (t *countingTx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subscription.Event, error) {
+	*t.appends++
+	return t.Tx.AppendEvents(ctx, evs)
 }

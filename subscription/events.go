@@ -325,13 +325,35 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 		}
 		evs = append(evs, ev)
 	}
-	if len(evs) == 0 {
+	w.pending = append(w.pending, evs...)
+	if len(w.pending) >= maxPendingEvents {
+		return w.appendPending(ctx)
+	}
+	return nil
+}
+
+// maxPendingEvents bounds the events a transaction holds before it appends
+// them, so that one statement stays bounded however many writes and
+// matches the transaction has.
+const maxPendingEvents = 10_000
+
+// appendPending appends the events of the transaction's writes so far, all
+// in one call: a transaction Bundle whose entries match numbers them with
+// one statement rather than one per entry, and takes each subscription's
+// counter only then, at the end of the transaction rather than at its
+// first matching entry (a counter is held until the commit).
+func (w *Writer) appendPending(ctx context.Context) error {
+	if len(w.pending) == 0 {
 		return nil
 	}
 	// Counters are locked in subscription order, so that concurrent writes
-	// matching the same subscriptions cannot deadlock.
-	slices.SortFunc(evs, func(a, b Event) int { return strings.Compare(a.SubscriptionID, b.SubscriptionID) })
-	evs, err = w.tx.AppendEvents(ctx, evs)
+	// matching the same subscriptions cannot deadlock; the sort is stable
+	// because a subscription's events are numbered in the order given,
+	// which is the order of the writes.
+	evs := w.pending
+	w.pending = nil
+	slices.SortStableFunc(evs, func(a, b Event) int { return strings.Compare(a.SubscriptionID, b.SubscriptionID) })
+	evs, err := w.tx.AppendEvents(ctx, evs)
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}

@@ -26,6 +26,9 @@ type Writer struct {
 	after []func()
 	refs  []EventRef
 	evs   []Event // the events appended, for an EventsPublisher
+	// pending are the events of the writes not yet appended
+	// (appendPending, at the end of the transaction).
+	pending []Event
 	// Ids of the Subscription and SubscriptionTopic resources written,
 	// broadcast to other nodes after commit (cluster.go).
 	subIDs, topicIDs []string
@@ -38,7 +41,10 @@ func (s *Service) Transaction(ctx context.Context, fn func(w *Writer) error) err
 	var last *Writer
 	err := s.store.Tx(ctx, func(tx Tx) error {
 		last = &Writer{svc: s, tx: tx}
-		return fn(last)
+		if err := fn(last); err != nil {
+			return err
+		}
+		return last.appendPending(ctx)
 	})
 	if err != nil {
 		return err
