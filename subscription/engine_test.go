@@ -15,6 +15,7 @@ import (
 	"github.com/fhirbell/fhirbell/subscription/memstore"
 	"github.com/fhirbell/fhirbell/subscription/postgres"
 	"github.com/fhirbell/fhirbell/subscription/postgres/pgtest"
+	"github.com/google/uuid"
 )
 
 // The engine tests run on both stores: numbering and atomicity are the
@@ -495,4 +496,22 @@ type countingTx struct {
 func (t *countingTx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subscription.Event, error) {
 	*t.appends++
 	return t.Tx.AppendEvents(ctx, evs)
+}
+
+// Server-assigned ids are version 7 UUIDs in the order they were made, so
+// the id-keyed indexes grow at their right edge (see newID).
+func TestNewIDsGrowWithTime(t *testing.T) {
+	svc := subscription.NewService(memstore.New())
+	prev := ""
+	for range 2000 {
+		id := svc.NewID()
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Fatalf("NewID() = %q (version %v, %v), want a version 7 UUID", id, u.Version(), err)
+		}
+		if id <= prev {
+			t.Fatalf("NewID() = %s after %s: ids must grow", id, prev)
+		}
+		prev = id
+	}
 }

@@ -102,7 +102,7 @@ const DefaultRetention = 7 * 24 * time.Hour
 func NewService(store Store, opts ...Option) *Service {
 	s := &Service{
 		store:     store,
-		newID:     uuid.NewString,
+		newID:     newID,
 		now:       time.Now,
 		pub:       nopPublisher{},
 		auth:      OpenAuthorizer{},
@@ -157,6 +157,15 @@ func (s *Service) Load(ctx context.Context) error {
 
 // NewID returns a fresh server-assigned resource id.
 func (s *Service) NewID() string { return s.newID() }
+
+// newID returns a version 7 UUID: random, but in the order of its
+// creation time. The database's indexes are keyed by id; ids that grow
+// with time put each insert at the right edge of the id B-trees and keep a
+// code's hits, read in id order, on neighbouring pages, where random ids
+// touch a page anywhere in an index larger than memory. An id so reveals
+// when it was created, to the millisecond, as meta.lastUpdated already
+// does for a resource's first version.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // reindex refiles every active subscription after the topics changed (a
 // topic's trigger types decide where its subscriptions are filed).

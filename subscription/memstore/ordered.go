@@ -8,9 +8,9 @@ package memstore
 // built once per sort-key list and kept; after writes to the type
 // (typeIndex.gen) the next page re-places the entries written since
 // (rePlace), one binary search each and a copy of the rest, so a search
-// after a write does not sort every entry again. The results are those of Find's full path by
-// construction: the same comparator, the same cursor positions, the same
-// matcher.
+// after a write does not sort every entry again. The results are those of
+// Find's full path by construction: the same comparator, the same cursor
+// positions, the same matcher.
 
 import (
 	"context"

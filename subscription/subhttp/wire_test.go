@@ -40,19 +40,7 @@ func TestBundleEncodeIsMarshal(t *testing.T) {
 		}},
 	}
 	for name, b := range cases {
-		t.Run(name, func(t *testing.T) {
-			want, err := fhir.Marshal(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := b.encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("encode:\n%s\nfhir.Marshal:\n%s", got, want)
-			}
-		})
+		t.Run(name, func(t *testing.T) { checkEncode(t, b) })
 	}
 }
 
@@ -71,16 +59,22 @@ func FuzzBundleEncode(f *testing.F) {
 			{FullURL: fullURL, Resource: compact, Search: &entrySearch{Mode: mode}},
 			{FullURL: mode, Response: &entryResponse{Status: fullURL}},
 		}}
-		want, err := fhir.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := b.encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("encode:\n%q\nfhir.Marshal:\n%q", got, want)
-		}
+		checkEncode(t, b)
 	})
+}
+
+// checkEncode fails t unless b.encode writes what fhir.Marshal writes.
+func checkEncode(t *testing.T, b *bundle) {
+	t.Helper()
+	want, err := fhir.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("encode:\n%q\nfhir.Marshal:\n%q", got, want)
+	}
 }
