@@ -216,6 +216,11 @@ func runEngineTests(t *testing.T, newStore func(*testing.T) subscription.Store) 
 		if !slices.Equal(got, want) {
 			t.Errorf("events 2-6 are of %v, want the write order %v", got, want)
 		}
+		for i := 1; i < len(evs); i++ {
+			if evs[i].Time.Before(evs[i-1].Time) {
+				t.Errorf("event %d is timed %v, before event %d (%v): times must follow numbers", evs[i].Number, evs[i].Time, evs[i-1].Number, evs[i-1].Time)
+			}
+		}
 		if refs := e.pub.got(); len(refs) != 6 || refs[5].Number != 6 {
 			t.Errorf("published %v, want numbers 1 to 6", refs)
 		}

@@ -310,7 +310,6 @@ func (w *Writer) written(ctx context.Context, interaction string, prev []byte, r
 		}
 		ev := Event{
 			SubscriptionID:    sub.ID,
-			Time:              now.UTC().Truncate(time.Millisecond),
 			Interaction:       interaction,
 			FocusType:         res.Type,
 			FocusID:           res.ID,
@@ -353,6 +352,13 @@ func (w *Writer) appendPending(ctx context.Context) error {
 	evs := w.pending
 	w.pending = nil
 	slices.SortStableFunc(evs, func(a, b Event) int { return strings.Compare(a.SubscriptionID, b.SubscriptionID) })
+	// The events are timed when they are numbered, so that a log's times
+	// follow its numbers: a long transaction numbering after a short one
+	// must not give its later number an earlier time.
+	at := w.svc.now().UTC().Truncate(time.Millisecond)
+	for i := range evs {
+		evs[i].Time = at
+	}
 	evs, err := w.tx.AppendEvents(ctx, evs)
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)

@@ -101,10 +101,15 @@ func newMatchResource(resource []byte) (*matchResource, error) {
 		keys = append(keys, string(k))
 		return nil
 	})
-	// A member name with an escaped NUL can match the impossible choice
-	// variant choiceModel hands the engine (noChoice), which neither
-	// hasAnyRoot nor walk reproduce.
-	mr := &matchResource{ctx: ctx, keys: keys, evalAll: err != nil || bytes.Contains(resource, []byte(`\u0000`))}
+	// hasAnyRoot and walk read member names as written and assume that no
+	// nested object names a type of its own, as the engine would then
+	// resolve choice elements in it differently. Left to the engine: a
+	// name with an escape (\u0000 can even match the impossible variant
+	// choiceModel hands the engine), and a resource that mentions
+	// resourceType twice (a contained resource, or a body no schema
+	// checked, such as a SubscriptionTopic's).
+	evalAll := err != nil || bytes.Contains(resource, []byte(`\u`)) || bytes.Count(resource, []byte(`"resourceType"`)) > 1
+	mr := &matchResource{ctx: ctx, keys: keys, evalAll: evalAll}
 	if v, ok := obj.Get("resourceType"); ok {
 		if s, ok := v.(types.String); ok {
 			mr.typ = s.Value()

@@ -148,9 +148,8 @@ var resourceChoiceNames = sync.OnceValue(func() map[string]bool {
 // walk evaluates chains (exprChains) on the resource as the engine would
 // with choiceModel; ok is false where it cannot say (the type test of the
 // first step fails, or the first member is a choice element of this type),
-// and the engine is asked instead. It relies on every nested object having
-// a type the engine can name, which a resource that passed validation
-// does (a contained resource with "resourceType":"" would not).
+// and the engine is asked instead. It relies on no nested object naming a
+// type of its own (newMatchResource leaves those resources to the engine).
 func (mr *matchResource) walk(chains [][]string) (col types.Collection, ok bool) {
 	for i, steps := range chains {
 		if !eval.IsSubtypeOfWithModel(mr.typ, steps[0], choiceModel{}) {

@@ -128,6 +128,11 @@ func rootsCorpus() []string {
 		`{"resourceType":"Patient","id":"e"}`,
 		`{"resourceType":"Bundle","id":"b","type":"document","entry":[{"resource":{"resourceType":"Composition","id":"c"}}]}`,
 		`{"resourceType":"Condition","id":"c","abatementAge":{"value":3,"unit":"a"},"onsetString":"child"}`,
+		// A nested object naming a type (here "", which makes the engine
+		// guess choice variants such as tagCoding); SubscriptionTopic bodies
+		// are not checked against the schema.
+		`{"resourceType":"SubscriptionTopic","id":"t1","meta":{"resourceType":"","tagCoding":{"system":"s","code":"x"}},"url":"http://example.org/t","status":"active"}`,
+		`{"resourceType":"Observation","id":"c","status":"final","contained":[{"resourceType":"Patient","id":"p","name":[{"family":"X"}]}],"subject":{"reference":"#p"}}`,
 		// The impossible choice variant the engine also looks up (members).
 		`{"resourceType":"Observation","id":"n","status":"final","code\u0000":{"text":"x"},"meta":{"tag\u0000":[{"code":"t"}]}}`}
 }
