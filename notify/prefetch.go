@@ -62,9 +62,7 @@ func (h *Hub) wakeSubLocked(st *subState, prev int64) {
 		}
 		return
 	}
-	for s := range st.sessions {
-		s.wakeUp()
-	}
+	st.wakeSessions()
 }
 
 // prefetchLoop reads the pending subscriptions' events in batches and
@@ -75,9 +73,7 @@ func (h *Hub) prefetchLoop(ctx context.Context, br BatchReader) {
 		h.mu.Lock()
 		h.pre.on = false
 		for st := range h.pre.pending {
-			for s := range st.sessions {
-				s.wakeUp()
-			}
+			st.wakeSessions()
 		}
 		clear(h.pre.pending)
 		h.mu.Unlock()
@@ -114,9 +110,7 @@ func (h *Hub) prefetchLoop(ctx context.Context, br BatchReader) {
 				if run := got[st.id]; len(run) > 0 {
 					st.keepFetched(run)
 				}
-				for s := range st.sessions {
-					s.wakeUp()
-				}
+				st.wakeSessions()
 			}
 			h.mu.Unlock()
 		}

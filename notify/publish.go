@@ -65,9 +65,7 @@ func (h *Hub) PublishEvents(evs []subscription.Event) {
 		st.keepRecent(run)
 		if st.raise(run[len(run)-1].Number) {
 			h.obs.Woken(WakeLocal, time.Since(run[0].Time))
-			for s := range st.sessions {
-				s.wakeUp()
-			}
+			st.wakeSessions()
 		}
 	}
 }
@@ -122,6 +120,13 @@ func (st *subState) recentAfter(cursor int64, limit int, maxBytes int64) []subsc
 		}
 	}
 	return run
+}
+
+// wakeSessions wakes every session bound to st. Called under Hub.mu.
+func (st *subState) wakeSessions() {
+	for s := range st.sessions {
+		s.wakeUp()
+	}
 }
 
 // wakeOthers wakes every session bound to st except self.
