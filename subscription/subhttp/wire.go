@@ -90,40 +90,33 @@ func (b *bundle) encode() ([]byte, error) {
 func (e *bundleEntry) appendJSON(buf []byte) ([]byte, error) {
 	buf = append(buf, '{')
 	first := true
-	member := func(name string) {
+	sep := func() { // before each member but the first
 		if !first {
 			buf = append(buf, ',')
 		}
 		first = false
-		buf = append(buf, '"')
-		buf = append(buf, name...)
-		buf = append(buf, `":`...)
 	}
 	if e.FullURL != "" {
-		member("fullUrl")
-		buf = appendJSONString(buf, e.FullURL)
+		sep()
+		buf = appendJSONString(append(buf, `"fullUrl":`...), e.FullURL)
 	}
 	if len(e.Resource) > 0 {
-		member("resource")
-		buf = append(buf, e.Resource...)
+		sep()
+		buf = append(append(buf, `"resource":`...), e.Resource...)
 	}
 	switch {
 	case e.Request == nil && e.Response == nil && e.Search != nil:
 		// A search entry, the one kind a page holds by the thousand.
-		member("search")
-		buf = append(buf, `{"mode":`...)
-		buf = appendJSONString(buf, e.Search.Mode)
+		sep()
+		buf = appendJSONString(append(buf, `"search":{"mode":`...), e.Search.Mode)
 		buf = append(buf, '}')
 	case e.Search != nil || e.Request != nil || e.Response != nil:
-		rest := bundleEntry{Search: e.Search, Request: e.Request, Response: e.Response}
-		tail, err := fhir.Marshal(&rest)
+		tail, err := fhir.Marshal(&bundleEntry{Search: e.Search, Request: e.Request, Response: e.Response})
 		if err != nil {
 			return nil, err
 		}
-		if !first {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, tail[1:len(tail)-1]...)
+		sep()
+		buf = append(buf, tail[1:len(tail)-1]...) // its members, without the braces
 	}
 	return append(buf, '}'), nil
 }
