@@ -411,11 +411,10 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 	for i, e := range found {
 		rs[i] = ranked{e, sortValues(e, keys)}
 	}
-	slices.SortFunc(rs, func(a, b ranked) int { return compare(keys, a.vals, a.e.res.ID, b.vals, b.e.res.ID) })
-	total := page.Total
+	slices.SortFunc(rs, byKeys(keys))
 	page, err = pageOf(ctx, q, rs, nil, keys, cur, curVals, count)
 	if subscription.WantsTotal(q) {
-		page.Total = total
+		page.Total = len(found)
 	}
 	return page, err
 }
