@@ -54,6 +54,13 @@ func (s *session) drain() bool {
 		if b.cursor >= head {
 			continue
 		}
+		// The head was raised after the store last changed state (a poll
+		// that is answered clears storeDown before it raises heads), so
+		// this says "active" before the events it announces when a drain
+		// that began while the store was down reaches them.
+		if !s.tellStore() {
+			return false
+		}
 		if sub, ok := s.hub.b.ActiveSubscription(id); ok {
 			// Content, max-count or the heartbeat period may have changed;
 			// a new period takes effect now, not at the old deadline.
