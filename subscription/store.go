@@ -137,7 +137,8 @@ type Tx interface {
 	// cannot race another transaction.
 	Read(ctx context.Context, typ, id string) (Resource, error)
 	// Create stores version 1 of r, whose ID the caller assigned. ErrConflict
-	// when type/id has any version already.
+	// when type/id has any version already, from Create or, in a store that
+	// sends its writes with the commit, from Store.Tx.
 	Create(ctx context.Context, r *fhir.Resource) (Resource, error)
 	// Put stores the next version of r (create-on-update when type/id has no
 	// version, or its current one is a deletion). If ifMatch > 0 and the

@@ -131,7 +131,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 	// matches 10,000 subscriptions costs two round trips, not 10,000
 	// statements (and no join, whose plan over a CTE without statistics
 	// would be quadratic).
-	rows, err := t.tx.Query(ctx, reserveSQL, gIDs, gN, gLast)
+	rows, done, err := t.query(ctx, reserveSQL, gIDs, gN, gLast)
 	if err != nil {
 		return nil, fmt.Errorf("append events: %w", t.fail(err))
 	}
@@ -145,12 +145,12 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 		var last int64
 		var at time.Time
 		if err := rows.Scan(&id, &last, &at); err != nil {
-			rows.Close()
+			_ = done()
 			return nil, fmt.Errorf("append events: %w", t.fail(err))
 		}
 		heads[id] = head{first: last, lastAt: at}
 	}
-	if err := rows.Err(); err != nil {
+	if err := done(); err != nil {
 		return nil, fmt.Errorf("append events: %w", t.fail(err))
 	}
 	for gi, id := range gIDs {
@@ -171,9 +171,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 		eNum[e], ePrune[e] = h.first+eK[e], h.lastAt
 		out[i].Number = eNum[e]
 	}
-	if _, err := t.tx.Exec(ctx, insertEventsSQL, eIDs, eNum, eAt, ePrune, eInter, eType, eFocus, eVer, eCtx, bodies, eRes, eTrace); err != nil {
-		return nil, fmt.Errorf("append events: %w", t.fail(err))
-	}
+	t.later(insertEventsSQL, eIDs, eNum, eAt, ePrune, eInter, eType, eFocus, eVer, eCtx, bodies, eRes, eTrace)
 	return out, nil
 }
 

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"fmt"
 	"math/big"
 	"time"
@@ -181,22 +180,20 @@ func extract(r subscription.Resource) (*search.Target, *search.Values, error) {
 // deletion. hadRows says whether committed rows of the resource may exist
 // (it had a live version before this transaction wrote it); they are
 // deleted now.
-func (t *tx) queueIndex(ctx context.Context, typ, id string, vals *search.Values, hadRows bool) error {
+func (t *tx) queueIndex(typ, id string, vals *search.Values, hadRows bool) {
 	k := resKey{typ, id}
 	if t.pending == nil {
 		t.pending = map[resKey]*search.Values{}
 	}
 	if _, queued := t.pending[k]; hadRows && !queued {
-		if _, err := t.tx.Exec(ctx, deleteIndexSQL, []string{typ}, []string{id}); err != nil {
-			return t.fail(err)
-		}
+		t.later(deleteIndexSQL, []string{typ}, []string{id})
 	}
 	t.pending[k] = vals
-	return nil
 }
 
-// flushIndex inserts the queued rows; Store.Tx calls it before the commit.
-func (t *tx) flushIndex(ctx context.Context) error {
+// flushIndex queues the insert of the pending rows; Store.Tx calls it
+// before the commit.
+func (t *tx) flushIndex() {
 	var rows indexRows
 	for k, vals := range t.pending {
 		if vals != nil {
@@ -204,13 +201,9 @@ func (t *tx) flushIndex(ctx context.Context) error {
 		}
 	}
 	t.pending = nil
-	if rows.empty() {
-		return nil
+	if !rows.empty() {
+		t.later(insertIndexSQL, rows.args()...)
 	}
-	if _, err := t.tx.Exec(ctx, insertIndexSQL, rows.args()...); err != nil {
-		return t.fail(err)
-	}
-	return nil
 }
 
 func (r *indexRows) args() []any {

@@ -120,32 +120,31 @@ func (s *Store) Tx(ctx context.Context, fn func(tx subscription.Tx) error) error
 // attempt runs fn once; retry reports whether the transaction failed in a
 // way that running it again may fix.
 func (s *Store) attempt(ctx context.Context, fn func(tx subscription.Tx) error) (retry bool, err error) {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return false, fmt.Errorf("begin transaction: %w", translate(err))
 	}
+	t := &tx{s: s, conn: conn}
+	t.later(beginSQL)
 	// Runs after a commit too (a no-op then), and on a panic in fn, which
 	// then continues.
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		defer cancel()
-		_ = ptx.Rollback(rctx) // nothing to do about a failed rollback: the pool discards the conn
+		t.rollback(rctx)
 	}()
-	t := &tx{s: s, tx: ptx}
 	if err := fn(t); err != nil {
 		return t.retry, err
 	}
-	if err := t.flushIndex(ctx); err != nil {
-		return t.retry, fmt.Errorf("write search index: %w", err)
-	}
+	t.flushIndex()
 	if t.retry {
 		// fn swallowed the error of a statement that lost a race; the
 		// transaction is aborted, so it cannot commit.
 		return true, fmt.Errorf("%w: transaction aborted by a concurrent one", subscription.ErrConflict)
 	}
-	if err := ptx.Commit(ctx); err != nil {
-		if errors.Is(err, pgx.ErrTxCommitRollback) {
-			return false, errors.New("postgres: commit of an aborted transaction (a statement failed and fn ignored the error)")
+	if err := t.commit(ctx); err != nil {
+		if errors.Is(err, errCommitRollback) {
+			return false, err
 		}
 		return retryableErr(err), fmt.Errorf("commit: %w", translate(err))
 	}
@@ -328,10 +327,19 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// tx is one attempt of a Store.Tx transaction.
+// tx is one attempt of a Store.Tx transaction, on a connection of its own
+// (pipeline.go says how it sends its statements).
 type tx struct {
-	s  *Store
-	tx pgx.Tx
+	s    *Store
+	conn *pgxpool.Conn
+	// queued are the statements not sent yet, the BEGIN first until the
+	// first send; sent is set once one was.
+	queued pgx.Batch
+	sent   bool
+	// locked are the heads this transaction has locked, as it left them:
+	// no other transaction can change them until this one ends, so a write
+	// after a read needs no second lock.
+	locked map[resKey]head
 	// retry is set when a statement failed with a deadlock or serialization
 	// failure: the transaction is then aborted and Store.Tx runs fn again,
 	// whatever fn made of the error.
@@ -362,16 +370,28 @@ type head struct {
 // the row returned is the newest committed one, even when the lock had to
 // wait for another writer.
 func (t *tx) lockHead(ctx context.Context, typ, id string) (h head, ok bool, err error) {
-	err = t.tx.QueryRow(ctx,
-		`SELECT version, last_updated, deleted FROM resource_heads WHERE type = $1 AND id = $2 FOR NO KEY UPDATE`,
-		typ, id).Scan(&h.version, &h.lastUpdated, &h.deleted)
+	if h, ok := t.locked[resKey{typ, id}]; ok {
+		return h, true, nil
+	}
+	err = t.QueryRow(ctx, lockHeadSQL, typ, id).Scan(&h.version, &h.lastUpdated, &h.deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return head{}, false, nil
 	}
 	if err != nil {
 		return head{}, false, t.fail(err)
 	}
+	t.hold(typ, id, h)
 	return h, true, nil
+}
+
+const lockHeadSQL = `SELECT version, last_updated, deleted FROM resource_heads WHERE type = $1 AND id = $2 FOR NO KEY UPDATE`
+
+// hold records h as the locked head of typ/id.
+func (t *tx) hold(typ, id string, h head) {
+	if t.locked == nil {
+		t.locked = map[resKey]head{}
+	}
+	t.locked[resKey{typ, id}] = h
 }
 
 // insertHead creates the head of a new resource, or reports (ok false) that
@@ -379,7 +399,7 @@ func (t *tx) lockHead(ctx context.Context, typ, id string) (h head, ok bool, err
 // insert of the same type/id makes it wait for that transaction to end,
 // and does not raise a unique violation.
 func (t *tx) insertHead(ctx context.Context, typ, id string, at time.Time) (ok bool, err error) {
-	err = t.tx.QueryRow(ctx, `
+	err = t.QueryRow(ctx, `
 INSERT INTO resource_heads (type, id, version, last_updated, deleted) VALUES ($1, $2, 1, $3, false)
 ON CONFLICT (type, id) DO NOTHING RETURNING true`, typ, id, at).Scan(&ok)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -388,22 +408,22 @@ ON CONFLICT (type, id) DO NOTHING RETURNING true`, typ, id, at).Scan(&ok)
 	if err != nil {
 		return false, t.fail(err)
 	}
+	t.hold(typ, id, head{version: 1, lastUpdated: at})
 	return true, nil
 }
 
 // advanceHead moves the locked head of typ/id to version v.
-func (t *tx) advanceHead(ctx context.Context, typ, id string, v int64, at time.Time, deleted bool) error {
-	_, err := t.tx.Exec(ctx,
-		`UPDATE resource_heads SET version = $3, last_updated = $4, deleted = $5 WHERE type = $1 AND id = $2`,
+func (t *tx) advanceHead(typ, id string, v int64, at time.Time, deleted bool) {
+	t.later(`UPDATE resource_heads SET version = $3, last_updated = $4, deleted = $5 WHERE type = $1 AND id = $2`,
 		typ, id, v, at, deleted)
-	return t.fail(err)
+	t.hold(typ, id, head{version: v, lastUpdated: at, deleted: deleted})
 }
 
 // insertVersion stores a version and returns it as a read would: the body
 // column is json, which keeps the text as given, so the body is r.Body.
 // hadRows says whether the resource had a live version before, whose index
 // rows the new version replaces.
-func (t *tx) insertVersion(ctx context.Context, r subscription.Resource, hadRows bool) (subscription.Resource, error) {
+func (t *tx) insertVersion(r subscription.Resource, hadRows bool) (subscription.Resource, error) {
 	var body []byte
 	if !r.Deleted {
 		// The backstop for text json would keep but no reader could use
@@ -416,50 +436,76 @@ func (t *tx) insertVersion(ctx context.Context, r subscription.Resource, hadRows
 	} else {
 		r.Body = nil
 	}
-	_, err := t.tx.Exec(ctx, `
-INSERT INTO resource_versions (type, id, version, last_updated, deleted, body) VALUES ($1, $2, $3, $4, $5, $6)`,
-		r.Type, r.ID, r.VersionID, r.LastUpdated, r.Deleted, body)
-	if err != nil {
-		return subscription.Resource{}, t.fail(err)
-	}
 	var vals *search.Values
 	if !r.Deleted {
+		var err error
 		if r.Target, vals, err = extract(r); err != nil {
 			return subscription.Resource{}, err
 		}
 	}
-	if err := t.queueIndex(ctx, r.Type, r.ID, vals, hadRows); err != nil {
-		return subscription.Resource{}, err
-	}
+	t.later(`
+INSERT INTO resource_versions (type, id, version, last_updated, deleted, body) VALUES ($1, $2, $3, $4, $5, $6)`,
+		r.Type, r.ID, r.VersionID, r.LastUpdated, r.Deleted, body)
+	t.queueIndex(r.Type, r.ID, vals, hadRows)
 	return r, nil
 }
 
 // Read returns the current version of typ/id as this transaction sees it,
 // and locks it until the transaction ends.
 func (t *tx) Read(ctx context.Context, typ, id string) (subscription.Resource, error) {
-	// Lock first, then read the version in a statement of its own: a read
-	// that joined the locked head to its version could, after waiting for
-	// the lock, pair the new head with no version and miss the row.
-	if _, ok, err := t.lockHead(ctx, typ, id); err != nil {
-		return subscription.Resource{}, err
-	} else if !ok {
-		return subscription.Resource{}, subscription.ErrNotFound
+	if _, ok := t.locked[resKey{typ, id}]; ok {
+		return readCurrent(ctx, t, t.fail, typ, id)
 	}
-	return readCurrent(ctx, t.tx, t.fail, typ, id)
+	// Lock first, then read the version in a statement of its own, sent in
+	// the same round trip: a read that joined the locked head to its
+	// version could, after waiting for the lock, pair the new head with no
+	// version and miss the row.
+	t.later(lockHeadSQL, typ, id)
+	t.later(readCurrentSQL, typ, id)
+	br, err := t.flush(ctx, 2)
+	if err != nil {
+		return subscription.Resource{}, t.fail(err)
+	}
+	var h head
+	r := subscription.Resource{Type: typ, ID: id}
+	lockErr := br.QueryRow().Scan(&h.version, &h.lastUpdated, &h.deleted)
+	readErr := br.QueryRow().Scan(&r.VersionID, &r.LastUpdated, &r.Deleted, bodyDst(&r.Body))
+	err = errors.Join(notNoRows(lockErr), notNoRows(readErr), br.Close())
+	switch {
+	case err != nil:
+		return subscription.Resource{}, t.fail(err)
+	case lockErr != nil:
+		return subscription.Resource{}, subscription.ErrNotFound
+	case readErr != nil:
+		return subscription.Resource{}, fmt.Errorf("postgres: head of %s/%s has no version", typ, id)
+	}
+	t.hold(typ, id, h)
+	return gone(normalise(r))
 }
 
-// Create stores version 1 of r; see subscription.Tx.Create.
-func (t *tx) Create(ctx context.Context, r *fhir.Resource) (subscription.Resource, error) {
-	now := t.s.stamp(time.Time{})
-	ok, err := t.insertHead(ctx, r.Type, r.ID, now)
-	if err != nil {
-		return subscription.Resource{}, err
+// notNoRows is err unless it only says that a query found no row.
+func notNoRows(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
 	}
-	if !ok {
+	return err
+}
+
+// Create stores version 1 of r; see subscription.Tx.Create. Nothing is
+// sent yet: the head's insert goes with the rest of the transaction, and a
+// type/id that has a version fails it there, as a unique violation, which
+// Store.Tx reports as ErrConflict. Server-assigned ids are new, so a
+// create waits for no answer.
+func (t *tx) Create(ctx context.Context, r *fhir.Resource) (subscription.Resource, error) {
+	if _, ok := t.locked[resKey{r.Type, r.ID}]; ok {
 		return subscription.Resource{}, fmt.Errorf("%w: %s/%s exists", subscription.ErrConflict, r.Type, r.ID)
 	}
+	now := t.s.stamp(time.Time{})
+	t.later(`INSERT INTO resource_heads (type, id, version, last_updated, deleted) VALUES ($1, $2, 1, $3, false)`,
+		r.Type, r.ID, now)
+	t.hold(r.Type, r.ID, head{version: 1, lastUpdated: now})
 	body := r.Stamp(r.ID, 1, now)
-	return t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
+	return t.insertVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
 }
 
 // Put stores the next version of r; see subscription.Tx.Put.
@@ -479,7 +525,7 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscrip
 		}
 		if inserted {
 			body := r.Stamp(r.ID, 1, now)
-			res, err := t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
+			res, err := t.insertVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
 			return res, err == nil, err
 		}
 		// Another transaction created it meanwhile and has committed (the
@@ -496,11 +542,9 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscrip
 	}
 	now := t.s.stamp(h.lastUpdated)
 	v := h.version + 1
-	if err := t.advanceHead(ctx, r.Type, r.ID, v, now, false); err != nil {
-		return subscription.Resource{}, false, err
-	}
+	t.advanceHead(r.Type, r.ID, v, now, false)
 	body := r.Stamp(r.ID, v, now)
-	res, err := t.insertVersion(ctx, subscription.Resource{Type: r.Type, ID: r.ID, VersionID: v, LastUpdated: now, Body: body}, !h.deleted)
+	res, err := t.insertVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: v, LastUpdated: now, Body: body}, !h.deleted)
 	return res, err == nil && h.deleted, err
 }
 
@@ -521,10 +565,8 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (subscri
 	}
 	now := t.s.stamp(h.lastUpdated)
 	v := h.version + 1
-	if err := t.advanceHead(ctx, typ, id, v, now, true); err != nil {
-		return subscription.Resource{}, err
-	}
-	return t.insertVersion(ctx, subscription.Resource{Type: typ, ID: id, VersionID: v, LastUpdated: now, Deleted: true}, true)
+	t.advanceHead(typ, id, v, now, true)
+	return t.insertVersion(subscription.Resource{Type: typ, ID: id, VersionID: v, LastUpdated: now, Deleted: true}, true)
 }
 
 // bodyDst is where a row's resource body is scanned to. pgx decodes a json
