@@ -6,10 +6,14 @@
 // version of every resource, append-only, bodies as json; resource_heads
 // holds one row per type/id naming its current version. Every write locks
 // the head row (SELECT ... FOR NO KEY UPDATE, or INSERT ... ON CONFLICT DO
-// NOTHING for an id that has none yet), so writes to one resource are
-// serialised in READ COMMITTED isolation: version numbers are gap-free and
-// concurrent Puts of a new id queue up instead of failing on a unique
-// violation. Writes to different resources do not block each other.
+// NOTHING for an id that has none yet; a Create, whose ids are new, inserts
+// it plainly), so writes to one resource are serialised in READ COMMITTED
+// isolation: version numbers are gap-free and concurrent Puts of a new id
+// queue up instead of failing on a unique violation. Writes to different
+// resources do not block each other. A transaction sends the statements
+// whose answers it does not need at once in one pipelined batch with the
+// next one it does need, or with the COMMIT (pipeline.go): a create is one
+// round trip.
 //
 // Invariants and choices:
 //   - Transactions run at READ COMMITTED whatever the server default, which

@@ -515,17 +515,7 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		}
 		cur = &c
 	}
-	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	err := pgx.BeginTxFunc(ctx, s.pool, opts, func(ptx pgx.Tx) error {
-		// pgx prepares each statement text once per connection, and after
-		// five runs Postgres may switch a prepared statement to a generic
-		// plan, costed without the values: for a search, whose selectivity
-		// is all in the values (a patient id against a code shared by a
-		// tenth of the rows), that plan can be a thousand times slower.
-		// Planning each search with its values costs a millisecond or less.
-		if _, err := ptx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
-			return err
-		}
+	err := s.searchTx(ctx, func(ptx pgx.Tx) error {
 		if subscription.WantsTotal(q) {
 			n, err := s.count(ctx, ptx, q)
 			if err != nil {
@@ -568,6 +558,50 @@ func (s *Store) Find(ctx context.Context, q *search.Query, count int) (subscript
 		return subscription.SearchPage{}, fmt.Errorf("search %s: %w", q.Type, translate(err))
 	}
 	return page, nil
+}
+
+// searchSettingsSQL sets the planner for the rest of a search's
+// transaction:
+//   - plan_cache_mode: pgx prepares each statement text once per
+//     connection, and after five runs Postgres may switch a prepared
+//     statement to a generic plan, costed without the values. For a
+//     search, whose selectivity is all in the values (a patient id against
+//     a code shared by a tenth of the rows), that plan can be a thousand
+//     times slower; planning each search with its values costs a
+//     millisecond or less.
+//   - max_parallel_workers_per_gather: a search reads at most a page (a
+//     LIMIT of up to a few thousand rows) or counts along an index. Where
+//     the planner expects few rows past a cursor it may start two parallel
+//     workers for it, new processes that each spend 10-25 ms starting and
+//     mapping the shared buffers they touch, for a query that takes 5 ms
+//     alone: at 1M Observations a tenth of the pages of a code took 60-80 ms
+//     that way (docs/benchmarks.md).
+const searchSettingsSQL = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+    set_config('max_parallel_workers_per_gather', '0', true)`
+
+// searchTx runs fn in a read-only REPEATABLE READ transaction, one snapshot
+// for a search's count, page and includes, planned as searchSettingsSQL
+// says. The BEGIN and the settings take one round trip.
+func (s *Store) searchTx(ctx context.Context, fn func(ptx pgx.Tx) error) error {
+	var b pgx.Batch
+	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	b.Queue(searchSettingsSQL)
+	br := s.pool.SendBatch(ctx, &b)
+	ptx := br.Tx()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_ = ptx.Rollback(rctx) // after a commit, only the connection's release
+	}()
+	_, beginErr := br.Exec()
+	_, setErr := br.Exec()
+	if err := errors.Join(beginErr, setErr, br.Close()); err != nil {
+		return err
+	}
+	if err := fn(ptx); err != nil {
+		return err
+	}
+	return ptx.Commit(ctx)
 }
 
 // count counts the matches of q.

@@ -155,3 +155,36 @@ func TestQueuedErrorFailsTheTransaction(t *testing.T) {
 	// The connection went back to the pool clean: the next write works.
 	mustPut(t, s, "Patient", "p4")
 }
+
+// TestSearchTx: a search's transaction is read-only, plans with the values
+// and never in parallel (searchSettingsSQL), and its BEGIN and settings take
+// one round trip.
+func TestSearchTx(t *testing.T) {
+	rt := &roundTrips{}
+	// One connection: the check after the transaction reads the same one.
+	s := OpenTestStore(t, WithMaxConns(1), WithConfig(func(c *pgxpool.Config) { c.ConnConfig.Tracer = rt }))
+	ctx := t.Context()
+	for run := range 2 {
+		before := rt.n.Load()
+		var mode, workers, readOnly string
+		err := s.searchTx(ctx, func(ptx pgx.Tx) error {
+			return ptx.QueryRow(ctx, `SELECT current_setting('plan_cache_mode'), current_setting('max_parallel_workers_per_gather'),
+				current_setting('transaction_read_only')`).Scan(&mode, &workers, &readOnly)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode != "force_custom_plan" || workers != "0" || readOnly != "on" {
+			t.Errorf("plan_cache_mode %q, max_parallel_workers_per_gather %q, read only %q; want force_custom_plan, 0, on", mode, workers, readOnly)
+		}
+		// Begin and settings, the query, the commit.
+		if got := rt.n.Load() - before; run == 1 && got != 3 {
+			t.Errorf("%d round trips, want 3", got)
+		}
+	}
+	// Outside the transaction the settings are the server's again.
+	var workers string
+	if err := s.pool.QueryRow(ctx, `SELECT current_setting('max_parallel_workers_per_gather')`).Scan(&workers); err != nil || workers == "0" {
+		t.Errorf("max_parallel_workers_per_gather after the search: %q, %v; want the default", workers, err)
+	}
+}
