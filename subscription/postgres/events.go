@@ -131,6 +131,11 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 	// matches 10,000 subscriptions costs two round trips, not 10,000
 	// statements (and no join, whose plan over a CTE without statistics
 	// would be quadratic).
+	// The counters stay locked from here to the commit, and a write to a
+	// hot subscription waits for the one before it: the index rows of the
+	// writes so far go first, in the same round trip, so that their insert
+	// is not part of that wait. Only the event rows and the COMMIT follow.
+	t.flushIndex()
 	rows, done, err := t.query(ctx, reserveSQL, gIDs, gN, gLast)
 	if err != nil {
 		return nil, fmt.Errorf("append events: %w", t.fail(err))

@@ -192,7 +192,8 @@ func (t *tx) queueIndex(typ, id string, vals *search.Values, hadRows bool) {
 }
 
 // flushIndex queues the insert of the pending rows; Store.Tx calls it
-// before the commit.
+// before the commit, AppendEvents before it locks the counters. A resource
+// written again after a flush has rows to replace (queueIndex deletes them).
 func (t *tx) flushIndex() {
 	var rows indexRows
 	for k, vals := range t.pending {

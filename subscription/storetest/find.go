@@ -447,6 +447,34 @@ func testFindIndexFollowsWrites(t *testing.T, s subscription.Store) {
 	if got := find("Patient?gender=unknown"); !slices.Equal(got, []string{"w1"}) {
 		t.Errorf("last write not found: %v", got)
 	}
+	// The same with events appended between the writes (a store may write
+	// the index rows of the writes so far when it appends), and a resource
+	// created, appended to and deleted in one transaction.
+	err = s.Tx(t.Context(), func(tx subscription.Tx) error {
+		ctx := t.Context()
+		if _, err := tx.Create(ctx, newResource(t, "Patient", "w2", `"gender":"female"`)); err != nil {
+			return err
+		}
+		for _, g := range []string{"other", "female"} {
+			if _, _, err := tx.Put(ctx, newResource(t, "Patient", "w1", `"gender":"`+g+`"`), 0); err != nil {
+				return err
+			}
+			if _, err := tx.AppendEvents(ctx, []subscription.Event{event("s1", "w1", 0)}); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Delete(ctx, "Patient", "w2", 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := find("Patient?gender=other,unknown"); len(got) != 0 {
+		t.Errorf("superseded values found after appends between the writes: %v", got)
+	}
+	if got := find("Patient?gender=female"); !slices.Equal(got, []string{"w1"}) {
+		t.Errorf("after appends between the writes: %v, want [w1] (w2 deleted)", got)
+	}
 	if _, err := del(t, s, "Patient", "w1", 0); err != nil {
 		t.Fatal(err)
 	}
