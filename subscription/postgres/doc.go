@@ -66,7 +66,8 @@
 // and inserts the events with a second set-based statement: a write that
 // matches 10,000 subscriptions is two statements. The counter moves inside
 // the write's transaction, so numbers are gap-free and a rollback gives
-// them back. Pruning deletes a prefix of each log (prune_at), never a head.
+// them back; it stays locked until the commit, so the index rows go before
+// the upsert and only the event rows and the COMMIT after it. Pruning deletes a prefix of each log (prune_at), never a head.
 //
 // Tokens (migrations/0003_tokens.sql): ws_tokens keeps binding tokens and
 // tickets by the SHA-256 of their secret; consuming a ticket is one DELETE
