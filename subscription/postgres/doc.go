@@ -67,7 +67,8 @@
 // matches 10,000 subscriptions is two statements. The counter moves inside
 // the write's transaction, so numbers are gap-free and a rollback gives
 // them back; it stays locked until the commit, so the index rows go before
-// the upsert and only the event rows and the COMMIT after it. Pruning deletes a prefix of each log (prune_at), never a head.
+// the upsert and only the event rows and the COMMIT after it. Pruning
+// deletes a prefix of each log (prune_at), never a head.
 //
 // Tokens (migrations/0003_tokens.sql): ws_tokens keeps binding tokens and
 // tickets by the SHA-256 of their secret; consuming a ticket is one DELETE

@@ -128,9 +128,10 @@ func (t *tx) AppendEvents(ctx context.Context, evs []subscription.Event) ([]subs
 	}
 
 	// Two set-based statements whatever the number of events: a write that
-	// matches 10,000 subscriptions costs two round trips, not 10,000
-	// statements (and no join, whose plan over a CTE without statistics
-	// would be quadratic).
+	// matches 10,000 subscriptions costs two statements, not 10,000 (and no
+	// join, whose plan over a CTE without statistics would be quadratic);
+	// the second is sent with the COMMIT (pipeline.go).
+	//
 	// The counters stay locked from here to the commit, and a write to a
 	// hot subscription waits for the one before it: the index rows of the
 	// writes so far go first, in the same round trip, so that their insert
