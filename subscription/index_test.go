@@ -39,13 +39,15 @@ func TestIndexPutRemove(t *testing.T) {
 		ix.put(criteriaSub(t, topics, fmt.Sprintf("c%d", i), fmt.Sprintf("Observation?code=http://loinc.org|c%d", i)), topics)
 	}
 	ix.put(criteriaSub(t, topics, "all", "Observation?status=final"), topics)
+	ix.put(criteriaSub(t, topics, "high", "Observation?value-quantity=gt5"), topics) // pins nothing
 	ix.put(criteriaSub(t, topics, "pat", "Patient?gender=male"), topics)
 	obs := func(code string) string {
 		return `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"` + code + `"}]}}`
 	}
-	if got := candidateIDs(t, ix, obs("c1")); !slices.Equal(got, []string{"all", "c1"}) {
-		t.Errorf("candidates of c1 = %v, want [all c1]", got)
+	if got := candidateIDs(t, ix, obs("c1")); !slices.Equal(got, []string{"all", "c1", "high"}) {
+		t.Errorf("candidates of c1 = %v, want [all c1 high]", got)
 	}
+	ix.remove("high")
 	// c1 now follows c9; its c1 entry goes.
 	ix.put(criteriaSub(t, topics, "c1", "Observation?code=http://loinc.org|c9"), topics)
 	if got := candidateIDs(t, ix, obs("c1")); !slices.Equal(got, []string{"all"}) {

@@ -137,8 +137,10 @@ type Tx interface {
 	// cannot race another transaction.
 	Read(ctx context.Context, typ, id string) (Resource, error)
 	// Create stores version 1 of r, whose ID the caller assigned. ErrConflict
-	// when type/id has any version already, from Create or, in a store that
-	// sends its writes with the commit, from Store.Tx.
+	// when type/id has any version already: from Create, or, in a store that
+	// sends its writes later (the Postgres store pipelines them), from the
+	// transaction's next call that needs an answer from the store, or from
+	// Store.Tx at the commit.
 	Create(ctx context.Context, r *fhir.Resource) (Resource, error)
 	// Put stores the next version of r (create-on-update when type/id has no
 	// version, or its current one is a deletion). If ifMatch > 0 and the

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -595,8 +596,9 @@ func (s *Store) searchTx(ctx context.Context, fn func(ptx pgx.Tx) error) error {
 	}()
 	_, beginErr := br.Exec()
 	_, setErr := br.Exec()
-	if err := errors.Join(beginErr, setErr, br.Close()); err != nil {
-		return err
+	closeErr := br.Close()
+	if err := cmp.Or(beginErr, setErr, closeErr); err != nil {
+		return err // the first: a failed BEGIN fails what follows it too
 	}
 	if err := fn(ptx); err != nil {
 		return err

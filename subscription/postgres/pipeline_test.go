@@ -116,11 +116,13 @@ func TestWriteRoundTrips(t *testing.T) {
 
 // TestQueuedErrorFailsTheTransaction: a queued statement's error reaches
 // the caller at the next send or the commit, and nothing of the
-// transaction stays.
+// transaction stays. One connection, which must come back to the pool
+// clean each time rather than be replaced.
 func TestQueuedErrorFailsTheTransaction(t *testing.T) {
-	s := OpenTestStore(t)
+	s := OpenTestStore(t, WithMaxConns(1))
 	ctx := t.Context()
 	mustPut(t, s, "Patient", "p1")
+	conns := s.pool.Stat().NewConnsCount()
 	// Create of an existing id is queued; the commit fails it.
 	err := s.Tx(ctx, func(tx subscription.Tx) error {
 		if _, err := tx.Create(ctx, mustParse(t, `{"resourceType":"Patient","id":"p2"}`)); err != nil {
@@ -152,8 +154,24 @@ func TestQueuedErrorFailsTheTransaction(t *testing.T) {
 	if h, err := s.History(ctx, "Patient", "p1"); err != nil || len(h) != 1 {
 		t.Errorf("History(p1): %d versions, err %v; want 1", len(h), err)
 	}
-	// The connection went back to the pool clean: the next write works.
+	// The error ignored: the commit reports it, not Postgres's "current
+	// transaction is aborted".
+	err = s.Tx(ctx, func(tx subscription.Tx) error {
+		if _, err := tx.Create(ctx, mustParse(t, `{"resourceType":"Patient","id":"p1"}`)); err != nil {
+			return err
+		}
+		_, _ = tx.Read(ctx, "Patient", "p3")
+		return nil
+	})
+	if !errors.Is(err, subscription.ErrConflict) {
+		t.Fatalf("Tx ignoring the failed create: err = %v, want ErrConflict", err)
+	}
+	// The connection went back to the pool clean: the next write works on
+	// it.
 	mustPut(t, s, "Patient", "p4")
+	if n := s.pool.Stat().NewConnsCount(); n != conns {
+		t.Errorf("%d connections opened by the failed transactions, want 0 (each rolled back and reused)", n-conns)
+	}
 }
 
 // TestSearchTx: a search's transaction is read-only, plans with the values

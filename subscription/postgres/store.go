@@ -143,7 +143,9 @@ func (s *Store) attempt(ctx context.Context, fn func(tx subscription.Tx) error) 
 		return true, fmt.Errorf("%w: transaction aborted by a concurrent one", subscription.ErrConflict)
 	}
 	if err := t.commit(ctx); err != nil {
-		if errors.Is(err, errCommitRollback) {
+		if t.failed != nil {
+			err = t.failed // fn ignored it; the commit only found the transaction aborted
+		} else if errors.Is(err, errCommitRollback) {
 			return false, err
 		}
 		return retryableErr(err), fmt.Errorf("commit: %w", translate(err))
@@ -344,6 +346,10 @@ type tx struct {
 	// failure: the transaction is then aborted and Store.Tx runs fn again,
 	// whatever fn made of the error.
 	retry bool
+	// failed is the first statement error: the transaction is aborted from
+	// then on, and if fn went on regardless it is what the commit reports,
+	// rather than Postgres's "current transaction is aborted".
+	failed error
 	// pending holds the search values of the resources written, flushed
 	// into the index tables before the commit (index.go); nil values for a
 	// deletion.
@@ -354,6 +360,9 @@ type tx struct {
 func (t *tx) fail(err error) error {
 	if retryableErr(err) {
 		t.retry = true
+	}
+	if t.failed == nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.failed = err
 	}
 	return translate(err)
 }
@@ -419,35 +428,39 @@ func (t *tx) advanceHead(typ, id string, v int64, at time.Time, deleted bool) {
 	t.hold(typ, id, head{version: v, lastUpdated: at, deleted: deleted})
 }
 
-// insertVersion stores a version and returns it as a read would: the body
-// column is json, which keeps the text as given, so the body is r.Body.
-// hadRows says whether the resource had a live version before, whose index
-// rows the new version replaces.
-func (t *tx) insertVersion(r subscription.Resource, hadRows bool) (subscription.Resource, error) {
-	var body []byte
-	if !r.Deleted {
-		// The backstop for text json would keep but no reader could use
-		// (\u0000, bad UTF-8): fhir.ParseObject refuses it in client
-		// bodies, so only a caller that set a member raw gets here.
-		if err := fhir.CheckText(r.Body); err != nil {
-			return subscription.Resource{}, err
-		}
-		body = r.Body
-	} else {
+// checkVersion prepares r for its insert: the text json would keep but no
+// reader could use is refused, the search values are extracted (and r.Target
+// set). It runs before anything of the write is queued, so that a version it
+// refuses leaves no head behind, whatever the caller does with the error.
+func checkVersion(r subscription.Resource) (subscription.Resource, *search.Values, error) {
+	if r.Deleted {
 		r.Body = nil
+		return r, nil, nil
+	}
+	// The backstop for text json would keep but no reader could use
+	// (\u0000, bad UTF-8): fhir.ParseObject refuses it in client bodies, so
+	// only a caller that set a member raw gets here.
+	if err := fhir.CheckText(r.Body); err != nil {
+		return subscription.Resource{}, nil, err
 	}
 	var vals *search.Values
-	if !r.Deleted {
-		var err error
-		if r.Target, vals, err = extract(r); err != nil {
-			return subscription.Resource{}, err
-		}
+	var err error
+	if r.Target, vals, err = extract(r); err != nil {
+		return subscription.Resource{}, nil, err
 	}
+	return r, vals, nil
+}
+
+// queueVersion queues the insert of a version checkVersion prepared, and its
+// index rows. The body column is json, which keeps the text as given, so
+// what a read returns is r.Body. hadRows says whether the resource had a
+// live version before, whose index rows the new version replaces.
+func (t *tx) queueVersion(r subscription.Resource, vals *search.Values, hadRows bool) subscription.Resource {
 	t.later(`
 INSERT INTO resource_versions (type, id, version, last_updated, deleted, body) VALUES ($1, $2, $3, $4, $5, $6)`,
-		r.Type, r.ID, r.VersionID, r.LastUpdated, r.Deleted, body)
+		r.Type, r.ID, r.VersionID, r.LastUpdated, r.Deleted, []byte(r.Body))
 	t.queueIndex(r.Type, r.ID, vals, hadRows)
-	return r, nil
+	return r
 }
 
 // Read returns the current version of typ/id as this transaction sees it,
@@ -501,11 +514,14 @@ func (t *tx) Create(ctx context.Context, r *fhir.Resource) (subscription.Resourc
 		return subscription.Resource{}, fmt.Errorf("%w: %s/%s exists", subscription.ErrConflict, r.Type, r.ID)
 	}
 	now := t.s.stamp(time.Time{})
+	res, vals, err := checkVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: r.Stamp(r.ID, 1, now)})
+	if err != nil {
+		return subscription.Resource{}, err
+	}
 	t.later(`INSERT INTO resource_heads (type, id, version, last_updated, deleted) VALUES ($1, $2, 1, $3, false)`,
 		r.Type, r.ID, now)
 	t.hold(r.Type, r.ID, head{version: 1, lastUpdated: now})
-	body := r.Stamp(r.ID, 1, now)
-	return t.insertVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
+	return t.queueVersion(res, vals, false), nil
 }
 
 // Put stores the next version of r; see subscription.Tx.Put.
@@ -519,14 +535,16 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscrip
 			return subscription.Resource{}, false, subscription.ErrPreconditionFailed
 		}
 		now := t.s.stamp(time.Time{})
+		res, vals, err := checkVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: r.Stamp(r.ID, 1, now)})
+		if err != nil {
+			return subscription.Resource{}, false, err
+		}
 		inserted, err := t.insertHead(ctx, r.Type, r.ID, now)
 		if err != nil {
 			return subscription.Resource{}, false, err
 		}
 		if inserted {
-			body := r.Stamp(r.ID, 1, now)
-			res, err := t.insertVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Body: body}, false)
-			return res, err == nil, err
+			return t.queueVersion(res, vals, false), true, nil
 		}
 		// Another transaction created it meanwhile and has committed (the
 		// insert waited for it): lock what it wrote. Heads are never
@@ -542,10 +560,12 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, ifMatch int64) (subscrip
 	}
 	now := t.s.stamp(h.lastUpdated)
 	v := h.version + 1
+	res, vals, err := checkVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: v, LastUpdated: now, Body: r.Stamp(r.ID, v, now)})
+	if err != nil {
+		return subscription.Resource{}, false, err
+	}
 	t.advanceHead(r.Type, r.ID, v, now, false)
-	body := r.Stamp(r.ID, v, now)
-	res, err := t.insertVersion(subscription.Resource{Type: r.Type, ID: r.ID, VersionID: v, LastUpdated: now, Body: body}, !h.deleted)
-	return res, err == nil && h.deleted, err
+	return t.queueVersion(res, vals, !h.deleted), h.deleted, nil
 }
 
 // Delete stores a deletion version of typ/id; see subscription.Tx.Delete.
@@ -566,7 +586,7 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (subscri
 	now := t.s.stamp(h.lastUpdated)
 	v := h.version + 1
 	t.advanceHead(typ, id, v, now, true)
-	return t.insertVersion(subscription.Resource{Type: typ, ID: id, VersionID: v, LastUpdated: now, Deleted: true}, true)
+	return t.queueVersion(subscription.Resource{Type: typ, ID: id, VersionID: v, LastUpdated: now, Deleted: true}, nil, true), nil
 }
 
 // bodyDst is where a row's resource body is scanned to. pgx decodes a json

@@ -267,6 +267,49 @@ func TestRejectsNUL(t *testing.T) {
 	}
 }
 
+// TestRefusedVersionLeavesNoHead: a version the store refuses (here for a
+// \u0000) queues nothing, so a caller that ignores the error and commits
+// leaves no head without a version, for a create, a create by Put and an
+// update.
+func TestRefusedVersionLeavesNoHead(t *testing.T) {
+	s := OpenTestStore(t)
+	ctx := t.Context()
+	mustPut(t, s, "Patient", "p2")
+	bad := func(id string) *fhir.Resource {
+		r := mustParse(t, `{"resourceType":"Patient","id":"`+id+`"}`)
+		r.Obj.SetRaw("name", []byte(`[{"text":"a\u0000b"}]`))
+		return r
+	}
+	err := s.Tx(ctx, func(tx subscription.Tx) error {
+		if _, err := tx.Create(ctx, bad("p1")); err == nil {
+			t.Error("Create with \\u0000 succeeded")
+		}
+		if _, _, err := tx.Put(ctx, bad("p3"), 0); err == nil {
+			t.Error("Put creating with \\u0000 succeeded")
+		}
+		if _, _, err := tx.Put(ctx, bad("p2"), 0); err == nil {
+			t.Error("Put updating with \\u0000 succeeded")
+		}
+		return nil // ignores the errors
+	})
+	if err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+	for _, id := range []string{"p1", "p3"} {
+		if _, err := s.Read(ctx, "Patient", id); !errors.Is(err, subscription.ErrNotFound) {
+			t.Errorf("Read(%s) err = %v, want ErrNotFound", id, err)
+		}
+	}
+	if r, err := s.Read(ctx, "Patient", "p2"); err != nil || r.VersionID != 1 {
+		t.Errorf("Read(p2) = version %d, %v; want version 1", r.VersionID, err)
+	}
+	var heads int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM resource_heads h WHERE NOT EXISTS
+		(SELECT 1 FROM resource_versions v WHERE v.type = h.type AND v.id = h.id AND v.version = h.version)`).Scan(&heads); err != nil || heads != 0 {
+		t.Errorf("heads without their version: %d, %v", heads, err)
+	}
+}
+
 func TestClockBehind(t *testing.T) {
 	// A node whose clock is behind the one that wrote the previous version
 	// does not give the next version an earlier lastUpdated.
