@@ -31,11 +31,14 @@ func unixMs(t time.Time) float64 { return float64(t.UnixMicro()) / 1e3 }
 
 // FanOutResult is the fan-out scenario.
 type FanOutResult struct {
-	Sockets   int           `json:"sockets"`
-	Sources   int           `json:"source_addresses"`
-	Rounds    []FanOutRound `json:"rounds"`
-	Expected  int           `json:"expected"`  // sockets × rounds
-	Delivered int           `json:"delivered"` // notifications received within the round timeout
+	Sockets int `json:"sockets"`
+	// Subscriptions is how many the sockets are bound to: one each, or one
+	// for all with --shared.
+	Subscriptions int           `json:"subscriptions"`
+	Sources       int           `json:"source_addresses"`
+	Rounds        []FanOutRound `json:"rounds"`
+	Expected      int           `json:"expected"`  // sockets × rounds
+	Delivered     int           `json:"delivered"` // notifications received within the round timeout
 	// Over all rounds, measured from each write's response.
 	All   Dist `json:"all_from_response"`
 	First Dist `json:"first_from_response"` // each round's first arrival
@@ -81,10 +84,20 @@ func (b *bench) fanout(ctx context.Context) error {
 	}
 	b.rep.Params["code"] = code
 	b.rep.Params["passive"] = o.Passive
-	b.logf("fanout: creating %d subscriptions", n)
-	ids, err := b.createSubs(ctx, n, func(int) string { return "Observation?code=" + codeSystem + "|" + code })
+	b.rep.Params["shared"] = o.Shared
+	nsubs := n
+	if o.Shared {
+		nsubs = 1 // one write is then one event, delivered to every socket
+	}
+	b.logf("fanout: creating %d subscriptions", nsubs)
+	subIDs, err := b.createSubs(ctx, nsubs, func(int) string { return "Observation?code=" + codeSystem + "|" + code })
 	if err != nil {
 		return err
+	}
+	res.Subscriptions = nsubs
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = subIDs[i%nsubs]
 	}
 
 	// arrivals[i] is when socket i got this round's notification, in ns

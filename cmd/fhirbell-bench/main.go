@@ -81,7 +81,7 @@ type options struct {
 	Quiet       bool
 
 	Sockets      int           // idle, fanout
-	Shared       bool          // idle: every socket on one subscription
+	Shared       bool          // idle, fanout: every socket on one subscription
 	Settle       time.Duration // idle: wait before reading memory
 	Hold         time.Duration // idle: keep the sockets open after measuring
 	Rounds       int           // fanout
@@ -142,10 +142,10 @@ func parseOptions(scenario string, args []string, out io.Writer) (*options, erro
 		def := 1000
 		fs.IntVar(&o.Sockets, "sockets", def, "number of sockets (and subscriptions)")
 		fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses 127.0.0.1… to spread sockets over (0: one per 25,000 sockets)")
+		fs.BoolVar(&o.Shared, "shared", false, "bind every socket to one subscription instead of one each")
 	}
 	switch scenario {
 	case "idle":
-		fs.BoolVar(&o.Shared, "shared", false, "bind every socket to one subscription instead of one each")
 		fs.DurationVar(&o.Settle, "settle", o.Settle, "wait this long after binding before reading memory")
 		fs.DurationVar(&o.Hold, "hold", 0, "keep the sockets open this long after measuring")
 	case "fanout":

@@ -226,6 +226,11 @@ func TestSmoke(t *testing.T) {
 				t.Fatalf("idle = %+v, want 200 bound on 1 subscription from 2 sources", i)
 			}
 		}},
+		{"fanout shared", []string{"fanout", "--sockets", "50", "--shared", "--rounds", "2"}, func(t *testing.T, r *Report) {
+			if f := r.FanOut; f == nil || f.Subscriptions != 1 || f.Expected != 100 || f.Delivered != 100 {
+				t.Fatalf("fanout = %+v, want 100 of 100 over 2 rounds on 1 subscription", f)
+			}
+		}},
 		{"fanout", []string{"fanout", "--sockets", "200", "--rounds", "2"}, func(t *testing.T, r *Report) {
 			f := r.FanOut
 			if f == nil || f.Expected != 400 || f.Delivered != 400 || len(f.Rounds) != 2 || f.All.N != 400 || f.Last.N != 2 {
