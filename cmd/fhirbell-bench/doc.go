@@ -8,7 +8,7 @@
 // Usage:
 //
 //	fhirbell-bench idle       [flags]  N bound sockets: server resident memory per socket
-//	fhirbell-bench fanout     [flags]  one write matching N subscriptions on N sockets
+//	fhirbell-bench fanout     [flags]  one write matching N subscriptions on N sockets (--shared: one subscription)
 //	fhirbell-bench throughput [flags]  W writers, S subscriptions, match rate m
 //	fhirbell-bench latency    [flags]  one subscriber: write-to-notification distribution
 //	fhirbell-bench resthook   [flags]  N rest-hook subscriptions on a loopback receiver
