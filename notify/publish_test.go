@@ -30,6 +30,12 @@ func (b *countingBackend) Events(ctx context.Context, subID string, after, until
 // published as refs only (another node's NOTIFY) are read from the log
 // once for all the sockets, by the hub's batched prefetch, not once per
 // socket — with identical frames either way.
+//
+// The refs are one transaction's, one wake-up: with three separate writes
+// a session woken by the first prefetch may find the head already raised by
+// the second write's refs and read that event itself, as designed (the
+// prefetch only fills a cache), so the count of single reads depended on
+// the scheduling; it once reached 21 for 20 sockets under CI's load.
 func TestPublishEventsSparesLogReads(t *testing.T) {
 	for _, refsOnly := range []bool{false, true} {
 		var counting *countingBackend
@@ -48,7 +54,7 @@ func TestPublishEventsSparesLogReads(t *testing.T) {
 			clients[i].expectNote("id-only") // handshake
 		}
 		before, beforeBatch := counting.reads.Load(), counting.batchReads.Load()
-		e.write(3, "c1")
+		e.writeTx(3, "c1")
 		for _, c := range clients {
 			for n := int64(1); n <= 3; n++ {
 				c.expectEvents(id, "id-only", n)
@@ -58,8 +64,10 @@ func TestPublishEventsSparesLogReads(t *testing.T) {
 		switch {
 		case !refsOnly && reads+batch != 0:
 			t.Errorf("events handed over: %d log reads and %d batched, want 0", reads, batch)
-		case refsOnly && (batch < 1 || reads >= sockets):
-			t.Errorf("refs only: %d batched reads and %d single reads, want at least one batched and fewer single reads than sockets (%d)", batch, reads, sockets)
+		case refsOnly && (batch < 1 || reads > sockets/4):
+			// Not zero: a session that drains for another reason just
+			// before the prefetch lands reads for itself (seen: one).
+			t.Errorf("refs only: %d batched reads and %d single reads, want at least one batched and at most %d single reads for %d sockets", batch, reads, sockets/4, sockets)
 		}
 	}
 }
